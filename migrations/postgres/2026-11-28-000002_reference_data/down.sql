@@ -1,0 +1,4 @@
+DELETE FROM indicator_requirements;
+DELETE FROM indicators;
+DELETE FROM codes;
+DELETE FROM regions;

@@ -1,0 +1,15 @@
+DROP TABLE snapshots;
+DROP TABLE narratives;
+DROP TABLE value_revisions;
+DROP TABLE value_entities;
+DROP TABLE indicator_values;
+DROP TABLE project_indicators;
+DROP TABLE project_codes;
+DROP TABLE projects;
+DROP TABLE submissions;
+DROP TABLE period_lock_exceptions;
+DROP TABLE periods;
+DROP TABLE indicator_requirements;
+DROP TABLE indicators;
+DROP TABLE codes;
+DROP TABLE regions;

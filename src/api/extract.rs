@@ -1,0 +1,147 @@
+//! Request extractors whose failures come out as problem+json like every other error.
+
+use actix_web::error::PayloadError;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+
+/// A JSON request body. Malformed JSON is a 400; JSON of the wrong shape a 422 that names
+/// the field (`values[3].period`); a body over the size limit a 413.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = request.mime_type().ok().flatten().is_some_and(|mime| {
+            mime.type_() == mime::APPLICATION
+                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        });
+        let body = web::Bytes::from_request(request, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType(
+                    "the body must be JSON with Content-Type: application/json".into(),
+                ));
+            }
+            let bytes = body
+                .await
+                .map_err(|error| match error.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => AppError::PayloadTooLarge(
+                        "the body is larger than this endpoint accepts".into(),
+                    ),
+                    _ => AppError::BadRequest("the body could not be read".into()),
+                })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Parses a JSON document, naming the field where its shape is wrong.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let error = error.into_inner();
+        match error.classify() {
+            Category::Data => AppError::Invalid(vec![FieldError::new(
+                if field == "." {
+                    "body".to_string()
+                } else {
+                    field
+                },
+                "invalid_value",
+                strip_position(&error.to_string()),
+            )]),
+            Category::Syntax | Category::Eof | Category::Io => {
+                AppError::BadRequest(format!("malformed JSON: {error}"))
+            }
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| AppError::BadRequest(format!("malformed JSON: {error}")))?;
+    Ok(value)
+}
+
+/// serde's messages end in " at line L column C", which says nothing once the field is named.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(position) => message[..position].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Query strings that do not fit their parameters are a 422 naming the query.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| {
+        AppError::invalid("query", "invalid_query", error.to_string()).into()
+    })
+}
+
+/// Path segments that do not fit their parameters name no resource.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_, _| AppError::NotFound("no such resource".into()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        period: String,
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let error =
+            parse_json::<Body>(br#"{"items": [{"period": "x"}, {"period": 3}]}"#).unwrap_err();
+        let AppError::Invalid(errors) = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(errors[0].field, "items[1].period");
+        let error = parse_json::<Body>(br#"{"items": [], "extra": 1}"#).unwrap_err();
+        let AppError::Invalid(errors) = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(errors[0].field, "body");
+        assert!(
+            errors[0].message.contains("unknown field `extra`"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"items\": ["),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"{} {}"),
+            Err(AppError::BadRequest(_))
+        ));
+        let deep = "[".repeat(1000);
+        assert!(matches!(
+            parse_json::<Body>(deep.as_bytes()),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,32 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::db;
+use crate::error::AppError;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[get("/health/live")]
+pub async fn live() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// The process is up and its database answers.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Ready", body = Health)))]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
+    state
+        .db(|conn| db::ping(conn).map_err(|e| AppError::Unavailable(e.to_string())))
+        .await?;
+    Ok(web::Json(Health { status: "ok" }))
+}

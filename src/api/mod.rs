@@ -1,0 +1,116 @@
+//! The HTTP API: one module per resource, one function per endpoint.
+
+pub mod classifications;
+pub mod extract;
+pub mod health;
+pub mod indicators;
+pub mod periods;
+pub mod regions;
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{PROBLEM_JSON, Problem};
+
+/// Registers every endpoint. Each is a `#[get(..)]`/`#[post(..)]` function registered with
+/// `.service()`, so that it also lands in the OpenAPI document.
+pub fn configure(config: &mut ServiceConfig) {
+    config.service(health::live).service(health::ready).service(
+        scope::scope("/api/v1")
+            .service(regions::list_regions)
+            .service(classifications::list_classifications)
+            .service(indicators::list_indicators)
+            .service(indicators::create_indicator)
+            .service(indicators::get_indicator)
+            .service(indicators::replace_indicator)
+            .service(periods::list_periods)
+            .service(periods::create_period),
+    );
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "uppfoljning",
+        description = "National follow-up of regional growth projects funded by anslag 1:1: \
+                       regions report their projects and indicator values, Tillväxtverket reads \
+                       national aggregates, scheduled jobs freeze the figures at each deadline.",
+        license(name = "MIT")
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "reference", description = "Regions, code lists, indicators and periods"),
+    )
+)]
+struct BaseDocument;
+
+/// The document's fixed parts: info, tags and the problem schema.
+pub fn base_document() -> utoipa::openapi::OpenApi {
+    BaseDocument::openapi()
+}
+
+/// Adds the bearer scheme and the error answers every operation can give, so that each
+/// endpoint only documents the errors particular to it.
+pub fn document_common_responses(document: &mut utoipa::openapi::OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut add = |status: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| problem(description).into());
+            };
+            add(
+                "500",
+                "Internal error (logged with the request id, never detailed here)",
+            );
+            add("503", "The database is not reachable");
+            if operation.security.is_some() {
+                add("401", "No valid bearer token");
+                add("403", "The token's role or region may not do this");
+            }
+            if operation.request_body.is_some() {
+                add("400", "Malformed JSON");
+                add("413", "Body larger than the limit");
+                add("415", "Body is not JSON");
+                add("422", "Invalid body: `errors` names each field");
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                add("422", "Invalid parameter: `errors` names it");
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The application: shared state, routes, middleware and the HTTP server.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpResponse, get, web};
+use tracing::Instrument;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api;
+use crate::auth::TokenKeys;
+use crate::config::{Config, ConfigError, DatabaseUrl};
+use crate::db::{self, DbConnection, DbPool};
+use crate::error::AppError;
+
+/// What every request handler shares. Everything else lives in the database, so several
+/// instances can serve one PostgreSQL.
+pub struct AppState {
+    pub pool: DbPool,
+    pub keys: TokenKeys,
+    pub config: Config,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("DATABASE_URL: {0}")]
+    Database(String),
+}
+
+impl AppState {
+    /// Connects to the database, applies pending migrations and loads the token keys.
+    pub fn open(config: Config) -> Result<AppState, StartupError> {
+        if let DatabaseUrl::Sqlite(path) = &config.database
+            && let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            crate::config::ensure_dir(folder, "DATABASE_URL")?;
+        }
+        let pool = db::connect(&config.database, config.pool_size)
+            .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
+        let applied = db::run_migrations(&mut conn)
+            .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
+        tracing::info!(applied, "database migrated");
+        let keys = TokenKeys::load(&config)?;
+        Ok(AppState { pool, keys, config })
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool, so that database work
+    /// never stalls the async workers.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    }
+}
+
+/// The request id of the request being served: taken from a well-formed incoming
+/// `X-Request-Id` (set by a load balancer) or made here.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
+    let value = request.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let well_formed = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    well_formed.then(|| value.to_string())
+}
+
+/// Gives every request an id, a tracing span and a log line, and every response the
+/// `X-Request-Id` header.
+async fn request_context(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id =
+        incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.path(),
+    );
+    let started = Instant::now();
+    let mut response = next.call(request).instrument(span.clone()).await?;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "served"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// The routes of the API with the OpenAPI document collected from them.
+fn api_routes() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    OpenApi,
+) {
+    let (app, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(api::base_document())
+        .configure(api::configure)
+        .split_for_parts();
+    api::document_common_responses(&mut document);
+    (app, document)
+}
+
+/// The OpenAPI document the service serves at `/openapi.json`.
+pub fn openapi_document() -> OpenApi {
+    api_routes().1
+}
+
+/// Swagger UI answers only below `/docs/`.
+#[get("/docs")]
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+async fn unknown_route() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("no such resource".into()))
+}
+
+/// The whole application around `state`.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body_bytes = state.config.max_body_bytes;
+    let (app, document) = api_routes();
+    app.app_data(state)
+        .app_data(web::PayloadConfig::new(max_body_bytes))
+        .app_data(api::extract::query_config())
+        .app_data(api::extract::path_config())
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+        .service(docs_redirect)
+        .default_service(web::to(unknown_route))
+        .wrap(from_fn(request_context))
+}
+
+/// Serves HTTP until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let bind = state.config.bind;
+    let state = web::Data::new(state);
+    tracing::info!(%bind, "serving; get a token with `uppfoljning token --role admin`");
+    actix_web::HttpServer::new(move || build_app(state.clone()))
+        .bind(bind)?
+        .shutdown_timeout(30)
+        .run()
+        .await
+}

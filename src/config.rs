@@ -1,0 +1,246 @@
+//! Typed configuration from environment variables, checked once at start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A setting that is missing or unusable; start-up stops with this one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn config_error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// Where the data lives: a PostgreSQL server or a SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` and `postgresql://…` select PostgreSQL; `sqlite://PATH` or a plain path
+    /// selects a SQLite file.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, ConfigError> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(text.to_string()));
+        }
+        let path = text.strip_prefix("sqlite://").unwrap_or(text);
+        if path.is_empty() || path.starts_with(':') || path.contains("://") {
+            return Err(config_error(
+                "DATABASE_URL",
+                "expected postgres://…, postgresql://…, sqlite://PATH or a file path",
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The string handed to the connection: the URL, or the SQLite file's path.
+    pub fn connection_string(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(url) => url.clone(),
+            DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// Where the key that verifies tokens comes from.
+#[derive(Debug, Clone)]
+pub enum JwtKeySource {
+    /// HS256 with `JWT_SECRET`.
+    Secret(Vec<u8>),
+    /// HS256 with the secret kept in the data folder, created on first start.
+    SecretFile(PathBuf),
+    /// RS256 or ES256 with the public key in `JWT_PUBLIC_KEY_FILE`.
+    PublicKeyFile(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub jwt_key: JwtKeySource,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub pool_size: u32,
+    pub max_body_bytes: usize,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// HS256 secrets shorter than this are guessable.
+pub const MIN_SECRET_BYTES: usize = 32;
+/// The file in the data folder that keeps the generated HS256 secret.
+pub const SECRET_FILE_NAME: &str = "jwt-secret";
+
+impl Config {
+    /// Reads the configuration from the environment (after `.env`, if present).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which answers a variable's value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+        let database = match get("DATABASE_URL") {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => DatabaseUrl::Sqlite(data_dir.join("uppfoljning.db")),
+        };
+        let bind = get("BIND")
+            .unwrap_or_else(|| DEFAULT_BIND.into())
+            .parse()
+            .map_err(|_| config_error("BIND", "expected an address such as 127.0.0.1:8080"))?;
+        let jwt_key = match (get("JWT_SECRET"), get("JWT_PUBLIC_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(config_error(
+                    "JWT_SECRET",
+                    "set either JWT_SECRET or JWT_PUBLIC_KEY_FILE, not both",
+                ));
+            }
+            (Some(secret), None) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(config_error(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                ));
+            }
+            (Some(secret), None) => JwtKeySource::Secret(secret.into_bytes()),
+            (None, Some(path)) => JwtKeySource::PublicKeyFile(PathBuf::from(path)),
+            (None, None) => JwtKeySource::SecretFile(data_dir.join(SECRET_FILE_NAME)),
+        };
+        Ok(Config {
+            database,
+            bind,
+            data_dir,
+            jwt_key,
+            jwt_issuer: get("JWT_ISSUER"),
+            jwt_audience: get("JWT_AUDIENCE"),
+            pool_size: parse_number(
+                get("DB_POOL_SIZE"),
+                "DB_POOL_SIZE",
+                DEFAULT_POOL_SIZE,
+                1..=512,
+            )?,
+            max_body_bytes: parse_number(
+                get("MAX_BODY_BYTES"),
+                "MAX_BODY_BYTES",
+                DEFAULT_MAX_BODY_BYTES,
+                1024..=1024 * 1024 * 1024,
+            )?,
+        })
+    }
+}
+
+fn parse_number<T>(
+    value: Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<T>() {
+        Ok(number) if range.contains(&number) => Ok(number),
+        _ => Err(config_error(
+            variable,
+            format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+/// Creates a folder (and its parents) if it does not exist.
+pub fn ensure_dir(path: &Path, variable: &'static str) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| config_error(variable, format!("cannot create {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/uppfoljning.db"))
+        );
+        assert_eq!(c.bind.to_string(), DEFAULT_BIND);
+        assert!(
+            matches!(c.jwt_key, JwtKeySource::SecretFile(ref p) if p.ends_with(SECRET_FILE_NAME))
+        );
+        assert_eq!(c.pool_size, DEFAULT_POOL_SIZE);
+    }
+
+    #[test]
+    fn database_urls() {
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse(":memory:").is_err());
+    }
+
+    #[test]
+    fn bad_settings_name_their_variable() {
+        let cases: [(&[(&str, &str)], &str); 5] = [
+            (&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE"),
+            (&[("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
+            (&[("BIND", "localhost")], "BIND"),
+            (&[("JWT_SECRET", "short")], "JWT_SECRET"),
+            (
+                &[
+                    ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                    ("JWT_PUBLIC_KEY_FILE", "k.pem"),
+                ],
+                "JWT_SECRET",
+            ),
+        ];
+        for (vars, variable) in cases {
+            let error = config(vars).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(error.to_string().starts_with(variable));
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Reporting periods, their locks and lock exceptions.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{period_lock_exceptions, periods};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = periods)]
+pub struct PeriodRow {
+    pub id: String,
+    pub kind: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub deadline: NaiveDate,
+    pub lock_mode: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Every period with the regions that have a lock exception, ordered by start and length.
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<(PeriodRow, Vec<String>)>> {
+    let rows: Vec<PeriodRow> = periods::table
+        .order((periods::start_date, periods::end_date.desc()))
+        .select(PeriodRow::as_select())
+        .load(conn)?;
+    let exceptions: Vec<(String, String)> = period_lock_exceptions::table
+        .select((
+            period_lock_exceptions::period_id,
+            period_lock_exceptions::region,
+        ))
+        .order((
+            period_lock_exceptions::period_id,
+            period_lock_exceptions::region,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let regions = exceptions
+                .iter()
+                .filter(|(period, _)| *period == row.id)
+                .map(|(_, region)| region.clone())
+                .collect();
+            (row, regions)
+        })
+        .collect())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(PeriodRow, Vec<String>)>> {
+    let Some(row) = periods::table
+        .find(id)
+        .select(PeriodRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let regions = period_lock_exceptions::table
+        .filter(period_lock_exceptions::period_id.eq(id))
+        .select(period_lock_exceptions::region)
+        .order(period_lock_exceptions::region)
+        .load(conn)?;
+    Ok(Some((row, regions)))
+}
+
+pub fn insert(conn: &mut DbConnection, row: &PeriodRow) -> QueryResult<()> {
+    diesel::insert_into(periods::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Field-level validation errors, collected so that a client sees every problem at once.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Position of the item in a list of the body, where the field sits in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// Path of the field, such as `values[3].period` or `fokusomrade`.
+    pub field: String,
+    /// Stable machine-readable code, such as `unknown_code`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            index: None,
+            field: field.into(),
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects field errors while a request is checked.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn new() -> Self {
+        Errors(Vec::new())
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was found, otherwise every error found.
+    pub fn into_result(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+/// Checks a required free-text field: not blank, at most `max_chars`, no control characters
+/// other than line breaks and tabs.
+pub fn check_text(errors: &mut Errors, field: &str, text: &str, max_chars: usize) {
+    if text.trim().is_empty() {
+        errors.add(field, "required", "must not be empty");
+    }
+    check_optional_text(errors, field, text, max_chars);
+}
+
+/// Checks an optional free-text field: at most `max_chars`, no control characters other than
+/// line breaks and tabs.
+pub fn check_optional_text(errors: &mut Errors, field: &str, text: &str, max_chars: usize) {
+    if text.chars().count() > max_chars {
+        errors.add(
+            field,
+            "too_long",
+            format!("must be at most {max_chars} characters"),
+        );
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        errors.add(
+            field,
+            "control_character",
+            "must not contain control characters",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rules() {
+        let mut errors = Errors::new();
+        check_text(&mut errors, "a", "  ", 10);
+        check_text(&mut errors, "b", "elva tecken", 10);
+        check_text(&mut errors, "c", "nul\u{0}", 10);
+        check_text(&mut errors, "d", "rad 1\nrad 2", 20);
+        let fields: Vec<_> = errors
+            .0
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("a", "required"),
+                ("b", "too_long"),
+                ("c", "control_character")
+            ]
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! One error type for every failure a request can meet, written as RFC 9457
+//! `application/problem+json`. Internal causes are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::validation::FieldError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("invalid request: {} field error(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The cause is for the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, code: &str, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::BadRequest(_) => ("malformed-request", "Malformed request"),
+            AppError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            AppError::Forbidden(_) => ("forbidden", "Forbidden"),
+            AppError::NotFound(_) => ("not-found", "Not found"),
+            AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            AppError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            AppError::Invalid(_) => ("validation", "Invalid request"),
+            AppError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            AppError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    /// The problem document a client sees.
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.kind();
+        let detail = match self {
+            AppError::BadRequest(detail)
+            | AppError::Forbidden(detail)
+            | AppError::NotFound(detail)
+            | AppError::Conflict(detail)
+            | AppError::PayloadTooLarge(detail)
+            | AppError::UnsupportedMediaType(detail) => detail.clone(),
+            AppError::Unauthorized(detail) => (*detail).to_string(),
+            AppError::Invalid(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                many => format!("{} fields are invalid", many.len()),
+            },
+            AppError::Unavailable(_) => {
+                "The database is not reachable right now; try again shortly.".to_string()
+            }
+            AppError::Internal(_) => {
+                "An internal error occurred; it has been logged with the request id in the X-Request-Id header.".to_string()
+            }
+        };
+        Problem {
+            problem_type: format!("urn:uppfoljning:problem:{slug}"),
+            title: title.to_string(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors: match self {
+                AppError::Invalid(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
+            AppError::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if matches!(self, AppError::Unauthorized(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        response.body(serde_json::to_string(&self.problem()).expect("a problem serialises"))
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        AppError::Internal(format!("database: {error}"))
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URN naming the kind of problem, such as `urn:uppfoljning:problem:validation`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The fields that are invalid (for 422 answers); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}

@@ -1,0 +1,11 @@
+//! uppfoljning: the national follow-up service for regional growth projects funded by
+//! anslag 1:1. `main.rs` is the command line; `app` builds the HTTP service from `api`
+//! (endpoints), `auth`, `db` (storage) and `domain` (the rules).
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;

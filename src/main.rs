@@ -1,0 +1,110 @@
+//! The command line of uppfoljning: serve (the default), migrate, token, openapi.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use uppfoljning::app::{self, AppState};
+use uppfoljning::auth::{Role, TokenKeys};
+use uppfoljning::config::Config;
+use uppfoljning::domain::codes::RegionCode;
+
+#[derive(Parser)]
+#[command(
+    name = "uppfoljning",
+    version,
+    about = "National follow-up of 1:1-funded regional growth projects"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve HTTP on BIND (the default command).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print one signed token (HS256 with the configured or generated secret).
+    Token {
+        /// region, national, scheduler or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The region's län code; required with --role region.
+        #[arg(long, value_parser = parse_region)]
+        region: Option<RegionCode>,
+        /// The token's subject: who or which system it is for.
+        #[arg(long, default_value = "cli")]
+        sub: String,
+        /// Seconds until the token expires.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_622_400))]
+        ttl: u64,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "expected region, national, scheduler or admin".into())
+}
+
+fn parse_region(text: &str) -> Result<RegionCode, String> {
+    RegionCode::parse(text).ok_or_else(|| "expected a län code such as 07".into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is normal; settings then come from the environment alone.
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command.unwrap_or(Command::Serve)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("uppfoljning: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Openapi => {
+            let document = app::openapi_document();
+            println!("{}", document.to_pretty_json().map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Token {
+            role,
+            region,
+            sub,
+            ttl,
+        } => {
+            if (role == Role::Region) != region.is_some() {
+                return Err("--region is required with --role region, and only with it".into());
+            }
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let keys = TokenKeys::load(&config).map_err(|e| e.to_string())?;
+            println!("{}", keys.sign(&sub, role, region.as_ref(), ttl)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            AppState::open(config).map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Command::Serve => {
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let state = AppState::open(config).map_err(|e| e.to_string())?;
+            actix_web::rt::System::new()
+                .block_on(app::serve(state))
+                .map_err(|e| format!("server: {e}"))
+        }
+    }
+}
