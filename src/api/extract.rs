@@ -120,7 +120,7 @@ mod tests {
         let AppError::Invalid(errors) = error else {
             panic!("{error:?}")
         };
-        assert_eq!(errors[0].field, "body");
+        assert_eq!(errors[0].field, "extra");
         assert!(
             errors[0].message.contains("unknown field `extra`"),
             "{}",
@@ -135,7 +135,7 @@ mod tests {
             Err(AppError::BadRequest(_))
         ));
         assert!(matches!(
-            parse_json::<Body>(b"{} {}"),
+            parse_json::<Body>(br#"{"items": []} {}"#),
             Err(AppError::BadRequest(_))
         ));
         let deep = "[".repeat(1000);
