@@ -140,7 +140,7 @@ mod tests {
         ));
         let deep = "[".repeat(1000);
         assert!(matches!(
-            parse_json::<Body>(deep.as_bytes()),
+            parse_json::<serde_json::Value>(deep.as_bytes()),
             Err(AppError::BadRequest(_))
         ));
     }
