@@ -126,7 +126,10 @@ impl TokenKeys {
             }
         };
         let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        required.extend(config.jwt_issuer.as_ref().map(|_| "iss"));
+        required.extend(config.jwt_audience.as_ref().map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         validation.validate_nbf = true;
         match &config.jwt_issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),

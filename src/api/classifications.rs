@@ -1,15 +1,18 @@
 //! The code lists of a project's classification.
 
-use actix_web::{get, web};
-use serde::Serialize;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::extract::JsonBody;
 use crate::app::AppState;
-use crate::auth::{AnyRole, Authorized};
+use crate::auth::{AdminOnly, AnyRole, Authorized};
 use crate::db;
 use crate::db::reference::CodeRow;
-use crate::domain::codes::Dimension;
-use crate::error::AppError;
+use crate::domain::codes::{Dimension, is_code_shaped};
+use crate::domain::validation::{Errors, check_text};
+use crate::error::{AppError, Problem};
 
 #[derive(Serialize, ToSchema)]
 pub struct Code {
@@ -98,4 +101,127 @@ pub async fn list_classifications(
         .db(|conn| Ok(db::reference::list_codes(conn)?))
         .await?;
     Ok(web::Json(Classifications::from_rows(rows)))
+}
+
+/// A new code for one of the open lists.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// Lowercase ASCII letters, digits and `_`, at most 64.
+    #[schema(example = "gruvnaring")]
+    pub code: String,
+    pub label_sv: String,
+    pub label_en: String,
+    /// Required for a fokusomrade: the sakomrade it belongs to. Not allowed otherwise.
+    #[serde(default)]
+    pub sakomrade: Option<String>,
+}
+
+/// The answer to an added code.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedCode {
+    pub dimension: String,
+    pub code: String,
+    pub label_sv: String,
+    pub label_en: String,
+    pub sakomrade: Option<String>,
+}
+
+const MAX_LABEL_CHARS: usize = 200;
+
+/// Adds a code to an open list: `bransch`, `verktyg`, `syfte` or `fokusomrade`.
+#[utoipa::path(
+    tag = "reference",
+    security(("bearer" = [])),
+    params(("dimension" = String, Path, description = "bransch, verktyg, syfte or fokusomrade")),
+    request_body = CodeInput,
+    responses(
+        (status = 201, description = "Added", body = CreatedCode),
+        (status = 404, description = "No such code list", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code exists in the list", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/classifications/{dimension}")]
+pub async fn add_code(
+    caller: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    dimension: web::Path<String>,
+    body: JsonBody<CodeInput>,
+) -> Result<(web::Json<CreatedCode>, StatusCode), AppError> {
+    let dimension = Dimension::parse(&dimension)
+        .ok_or_else(|| AppError::NotFound("no such code list".into()))?;
+    let input = body.0;
+    let mut errors = Errors::new();
+    if !dimension.is_extendable() {
+        errors.add(
+            "dimension",
+            "not_extendable",
+            format!("{} is fixed by the national model", dimension.as_str()),
+        );
+    }
+    if !is_code_shaped(&input.code) {
+        errors.add(
+            "code",
+            "invalid_code",
+            "must be 1 to 64 lowercase ASCII letters, digits or '_'",
+        );
+    }
+    check_text(&mut errors, "label_sv", &input.label_sv, MAX_LABEL_CHARS);
+    check_text(&mut errors, "label_en", &input.label_en, MAX_LABEL_CHARS);
+    match (dimension, &input.sakomrade) {
+        (Dimension::Fokusomrade, None) => errors.add(
+            "sakomrade",
+            "required",
+            "a fokusomrade belongs to a sakomrade",
+        ),
+        (Dimension::Fokusomrade, Some(_)) => {}
+        (_, Some(_)) => errors.add(
+            "sakomrade",
+            "not_allowed",
+            "only a fokusomrade has a sakomrade",
+        ),
+        (_, None) => {}
+    }
+    errors.into_result().map_err(AppError::Invalid)?;
+    tracing::info!(subject = %caller.principal.subject, dimension = dimension.as_str(), code = %input.code, "add code");
+    let row = CodeRow {
+        dimension: dimension.as_str().to_string(),
+        code: input.code,
+        label_sv: input.label_sv,
+        label_en: input.label_en,
+        parent_code: input.sakomrade,
+    };
+    let row = state
+        .db(move |conn| {
+            db::write_transaction(conn, |conn| {
+                if let Some(sakomrade) = &row.parent_code
+                    && !db::reference::code_exists(conn, Dimension::Sakomrade.as_str(), sakomrade)?
+                {
+                    return Err(AppError::invalid(
+                        "sakomrade",
+                        "unknown_code",
+                        format!("no sakomrade '{sakomrade}'"),
+                    ));
+                }
+                if db::reference::code_exists(conn, &row.dimension, &row.code)? {
+                    return Err(AppError::Conflict(format!(
+                        "{} already has the code {}",
+                        row.dimension, row.code
+                    )));
+                }
+                db::reference::insert_code(conn, &row)?;
+                Ok(row)
+            })
+        })
+        .await?;
+    Ok((
+        web::Json(CreatedCode {
+            dimension: row.dimension,
+            code: row.code,
+            label_sv: row.label_sv,
+            label_en: row.label_en,
+            sakomrade: row.parent_code,
+        }),
+        StatusCode::CREATED,
+    ))
 }

@@ -22,6 +22,7 @@ pub fn configure(config: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(regions::list_regions)
             .service(classifications::list_classifications)
+            .service(classifications::add_code)
             .service(indicators::list_indicators)
             .service(indicators::create_indicator)
             .service(indicators::get_indicator)

@@ -44,3 +44,29 @@ pub fn codes_of(conn: &mut DbConnection, dimension: &str) -> QueryResult<Vec<Str
         .select(codes::code)
         .load(conn)
 }
+
+pub fn code_exists(conn: &mut DbConnection, dimension: &str, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        codes::table.filter(codes::dimension.eq(dimension).and(codes::code.eq(code))),
+    ))
+    .get_result(conn)
+}
+
+/// Appends a code at the end of its list.
+pub fn insert_code(conn: &mut DbConnection, row: &CodeRow) -> QueryResult<()> {
+    let last: Option<i64> = codes::table
+        .filter(codes::dimension.eq(&row.dimension))
+        .select(diesel::dsl::max(codes::sort_order))
+        .first(conn)?;
+    diesel::insert_into(codes::table)
+        .values((
+            codes::dimension.eq(&row.dimension),
+            codes::code.eq(&row.code),
+            codes::label_sv.eq(&row.label_sv),
+            codes::label_en.eq(&row.label_en),
+            codes::parent_code.eq(&row.parent_code),
+            codes::sort_order.eq(last.unwrap_or(0) + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

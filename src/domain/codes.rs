@@ -98,6 +98,16 @@ impl Dimension {
     pub fn parse(name: &str) -> Option<Dimension> {
         Dimension::ALL.into_iter().find(|d| d.as_str() == name)
     }
+
+    /// Whether admins may add codes. The other lists are the national model itself
+    /// (project types, sakområden, effektkedjor, statuses, levels, sexes); the open lists
+    /// grow as new branches, tools, purposes and focus areas appear ("etc." in the seed).
+    pub fn is_extendable(self) -> bool {
+        matches!(
+            self,
+            Dimension::Bransch | Dimension::Verktyg | Dimension::Syfte | Dimension::Fokusomrade
+        )
+    }
 }
 
 /// Whether `code` has the shape of a code: 1 to 64 lowercase ASCII letters, digits and `_`.

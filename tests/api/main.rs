@@ -1,0 +1,7 @@
+//! Tests of the whole service: real app, real database, one fresh database per test.
+
+mod common;
+
+mod auth;
+mod operations;
+mod reference;

@@ -1,0 +1,131 @@
+//! Health, documentation, request ids, limits, migrations and the committed OpenAPI document.
+
+use actix_web::test::{self, TestRequest};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestApp, post_json, send};
+use uppfoljning::app::{AppState, build_app, openapi_document};
+use uppfoljning::auth::Role;
+use uppfoljning::config::{Config, JwtKeySource};
+use uppfoljning::db;
+
+backend_tests!(
+    health_answers_without_a_token,
+    every_response_has_a_request_id,
+    unknown_routes_are_problem_json,
+    bodies_over_the_limit_get_413,
+    a_second_start_applies_no_migration,
+    served_openapi_equals_the_committed_document,
+);
+
+async fn health_answers_without_a_token(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    for path in ["/health/live", "/health/ready"] {
+        let reply = send(&app, TestRequest::get().uri(path)).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json(), json!({"status": "ok"}));
+    }
+    let docs = send(&app, TestRequest::get().uri("/docs")).await;
+    assert_eq!(docs.status, 308);
+    assert_eq!(docs.headers.get("location").unwrap(), "/docs/");
+    let ui = send(&app, TestRequest::get().uri("/docs/")).await;
+    assert_eq!(ui.status, 200);
+    assert!(String::from_utf8_lossy(&ui.body).contains("swagger"));
+}
+
+async fn every_response_has_a_request_id(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let ok = send(&app, TestRequest::get().uri("/health/live")).await;
+    let generated = ok.headers.get("x-request-id").unwrap().to_str().unwrap();
+    assert_eq!(generated.len(), 36);
+    let refused = send(&app, TestRequest::get().uri("/api/v1/regions")).await;
+    assert!(refused.headers.contains_key("x-request-id"));
+    let passed_on = TestRequest::get()
+        .uri("/health/live")
+        .insert_header(("X-Request-Id", "lb-1234_abcd"));
+    let reply = send(&app, passed_on).await;
+    assert_eq!(reply.headers.get("x-request-id").unwrap(), "lb-1234_abcd");
+    let hostile = TestRequest::get()
+        .uri("/health/live")
+        .insert_header(("X-Request-Id", "a b;<script>"));
+    let reply = send(&app, hostile).await;
+    assert_ne!(reply.headers.get("x-request-id").unwrap(), "a b;<script>");
+}
+
+async fn unknown_routes_are_problem_json(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    send(&app, TestRequest::get().uri("/api/v1/nothing"))
+        .await
+        .problem(404);
+    send(&app, TestRequest::get().uri("/")).await.problem(404);
+}
+
+async fn bodies_over_the_limit_get_413(backend: Backend) {
+    let t = TestApp::start_with(backend, |config| config.max_body_bytes = 2048);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let body = json!({"code": "NAT-BIG", "name_sv": "x".repeat(4000), "name_en": "x", "unit": "x",
+                      "level": "utfall", "aggregation": "sum"});
+    send(&app, post_json("/api/v1/indicators", &t.admin(), &body))
+        .await
+        .problem(413);
+    assert_eq!(t.count("indicators"), 17);
+}
+
+async fn a_second_start_applies_no_migration(backend: Backend) {
+    let t = TestApp::start(backend);
+    let mut conn = t.conn();
+    assert_eq!(db::run_migrations(&mut conn).unwrap(), 0);
+    drop(conn);
+    let again = AppState::open(t.config.clone()).expect("second start");
+    let mut conn = again.pool.get().unwrap();
+    assert_eq!(db::run_migrations(&mut conn).unwrap(), 0);
+    assert_eq!(t.count("regions"), 21);
+    assert_eq!(t.count("indicators"), 17);
+}
+
+async fn served_openapi_equals_the_committed_document(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let reply = send(&app, TestRequest::get().uri("/openapi.json")).await;
+    assert_eq!(reply.status, 200);
+    let served = reply.json();
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed"),
+    )
+    .expect("openapi/openapi.json is JSON");
+    assert!(
+        served == committed,
+        "openapi/openapi.json differs from what the service serves; regenerate it with \
+         `cargo run -- openapi > openapi/openapi.json`"
+    );
+    assert_eq!(served, serde_json::to_value(openapi_document()).unwrap());
+    assert!(served["paths"]["/api/v1/regions"]["get"]["responses"]["401"].is_object());
+    assert!(served["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[test]
+fn the_generated_secret_is_private_and_reused() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = Config::from_lookup(|name| match name {
+        "DATA_DIR" => Some(folder.path().to_string_lossy().into_owned()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(matches!(config.jwt_key, JwtKeySource::SecretFile(_)));
+    let first = uppfoljning::auth::TokenKeys::load(&config).unwrap();
+    let token = first.sign("cli", Role::Admin, None, 60).unwrap();
+    let second = uppfoljning::auth::TokenKeys::load(&config).unwrap();
+    assert_eq!(second.verify(&token).unwrap().role, Role::Admin);
+    let path = folder.path().join("jwt-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
