@@ -8,8 +8,10 @@ use crate::backend_tests;
 use crate::common::{Backend, SECRET, TestApp, get, send};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
+use uppfoljning::config::JwtKeySource;
 
 backend_tests!(
+    public_keys_verify_tokens_of_an_identity_provider,
     requests_without_a_valid_token_get_401,
     issuer_and_audience_are_checked_when_configured,
     every_role_reads_reference_data,
@@ -201,5 +203,40 @@ async fn every_role_reads_reference_data(backend: Backend) {
         ] {
             assert_eq!(send(&app, get(path, &token)).await.status, 200, "{path}");
         }
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+async fn public_keys_verify_tokens_of_an_identity_provider(backend: Backend) {
+    for (algorithm, public, private) in [
+        (Algorithm::ES256, "es256-public.pem", "es256-private.pem"),
+        (Algorithm::RS256, "rs256-public.pem", "rs256-private.pem"),
+    ] {
+        let t = TestApp::start_with(backend, |config| {
+            config.jwt_key = JwtKeySource::PublicKeyFile(fixture(public));
+        });
+        let app = test::init_service(build_app(t.state.clone())).await;
+        let private_pem = std::fs::read(fixture(private)).unwrap();
+        let key = match algorithm {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(&private_pem).unwrap(),
+            _ => EncodingKey::from_rsa_pem(&private_pem).unwrap(),
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(algorithm), &claims("national"), &key).unwrap();
+        assert_eq!(send(&app, get("/api/v1/regions", &token)).await.status, 200);
+        // The public key used as an HS256 secret: the classic key-confusion attack.
+        let public_pem = std::fs::read(fixture(public)).unwrap();
+        let confused = signed(claims("admin"), Algorithm::HS256, &public_pem);
+        send(&app, get("/api/v1/regions", &confused))
+            .await
+            .problem(401);
+        let hs = signed(claims("admin"), Algorithm::HS256, SECRET);
+        send(&app, get("/api/v1/regions", &hs)).await.problem(401);
+        assert!(t.state.keys.sign("x", Role::Admin, None, 60).is_err());
     }
 }
