@@ -124,7 +124,9 @@ async fn request_context(
 }
 
 /// The routes of the API with the OpenAPI document collected from them.
-fn api_routes() -> (
+fn api_routes(
+    max_submission_bytes: usize,
+) -> (
     App<
         impl ServiceFactory<
             ServiceRequest,
@@ -139,7 +141,7 @@ fn api_routes() -> (
     let (app, mut document) = App::new()
         .into_utoipa_app()
         .openapi(api::base_document())
-        .configure(api::configure)
+        .configure(api::configure(max_submission_bytes))
         .split_for_parts();
     api::document_common_responses(&mut document);
     (app, document)
@@ -147,7 +149,7 @@ fn api_routes() -> (
 
 /// The OpenAPI document the service serves at `/openapi.json`.
 pub fn openapi_document() -> OpenApi {
-    api_routes().1
+    api_routes(crate::config::DEFAULT_MAX_SUBMISSION_BYTES).1
 }
 
 /// Swagger UI answers only below `/docs/`.
@@ -175,7 +177,7 @@ pub fn build_app(
     >,
 > {
     let max_body_bytes = state.config.max_body_bytes;
-    let (app, document) = api_routes();
+    let (app, document) = api_routes(state.config.max_submission_bytes);
     app.app_data(state)
         .app_data(web::PayloadConfig::new(max_body_bytes))
         .app_data(api::extract::query_config())

@@ -316,3 +316,52 @@ impl Access for AdminOnly {
         }
     }
 }
+
+/// The region named in the request path (`{region}`).
+fn path_region(request: &HttpRequest) -> &str {
+    request.match_info().get("region").unwrap_or_default()
+}
+
+fn is_own_region(principal: &Principal, request: &HttpRequest) -> bool {
+    principal
+        .region
+        .as_ref()
+        .is_some_and(|own| own.as_str() == path_region(request))
+}
+
+/// Writes to a region's data: admins, and region tokens of that region.
+pub struct RegionWrite;
+
+impl Access for RegionWrite {
+    fn check(principal: &Principal, request: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin => Ok(()),
+            Role::Region if is_own_region(principal, request) => Ok(()),
+            Role::Region => Err(AppError::Forbidden(
+                "a region token writes only its own region".into(),
+            )),
+            _ => Err(AppError::Forbidden(
+                "only a region's own token or an admin writes regional data".into(),
+            )),
+        }
+    }
+}
+
+/// Reads of a region's project data: admins, national readers, and region tokens of that
+/// region.
+pub struct RegionRead;
+
+impl Access for RegionRead {
+    fn check(principal: &Principal, request: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National => Ok(()),
+            Role::Region if is_own_region(principal, request) => Ok(()),
+            Role::Region => Err(AppError::Forbidden(
+                "a region token reads only its own region".into(),
+            )),
+            Role::Scheduler => Err(AppError::Forbidden(
+                "the scheduler reads aggregates, not project data".into(),
+            )),
+        }
+    }
+}

@@ -73,12 +73,16 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     pub pool_size: u32,
     pub max_body_bytes: usize,
+    /// The larger limit of the bulk submission endpoint.
+    pub max_submission_bytes: usize,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Room for a whole regional portfolio: 100,000 values of about 200 bytes each, and more.
+pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
 /// HS256 secrets shorter than this are guessable.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The file in the data folder that keeps the generated HS256 secret.
@@ -136,6 +140,12 @@ impl Config {
                 get("MAX_BODY_BYTES"),
                 "MAX_BODY_BYTES",
                 DEFAULT_MAX_BODY_BYTES,
+                1024..=1024 * 1024 * 1024,
+            )?,
+            max_submission_bytes: parse_number(
+                get("MAX_SUBMISSION_BYTES"),
+                "MAX_SUBMISSION_BYTES",
+                DEFAULT_MAX_SUBMISSION_BYTES,
                 1024..=1024 * 1024 * 1024,
             )?,
         })

@@ -18,6 +18,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBytes::from_request(request, payload);
+        Box::pin(async move { parse_json(&body.await?.0).map(JsonBody) })
+    }
+}
+
+/// The raw bytes of a JSON request body, within the size limit in force (`PayloadConfig`).
+pub struct JsonBytes(pub web::Bytes);
+
+impl FromRequest for JsonBytes {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let is_json = request.mime_type().ok().flatten().is_some_and(|mime| {
             mime.type_() == mime::APPLICATION
                 && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
@@ -37,7 +50,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     ),
                     _ => AppError::BadRequest("the body could not be read".into()),
                 })?;
-            parse_json(&bytes).map(JsonBody)
+            Ok(JsonBytes(bytes))
         })
     }
 }
@@ -46,7 +59,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let field = error.path().to_string();
+        // Numbers are read exactly through serde_json's private number token; it is no
+        // field of the client's.
+        let field = error
+            .path()
+            .to_string()
+            .replace(".$serde_json::private::Number", "");
         let error = error.into_inner();
         match error.classify() {
             Category::Data => AppError::Invalid(vec![FieldError::new(

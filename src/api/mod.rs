@@ -5,8 +5,11 @@ pub mod extract;
 pub mod health;
 pub mod indicators;
 pub mod periods;
+pub mod projects;
 pub mod regions;
+pub mod submissions;
 
+use actix_web::web;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -16,8 +19,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::{PROBLEM_JSON, Problem};
 
 /// Registers every endpoint. Each is a `#[get(..)]`/`#[post(..)]` function registered with
-/// `.service()`, so that it also lands in the OpenAPI document.
-pub fn configure(config: &mut ServiceConfig) {
+/// `.service()`, so that it also lands in the OpenAPI document. The bulk submission has a
+/// scope of its own for its larger body limit.
+pub fn configure(max_submission_bytes: usize) -> impl FnOnce(&mut ServiceConfig) {
+    move |config| configure_routes(config, max_submission_bytes)
+}
+
+fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
     config.service(health::live).service(health::ready).service(
         scope::scope("/api/v1")
             .service(regions::list_regions)
@@ -28,7 +36,18 @@ pub fn configure(config: &mut ServiceConfig) {
             .service(indicators::get_indicator)
             .service(indicators::replace_indicator)
             .service(periods::list_periods)
-            .service(periods::create_period),
+            .service(periods::create_period)
+            .service(periods::lock_period)
+            .service(periods::unlock_period)
+            .service(projects::put_project)
+            .service(projects::list_projects)
+            .service(projects::get_project)
+            .service(projects::project_history)
+            .service(
+                scope::scope("/regions/{region}/submissions")
+                    .app_data(web::PayloadConfig::new(max_submission_bytes))
+                    .service(submissions::submit),
+            ),
     );
 }
 
@@ -45,6 +64,8 @@ pub fn configure(config: &mut ServiceConfig) {
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "reference", description = "Regions, code lists, indicators and periods"),
+        (name = "projects", description = "A region's projects, values, narratives and history"),
+        (name = "submissions", description = "Bulk submissions from the regional systems"),
     )
 )]
 struct BaseDocument;

@@ -4,13 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::JsonBody;
 use crate::app::AppState;
 use crate::auth::{AdminOnly, AnyRole, Authorized};
 use crate::db;
 use crate::db::periods::PeriodRow;
+use crate::domain::codes::RegionCode;
 use crate::domain::period::{LockMode, PeriodId, swedish_today};
 use crate::error::{AppError, Problem};
 
@@ -133,4 +134,100 @@ pub async fn create_period(
         })
         .await?;
     Ok((web::Json(period), StatusCode::CREATED))
+}
+
+/// Closes a period for every region, whatever its deadline, and drops its lock exceptions.
+#[utoipa::path(
+    tag = "reference",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Period id, such as 2026H1")),
+    responses(
+        (status = 200, description = "Locked", body = Period),
+        (status = 404, description = "No such period", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/periods/{id}/lock")]
+pub async fn lock_period(
+    caller: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Period>, AppError> {
+    let id = id.into_inner();
+    tracing::info!(subject = %caller.principal.subject, period = %id, "lock period");
+    let period = state
+        .db(move |conn| {
+            db::write_transaction(conn, |conn| {
+                if db::periods::find(conn, &id)?.is_none() {
+                    return Err(AppError::NotFound("no such period".into()));
+                }
+                db::periods::set_lock_mode(conn, &id, LockMode::Locked.as_str())?;
+                found_period(conn, &id)
+            })
+        })
+        .await?;
+    Ok(web::Json(period))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UnlockParams {
+    /// Open the period for this region only (a lock exception).
+    pub region: Option<String>,
+}
+
+/// Opens a period again: for one region with `region` (a lock exception), otherwise for
+/// every region whatever its deadline.
+#[utoipa::path(
+    tag = "reference",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Period id, such as 2026H1"), UnlockParams),
+    responses(
+        (status = 200, description = "Opened", body = Period),
+        (status = 404, description = "No such period", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/periods/{id}/unlock")]
+pub async fn unlock_period(
+    caller: Authorized<AdminOnly>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    params: web::Query<UnlockParams>,
+) -> Result<web::Json<Period>, AppError> {
+    let id = id.into_inner();
+    let region = match &params.region {
+        Some(text) => Some(RegionCode::parse(text).ok_or_else(|| {
+            AppError::invalid("region", "unknown_region", format!("no region '{text}'"))
+        })?),
+        None => None,
+    };
+    let subject = caller.principal.subject;
+    tracing::info!(subject = %subject, period = %id, region = ?region, "unlock period");
+    let period = state
+        .db(move |conn| {
+            db::write_transaction(conn, |conn| {
+                if db::periods::find(conn, &id)?.is_none() {
+                    return Err(AppError::NotFound("no such period".into()));
+                }
+                match &region {
+                    Some(region) => db::periods::add_exception(
+                        conn,
+                        &id,
+                        region.as_str(),
+                        &subject,
+                        crate::domain::now(),
+                    )?,
+                    None => db::periods::set_lock_mode(conn, &id, LockMode::Open.as_str())?,
+                }
+                found_period(conn, &id)
+            })
+        })
+        .await?;
+    Ok(web::Json(period))
+}
+
+fn found_period(conn: &mut crate::db::DbConnection, id: &str) -> Result<Period, AppError> {
+    let (row, exceptions) =
+        db::periods::find(conn, id)?.ok_or_else(|| AppError::NotFound("no such period".into()))?;
+    Period::from_row(row, exceptions)
 }

@@ -2,9 +2,13 @@
 //! migrations, and query functions per aggregate root. Everything here returns `QueryResult`.
 
 pub mod indicators;
+pub mod narratives;
 pub mod periods;
+pub mod projects;
 pub mod reference;
 pub mod schema;
+pub mod submissions;
+pub mod values;
 
 use std::time::Duration;
 
@@ -117,6 +121,44 @@ where
             Err(error)
         }
     }
+}
+
+/// Rows per multi-row INSERT: below both backends' limits on bound parameters for the
+/// widest table written in batches (value_revisions, 13 columns).
+pub const BATCH_ROWS: usize = 1_000;
+
+/// Inserts `rows` (a slice of `Insertable`s) into `table` with one multi-row INSERT per
+/// `BATCH_ROWS`. `MultiBackend` cannot express a batch insert, so each backend's own
+/// connection does it.
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut inserted = 0;
+        for chunk in $rows.chunks($crate::db::BATCH_ROWS) {
+            inserted += match &mut *$conn {
+                $crate::db::DbConnection::Postgres(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+                $crate::db::DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+            };
+        }
+        inserted
+    }};
+}
+pub(crate) use insert_batch;
+
+/// Serialises writers to one region's data until the transaction ends, so that concurrent
+/// submissions see each other's changes and the later one wins value by value. SQLite
+/// writers are serialised by `write_transaction` already.
+pub fn lock_region(conn: &mut DbConnection, region: &str) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        let key: i64 = 2_026_000 + region.parse::<i64>().unwrap_or(0);
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Checks that the database answers.

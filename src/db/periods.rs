@@ -70,3 +70,39 @@ pub fn insert(conn: &mut DbConnection, row: &PeriodRow) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Sets how the period is closed and drops its lock exceptions: a fresh lock, or a reopening
+/// for everyone, supersedes them.
+pub fn set_lock_mode(conn: &mut DbConnection, id: &str, mode: &str) -> QueryResult<()> {
+    diesel::update(periods::table.find(id))
+        .set(periods::lock_mode.eq(mode))
+        .execute(conn)?;
+    diesel::delete(period_lock_exceptions::table.filter(period_lock_exceptions::period_id.eq(id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Opens the period again for one region (kept until the next lock).
+pub fn add_exception(
+    conn: &mut DbConnection,
+    id: &str,
+    region: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        period_lock_exceptions::table.find((id, region)),
+    ))
+    .get_result(conn)?;
+    if !exists {
+        diesel::insert_into(period_lock_exceptions::table)
+            .values((
+                period_lock_exceptions::period_id.eq(id),
+                period_lock_exceptions::region.eq(region),
+                period_lock_exceptions::created_at.eq(now),
+                period_lock_exceptions::created_by.eq(by),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

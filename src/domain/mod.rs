@@ -3,7 +3,9 @@
 pub mod codes;
 pub mod decimal;
 pub mod indicator;
+pub mod orgnr;
 pub mod period;
+pub mod submission;
 pub mod validation;
 
 /// The current UTC time at the precision both databases keep (microseconds), so that a

@@ -1,0 +1,508 @@
+//! A region's projects: create or replace one, list them, read one with its values and
+//! narratives, and the history of its values.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, put, web};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::extract::JsonBody;
+use crate::api::submissions::{check, parse_region};
+use crate::app::AppState;
+use crate::auth::{Authorized, RegionRead, RegionWrite};
+use crate::db::projects::{ProjectFilter, StoredProject};
+use crate::db::submissions::Writer;
+use crate::db::{self, DbConnection};
+use crate::domain::decimal::from_scaled;
+use crate::domain::period::PeriodId;
+use crate::domain::submission::{Change, ProjectInput, Rejection, SubmissionInput};
+use crate::domain::validation::FieldError;
+use crate::error::{AppError, Problem};
+
+fn utc(time: NaiveDateTime) -> DateTime<Utc> {
+    time.and_utc()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Plan {
+    pub indicator: String,
+    pub baseline: Option<Decimal>,
+    pub baseline_year: Option<i64>,
+    pub target: Option<Decimal>,
+    pub goal: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A project as stored.
+#[derive(Serialize, ToSchema)]
+pub struct Project {
+    pub region: String,
+    #[serde(rename = "ref")]
+    pub project_ref: String,
+    pub title: String,
+    pub organisation: String,
+    pub status: String,
+    pub project_type: String,
+    pub sakomrade: String,
+    pub fokusomrade: Option<String>,
+    pub effektkedja: String,
+    pub branscher: Vec<String>,
+    pub verktyg: Vec<String>,
+    pub syften: Vec<String>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub granted_sek: i64,
+    pub total_budget_sek: i64,
+    pub indicators: Vec<Plan>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Project {
+    fn from_stored(stored: StoredProject) -> Project {
+        let record = stored.record;
+        Project {
+            region: stored.row.region,
+            project_ref: record.project_ref,
+            title: record.title,
+            organisation: record.organisation,
+            status: record.status,
+            project_type: record.project_type,
+            sakomrade: record.sakomrade,
+            fokusomrade: record.fokusomrade,
+            effektkedja: record.effektkedja,
+            branscher: record.branscher,
+            verktyg: record.verktyg,
+            syften: record.syften,
+            start_date: record.start_date,
+            end_date: record.end_date,
+            granted_sek: record.granted_sek,
+            total_budget_sek: record.total_budget_sek,
+            indicators: record
+                .plans
+                .into_iter()
+                .map(|plan| Plan {
+                    indicator: plan.indicator,
+                    baseline: plan.baseline.map(from_scaled),
+                    baseline_year: plan.baseline_year,
+                    target: plan.target.map(from_scaled),
+                    goal: plan.goal,
+                    source: plan.source,
+                })
+                .collect(),
+            created_at: utc(stored.row.created_at),
+            updated_at: utc(stored.row.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BySex {
+    pub kvinnor: Decimal,
+    pub man: Decimal,
+    pub ej_angivet: Decimal,
+}
+
+impl BySex {
+    fn from_parts(
+        kvinnor: Option<i64>,
+        man: Option<i64>,
+        ej_angivet: Option<i64>,
+    ) -> Option<BySex> {
+        Some(BySex {
+            kvinnor: from_scaled(kvinnor?),
+            man: from_scaled(man?),
+            ej_angivet: from_scaled(ej_angivet?),
+        })
+    }
+}
+
+/// An actual value as stored.
+#[derive(Serialize, ToSchema)]
+pub struct ReportedValue {
+    pub indicator: String,
+    pub period: String,
+    pub value: Decimal,
+    pub by_sex: Option<BySex>,
+    /// For distinct indicators: the organisationsnummer, normalised to ten digits.
+    pub entities: Option<Vec<String>>,
+    pub comment: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+    pub submission_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Narrative {
+    pub period: String,
+    pub progress: String,
+    pub lessons: String,
+    pub deviations: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+}
+
+/// A project with its values and narratives.
+#[derive(Serialize, ToSchema)]
+pub struct ProjectDetail {
+    #[serde(flatten)]
+    pub project: Project,
+    pub values: Vec<ReportedValue>,
+    pub narratives: Vec<Narrative>,
+}
+
+/// One change of a value.
+#[derive(Serialize, ToSchema)]
+pub struct Revision {
+    pub indicator: String,
+    pub period: String,
+    /// None when the value was first reported.
+    pub old_value: Option<Decimal>,
+    pub new_value: Decimal,
+    pub by_sex: Option<BySex>,
+    pub entities: Option<Vec<String>>,
+    pub comment: Option<String>,
+    pub changed_at: DateTime<Utc>,
+    pub changed_by: String,
+    pub submission_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<Project>,
+    pub page: i64,
+    pub page_size: i64,
+    /// How many projects match the filters in all.
+    pub total: i64,
+}
+
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 500;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectQuery {
+    /// A status code.
+    pub status: Option<String>,
+    pub sakomrade: Option<String>,
+    pub effektkedja: Option<String>,
+    /// Only projects active in this period (`2026H1`, `2026`).
+    pub period: Option<String>,
+    /// From 1.
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    pub page_size: Option<i64>,
+}
+
+/// Creates or replaces one project with its classification and indicator plans. Its values
+/// and narratives are kept.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(
+        ("region" = String, Path, description = "Län code, such as 07"),
+        ("ref" = String, Path, description = "The project's ref"),
+    ),
+    request_body = ProjectInput,
+    responses(
+        (status = 200, description = "Replaced (or unchanged)", body = Project),
+        (status = 201, description = "Created", body = Project),
+        (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/regions/{region}/projects/{ref}")]
+pub async fn put_project(
+    caller: Authorized<RegionWrite>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<ProjectInput>,
+) -> Result<(web::Json<Project>, StatusCode), AppError> {
+    let (region, project_ref) = path.into_inner();
+    let region = parse_region(&region)?;
+    let input = body.0;
+    if input.project_ref != project_ref {
+        return Err(AppError::invalid(
+            "ref",
+            "ref_mismatch",
+            "must equal the ref in the path",
+        ));
+    }
+    let principal = caller.principal;
+    let (project, change) = state
+        .db(move |conn| {
+            db::write_transaction(conn, |conn| {
+                db::lock_region(conn, region.as_str())?;
+                let submission = SubmissionInput {
+                    projects: vec![input],
+                    ..SubmissionInput::default()
+                };
+                let (checked, region_projects) = check(conn, &region, &principal, submission)?
+                    .map_err(|rejection| match rejection {
+                        Rejection::Invalid(errors) | Rejection::Locked(errors) => {
+                            AppError::Invalid(errors.into_iter().map(unprefixed).collect())
+                        }
+                    })?;
+                let writer = Writer {
+                    subject: &principal.subject,
+                    submission_id: None,
+                    now: crate::domain::now(),
+                };
+                let outcome = db::submissions::apply(
+                    conn,
+                    region.as_str(),
+                    &checked,
+                    &region_projects,
+                    Some(&writer),
+                )?;
+                let change = if outcome.projects.created > 0 {
+                    Change::Created
+                } else {
+                    Change::Updated
+                };
+                let project = load_project(conn, region.as_str(), &project_ref)?
+                    .ok_or_else(|| AppError::Internal("stored project not found".into()))?;
+                Ok((project, change))
+            })
+        })
+        .await?;
+    let status = if change == Change::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((web::Json(project), status))
+}
+
+/// `projects[0].title` → `title`: a single project's fields, named as in its body.
+fn unprefixed(error: FieldError) -> FieldError {
+    FieldError {
+        index: None,
+        field: error
+            .field
+            .strip_prefix("projects[0].")
+            .unwrap_or(&error.field)
+            .to_string(),
+        ..error
+    }
+}
+
+fn load_project(
+    conn: &mut DbConnection,
+    region: &str,
+    project_ref: &str,
+) -> Result<Option<Project>, AppError> {
+    let Some(id) = db::projects::find_id(conn, region, project_ref)? else {
+        return Ok(None);
+    };
+    Ok(db::projects::load(conn, &[id])?
+        .remove(&id)
+        .map(Project::from_stored))
+}
+
+/// A region's projects, by ref, a page at a time.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(("region" = String, Path, description = "Län code, such as 07"), ProjectQuery),
+    responses(
+        (status = 200, description = "One page of projects", body = ProjectPage),
+        (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/regions/{region}/projects")]
+pub async fn list_projects(
+    _caller: Authorized<RegionRead>,
+    state: web::Data<AppState>,
+    region: web::Path<String>,
+    query: web::Query<ProjectQuery>,
+) -> Result<web::Json<ProjectPage>, AppError> {
+    let region = parse_region(&region)?;
+    let query = query.into_inner();
+    let page = query.page.unwrap_or(1);
+    let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page < 1 {
+        return Err(AppError::invalid(
+            "page",
+            "out_of_range",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(AppError::invalid(
+            "page_size",
+            "out_of_range",
+            format!("must be 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    let active_between = match &query.period {
+        None => None,
+        Some(text) => {
+            let id = PeriodId::parse(text).ok_or_else(|| {
+                AppError::invalid(
+                    "period",
+                    "invalid_period",
+                    "must be like 2026H1, 2026H2 or 2026",
+                )
+            })?;
+            Some((id.start_date(), id.end_date()))
+        }
+    };
+    let filter = ProjectFilter {
+        status: query.status,
+        sakomrade: query.sakomrade,
+        effektkedja: query.effektkedja,
+        active_between,
+    };
+    let offset = (page - 1).saturating_mul(page_size);
+    let (items, total) = state
+        .db(move |conn| {
+            let (ids, total) =
+                db::projects::list(conn, region.as_str(), &filter, offset, page_size)?;
+            let mut stored = db::projects::load(conn, &ids)?;
+            let items = ids
+                .iter()
+                .filter_map(|id| stored.remove(id))
+                .map(Project::from_stored)
+                .collect();
+            Ok((items, total))
+        })
+        .await?;
+    Ok(web::Json(ProjectPage {
+        items,
+        page,
+        page_size,
+        total,
+    }))
+}
+
+/// One project with its indicator plans, values and narratives.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(
+        ("region" = String, Path, description = "Län code, such as 07"),
+        ("ref" = String, Path, description = "The project's ref"),
+    ),
+    responses(
+        (status = 200, description = "The project", body = ProjectDetail),
+        (status = 404, description = "No such region or project", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/regions/{region}/projects/{ref}")]
+pub async fn get_project(
+    _caller: Authorized<RegionRead>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<ProjectDetail>, AppError> {
+    let (region, project_ref) = path.into_inner();
+    let region = parse_region(&region)?;
+    let detail = state
+        .db(move |conn| {
+            let Some(id) = db::projects::find_id(conn, region.as_str(), &project_ref)? else {
+                return Ok(None);
+            };
+            let Some(stored) = db::projects::load(conn, &[id])?.remove(&id) else {
+                return Ok(None);
+            };
+            let mut values: Vec<ReportedValue> = db::values::load_for_projects(conn, &[id])?
+                .into_values()
+                .map(|stored| ReportedValue {
+                    indicator: stored.row.indicator,
+                    period: stored.row.period,
+                    value: from_scaled(stored.row.value),
+                    by_sex: BySex::from_parts(
+                        stored.row.kvinnor,
+                        stored.row.man,
+                        stored.row.ej_angivet,
+                    ),
+                    entities: (!stored.entities.is_empty()).then_some(stored.entities),
+                    comment: stored.row.comment,
+                    updated_at: utc(stored.row.updated_at),
+                    updated_by: stored.row.updated_by,
+                    submission_id: stored.row.submission_id,
+                })
+                .collect();
+            values.sort_by(|a, b| (&a.indicator, &a.period).cmp(&(&b.indicator, &b.period)));
+            let mut narratives: Vec<Narrative> = db::narratives::load_for_projects(conn, &[id])?
+                .into_values()
+                .map(|row| Narrative {
+                    period: row.period,
+                    progress: row.progress,
+                    lessons: row.lessons,
+                    deviations: row.deviations,
+                    updated_at: utc(row.updated_at),
+                    updated_by: row.updated_by,
+                })
+                .collect();
+            narratives.sort_by(|a, b| a.period.cmp(&b.period));
+            Ok(Some(ProjectDetail {
+                project: Project::from_stored(stored),
+                values,
+                narratives,
+            }))
+        })
+        .await?;
+    detail
+        .map(web::Json)
+        .ok_or_else(|| AppError::NotFound("no such project".into()))
+}
+
+/// Every change of the project's values, oldest first.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(
+        ("region" = String, Path, description = "Län code, such as 07"),
+        ("ref" = String, Path, description = "The project's ref"),
+    ),
+    responses(
+        (status = 200, description = "The revisions", body = Vec<Revision>),
+        (status = 404, description = "No such region or project", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/regions/{region}/projects/{ref}/history")]
+pub async fn project_history(
+    _caller: Authorized<RegionRead>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Vec<Revision>>, AppError> {
+    let (region, project_ref) = path.into_inner();
+    let region = parse_region(&region)?;
+    let rows = state
+        .db(move |conn| {
+            let Some(id) = db::projects::find_id(conn, region.as_str(), &project_ref)? else {
+                return Err(AppError::NotFound("no such project".into()));
+            };
+            Ok(db::values::history(conn, id)?)
+        })
+        .await?;
+    let revisions = rows
+        .into_iter()
+        .map(|row| {
+            let entities = match row.new_entities {
+                Some(json) => Some(
+                    serde_json::from_str(&json)
+                        .map_err(|e| AppError::Internal(format!("stored entities: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(Revision {
+                indicator: row.indicator,
+                period: row.period,
+                old_value: row.old_value.map(from_scaled),
+                new_value: from_scaled(row.new_value),
+                by_sex: BySex::from_parts(row.new_kvinnor, row.new_man, row.new_ej_angivet),
+                entities,
+                comment: row.comment,
+                changed_at: utc(row.changed_at),
+                changed_by: row.changed_by,
+                submission_id: row.submission_id,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(web::Json(revisions))
+}

@@ -1,0 +1,59 @@
+//! The qualitative part per project and half-year.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::narratives;
+use super::{DbConnection, insert_batch};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = narratives)]
+pub struct NarrativeRow {
+    pub project_id: i64,
+    pub period: String,
+    pub progress: String,
+    pub lessons: String,
+    pub deviations: String,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: String,
+    pub submission_id: Option<String>,
+}
+
+/// The stored narratives of these projects, by (project id, period).
+pub fn load_for_projects(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<HashMap<(i64, String), NarrativeRow>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<NarrativeRow> = narratives::table
+            .filter(narratives::project_id.eq_any(chunk))
+            .select(NarrativeRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            found.insert((row.project_id, row.period.clone()), row);
+        }
+    }
+    Ok(found)
+}
+
+pub fn insert(conn: &mut DbConnection, rows: &[NarrativeRow]) -> QueryResult<()> {
+    insert_batch!(conn, narratives::table, rows);
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, row: &NarrativeRow) -> QueryResult<()> {
+    diesel::update(narratives::table.find((row.project_id, &row.period)))
+        .set((
+            narratives::progress.eq(&row.progress),
+            narratives::lessons.eq(&row.lessons),
+            narratives::deviations.eq(&row.deviations),
+            narratives::updated_at.eq(row.updated_at),
+            narratives::updated_by.eq(&row.updated_by),
+            narratives::submission_id.eq(&row.submission_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! Projects with their multi-valued codes and indicator plans.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{project_codes, project_indicators, projects};
+use super::{DbConnection, insert_batch};
+use crate::domain::codes::Dimension;
+use crate::domain::submission::{PlanRecord, ProjectRecord};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub region: String,
+    pub ref_: String,
+    pub title: String,
+    pub organisation: String,
+    pub status: String,
+    pub project_type: String,
+    pub sakomrade: String,
+    pub fokusomrade: Option<String>,
+    pub effektkedja: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub granted_sek: i64,
+    pub total_budget_sek: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = project_indicators)]
+pub struct PlanRow {
+    pub project_id: i64,
+    pub indicator: String,
+    pub baseline: Option<i64>,
+    pub baseline_year: Option<i64>,
+    pub target: Option<i64>,
+    pub goal: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = project_codes)]
+struct CodeRow<'a> {
+    project_id: i64,
+    dimension: &'a str,
+    code: &'a str,
+}
+
+/// A stored project: its row and its record as a submission would state it.
+pub struct StoredProject {
+    pub row: ProjectRow,
+    pub record: ProjectRecord,
+}
+
+/// Every project of a region: ref → (id, start, end).
+pub fn dates_of_region(
+    conn: &mut DbConnection,
+    region: &str,
+) -> QueryResult<HashMap<String, (i64, NaiveDate, NaiveDate)>> {
+    let rows: Vec<(i64, String, NaiveDate, NaiveDate)> = projects::table
+        .filter(projects::region.eq(region))
+        .select((
+            projects::id,
+            projects::ref_,
+            projects::start_date,
+            projects::end_date,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, project_ref, start, end)| (project_ref, (id, start, end)))
+        .collect())
+}
+
+/// The stored projects with these ids, with codes and plans, by id.
+pub fn load(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, StoredProject>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<ProjectRow> = projects::table
+            .filter(projects::id.eq_any(chunk))
+            .select(ProjectRow::as_select())
+            .load(conn)?;
+        let codes: Vec<(i64, String, String)> = project_codes::table
+            .filter(project_codes::project_id.eq_any(chunk))
+            .select((
+                project_codes::project_id,
+                project_codes::dimension,
+                project_codes::code,
+            ))
+            .order((
+                project_codes::project_id,
+                project_codes::dimension,
+                project_codes::code,
+            ))
+            .load(conn)?;
+        let plans: Vec<PlanRow> = project_indicators::table
+            .filter(project_indicators::project_id.eq_any(chunk))
+            .order((
+                project_indicators::project_id,
+                project_indicators::indicator,
+            ))
+            .select(PlanRow::as_select())
+            .load(conn)?;
+        let mut codes_by_project: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (id, dimension, code) in codes {
+            codes_by_project
+                .entry(id)
+                .or_default()
+                .push((dimension, code));
+        }
+        let mut plans_by_project: HashMap<i64, Vec<PlanRecord>> = HashMap::new();
+        for plan in plans {
+            plans_by_project
+                .entry(plan.project_id)
+                .or_default()
+                .push(PlanRecord {
+                    indicator: plan.indicator,
+                    baseline: plan.baseline,
+                    baseline_year: plan.baseline_year,
+                    target: plan.target,
+                    goal: plan.goal,
+                    source: plan.source,
+                });
+        }
+        for row in rows {
+            let codes = codes_by_project.remove(&row.id).unwrap_or_default();
+            let of = |dimension: Dimension| -> Vec<String> {
+                codes
+                    .iter()
+                    .filter(|(d, _)| d == dimension.as_str())
+                    .map(|(_, code)| code.clone())
+                    .collect()
+            };
+            let record = ProjectRecord {
+                project_ref: row.ref_.clone(),
+                title: row.title.clone(),
+                organisation: row.organisation.clone(),
+                status: row.status.clone(),
+                project_type: row.project_type.clone(),
+                sakomrade: row.sakomrade.clone(),
+                fokusomrade: row.fokusomrade.clone(),
+                effektkedja: row.effektkedja.clone(),
+                branscher: of(Dimension::Bransch),
+                verktyg: of(Dimension::Verktyg),
+                syften: of(Dimension::Syfte),
+                start_date: row.start_date,
+                end_date: row.end_date,
+                granted_sek: row.granted_sek,
+                total_budget_sek: row.total_budget_sek,
+                plans: plans_by_project.remove(&row.id).unwrap_or_default(),
+            };
+            found.insert(row.id, StoredProject { row, record });
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts a project with its codes and plans and returns its id.
+pub fn insert(
+    conn: &mut DbConnection,
+    region: &str,
+    record: &ProjectRecord,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    let id = diesel::insert_into(projects::table)
+        .values((
+            projects::region.eq(region),
+            projects::ref_.eq(&record.project_ref),
+            fields(record),
+            projects::created_at.eq(now),
+            projects::updated_at.eq(now),
+        ))
+        .returning(projects::id)
+        .get_result(conn)?;
+    insert_codes_and_plans(conn, id, record)?;
+    Ok(id)
+}
+
+/// Replaces a project's classification, codes and plans.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    record: &ProjectRecord,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(projects::table.find(id))
+        .set((fields(record), projects::updated_at.eq(now)))
+        .execute(conn)?;
+    diesel::delete(project_codes::table.filter(project_codes::project_id.eq(id))).execute(conn)?;
+    diesel::delete(project_indicators::table.filter(project_indicators::project_id.eq(id)))
+        .execute(conn)?;
+    insert_codes_and_plans(conn, id, record)
+}
+
+#[allow(clippy::type_complexity)]
+fn fields(
+    record: &ProjectRecord,
+) -> (
+    diesel::dsl::Eq<projects::title, &String>,
+    diesel::dsl::Eq<projects::organisation, &String>,
+    diesel::dsl::Eq<projects::status, &String>,
+    diesel::dsl::Eq<projects::project_type, &String>,
+    diesel::dsl::Eq<projects::sakomrade, &String>,
+    diesel::dsl::Eq<projects::fokusomrade, &Option<String>>,
+    diesel::dsl::Eq<projects::effektkedja, &String>,
+    diesel::dsl::Eq<projects::start_date, NaiveDate>,
+    diesel::dsl::Eq<projects::end_date, NaiveDate>,
+    diesel::dsl::Eq<projects::granted_sek, i64>,
+    diesel::dsl::Eq<projects::total_budget_sek, i64>,
+) {
+    (
+        projects::title.eq(&record.title),
+        projects::organisation.eq(&record.organisation),
+        projects::status.eq(&record.status),
+        projects::project_type.eq(&record.project_type),
+        projects::sakomrade.eq(&record.sakomrade),
+        projects::fokusomrade.eq(&record.fokusomrade),
+        projects::effektkedja.eq(&record.effektkedja),
+        projects::start_date.eq(record.start_date),
+        projects::end_date.eq(record.end_date),
+        projects::granted_sek.eq(record.granted_sek),
+        projects::total_budget_sek.eq(record.total_budget_sek),
+    )
+}
+
+fn insert_codes_and_plans(
+    conn: &mut DbConnection,
+    id: i64,
+    record: &ProjectRecord,
+) -> QueryResult<()> {
+    let codes: Vec<CodeRow> = [
+        (Dimension::Bransch, &record.branscher),
+        (Dimension::Verktyg, &record.verktyg),
+        (Dimension::Syfte, &record.syften),
+    ]
+    .into_iter()
+    .flat_map(|(dimension, codes)| {
+        codes.iter().map(move |code| CodeRow {
+            project_id: id,
+            dimension: dimension.as_str(),
+            code,
+        })
+    })
+    .collect();
+    insert_batch!(conn, project_codes::table, codes);
+    let plans: Vec<PlanRow> = record
+        .plans
+        .iter()
+        .map(|plan| PlanRow {
+            project_id: id,
+            indicator: plan.indicator.clone(),
+            baseline: plan.baseline,
+            baseline_year: plan.baseline_year,
+            target: plan.target,
+            goal: plan.goal.clone(),
+            source: plan.source.clone(),
+        })
+        .collect();
+    insert_batch!(conn, project_indicators::table, plans);
+    Ok(())
+}
+
+/// Filters for listing a region's projects.
+pub struct ProjectFilter {
+    pub status: Option<String>,
+    pub sakomrade: Option<String>,
+    pub effektkedja: Option<String>,
+    /// Only projects whose dates overlap this span.
+    pub active_between: Option<(NaiveDate, NaiveDate)>,
+}
+
+/// One page of a region's projects by ref, and how many match in all.
+pub fn list(
+    conn: &mut DbConnection,
+    region: &str,
+    filter: &ProjectFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<i64>, i64)> {
+    let query = || {
+        let mut query = projects::table
+            .filter(projects::region.eq(region))
+            .into_boxed();
+        if let Some(status) = &filter.status {
+            query = query.filter(projects::status.eq(status.clone()));
+        }
+        if let Some(sakomrade) = &filter.sakomrade {
+            query = query.filter(projects::sakomrade.eq(sakomrade.clone()));
+        }
+        if let Some(effektkedja) = &filter.effektkedja {
+            query = query.filter(projects::effektkedja.eq(effektkedja.clone()));
+        }
+        if let Some((start, end)) = filter.active_between {
+            query = query.filter(
+                projects::start_date
+                    .le(end)
+                    .and(projects::end_date.ge(start)),
+            );
+        }
+        query
+    };
+    let total = query().count().get_result(conn)?;
+    let ids = query()
+        .order(projects::ref_)
+        .select(projects::id)
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((ids, total))
+}
+
+/// The id of a region's project by ref.
+pub fn find_id(
+    conn: &mut DbConnection,
+    region: &str,
+    project_ref: &str,
+) -> QueryResult<Option<i64>> {
+    projects::table
+        .filter(
+            projects::region
+                .eq(region)
+                .and(projects::ref_.eq(project_ref)),
+        )
+        .select(projects::id)
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,326 @@
+//! Storing a checked submission: what changed is written, with a revision per changed value,
+//! in the caller's transaction; what is unchanged is left alone.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::narratives::NarrativeRow;
+use super::schema::submissions;
+use super::values::{EntityRow, RevisionRow, ValueRow};
+use super::{DbConnection, indicators, narratives, periods, projects, reference, values};
+use crate::domain::indicator::Aggregation;
+use crate::domain::period::{LockMode, PeriodId};
+use crate::domain::submission::{
+    Change, Checked, CodeLists, Context, IndicatorRule, NarrativeRecord, Outcome, PeriodRule,
+    ValueRecord, change_of,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = submissions)]
+pub struct SubmissionRow {
+    pub id: String,
+    pub region: String,
+    pub subject: String,
+    pub idempotency_key: Option<String>,
+    pub request_sha256: String,
+    pub response: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_by_key(
+    conn: &mut DbConnection,
+    region: &str,
+    key: &str,
+) -> QueryResult<Option<SubmissionRow>> {
+    submissions::table
+        .filter(
+            submissions::region
+                .eq(region)
+                .and(submissions::idempotency_key.eq(key)),
+        )
+        .select(SubmissionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
+    diesel::insert_into(submissions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_response(conn: &mut DbConnection, id: &str, response: &str) -> QueryResult<()> {
+    diesel::update(submissions::table.find(id))
+        .set(submissions::response.eq(response))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The region's projects by ref: (id, start, end).
+pub type RegionProjects = HashMap<String, (i64, NaiveDate, NaiveDate)>;
+
+/// Loads what checking a submission from `region` needs. `enforce_locks` is false for admins,
+/// whose writes are never blocked.
+pub fn load_context(
+    conn: &mut DbConnection,
+    region: &str,
+    enforce_locks: bool,
+    today: NaiveDate,
+) -> QueryResult<(Context, RegionProjects)> {
+    let mut codes = CodeLists::default();
+    for row in reference::list_codes(conn)? {
+        codes.insert(row.dimension, row.code, row.parent_code);
+    }
+    let indicators = indicators::list(conn)?
+        .into_iter()
+        .filter_map(|(row, _)| {
+            let aggregation = Aggregation::parse(&row.aggregation)?;
+            Some((
+                row.code,
+                IndicatorRule {
+                    aggregation,
+                    by_sex: row.by_sex,
+                    decimals: u32::try_from(row.decimals).unwrap_or(0),
+                    active: row.active,
+                    derived: row.derived_from.is_some(),
+                },
+            ))
+        })
+        .collect();
+    let all_periods = periods::list(conn)?;
+    let closes = |id: &str| -> bool {
+        all_periods.iter().any(|(row, exceptions)| {
+            row.id == id
+                && LockMode::parse(&row.lock_mode)
+                    .is_none_or(|mode| mode.is_locked(row.deadline, today))
+                && !exceptions.iter().any(|r| r == region)
+        })
+    };
+    let periods = all_periods
+        .iter()
+        .filter_map(|(row, _)| {
+            let id = PeriodId::parse(&row.id)?;
+            let PeriodId::HalfYear { year, .. } = id else {
+                return None;
+            };
+            let closed =
+                enforce_locks && (closes(&row.id) || closes(&PeriodId::Year(year).to_string()));
+            Some((
+                row.id.clone(),
+                PeriodRule {
+                    start: row.start_date,
+                    end: row.end_date,
+                    closed,
+                },
+            ))
+        })
+        .collect();
+    let region_projects = projects::dates_of_region(conn, region)?;
+    let stored_projects = region_projects
+        .iter()
+        .map(|(r, (_, start, end))| (r.clone(), (*start, *end)))
+        .collect();
+    Ok((
+        Context {
+            codes,
+            indicators,
+            periods,
+            stored_projects,
+            today,
+        },
+        region_projects,
+    ))
+}
+
+/// Who writes, under which submission, when. `None` for a dry run, which writes nothing.
+pub struct Writer<'a> {
+    pub subject: &'a str,
+    pub submission_id: Option<&'a str>,
+    pub now: NaiveDateTime,
+}
+
+/// Stores (or, with `writer` None, only counts) a checked submission to `region`.
+pub fn apply(
+    conn: &mut DbConnection,
+    region: &str,
+    checked: &Checked,
+    region_projects: &RegionProjects,
+    writer: Option<&Writer<'_>>,
+) -> QueryResult<Outcome> {
+    let mut outcome = Outcome::default();
+    let mut ids: HashMap<String, i64> = region_projects
+        .iter()
+        .map(|(r, (id, _, _))| (r.clone(), *id))
+        .collect();
+    let stored_ids: Vec<i64> = checked
+        .projects
+        .iter()
+        .filter_map(|p| ids.get(&p.project_ref).copied())
+        .collect();
+    let stored_projects = projects::load(conn, &stored_ids)?;
+    for record in &checked.projects {
+        let stored = ids
+            .get(&record.project_ref)
+            .and_then(|id| stored_projects.get(id));
+        let change = change_of(record, stored.map(|s| &s.record));
+        outcome.projects.count(change);
+        if let Some(writer) = writer {
+            match (change, stored) {
+                (Change::Created, _) => {
+                    let id = projects::insert(conn, region, record, writer.now)?;
+                    ids.insert(record.project_ref.clone(), id);
+                }
+                (Change::Updated, Some(stored)) => {
+                    projects::update(conn, stored.row.id, record, writer.now)?
+                }
+                _ => {}
+            }
+        }
+    }
+    outcome.values = apply_values(conn, &checked.values, &ids, writer)?;
+    outcome.narratives = apply_narratives(conn, &checked.narratives, &ids, writer)?;
+    Ok(outcome)
+}
+
+/// The ids of the projects that `refs` name and that exist.
+fn ids_of<'a>(refs: impl Iterator<Item = &'a str>, ids: &HashMap<String, i64>) -> Vec<i64> {
+    let mut found: Vec<i64> = refs.filter_map(|r| ids.get(r).copied()).collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+fn apply_values(
+    conn: &mut DbConnection,
+    records: &[ValueRecord],
+    ids: &HashMap<String, i64>,
+    writer: Option<&Writer<'_>>,
+) -> QueryResult<crate::domain::submission::Counts> {
+    let mut counts = crate::domain::submission::Counts::default();
+    let project_ids = ids_of(records.iter().map(|v| v.project_ref.as_str()), ids);
+    let stored = values::load_for_projects(conn, &project_ids)?;
+    let mut new_values = Vec::new();
+    let mut new_entities = Vec::new();
+    let mut revisions = Vec::new();
+    for record in records {
+        let project_id = ids.get(&record.project_ref).copied();
+        let old = project_id
+            .and_then(|id| stored.get(&(id, record.indicator.clone(), record.period.clone())));
+        let old_record = old.map(|old| ValueRecord {
+            project_ref: record.project_ref.clone(),
+            indicator: old.row.indicator.clone(),
+            period: old.row.period.clone(),
+            value: old.row.value,
+            by_sex: match (old.row.kvinnor, old.row.man, old.row.ej_angivet) {
+                (Some(k), Some(m), Some(e)) => Some([k, m, e]),
+                _ => None,
+            },
+            entities: old.entities.clone(),
+            comment: old.row.comment.clone(),
+        });
+        let change = change_of(record, old_record.as_ref());
+        counts.count(change);
+        let (Some(writer), Some(project_id)) = (writer, project_id) else {
+            continue;
+        };
+        if change == Change::Unchanged {
+            continue;
+        }
+        let row = ValueRow {
+            project_id,
+            indicator: record.indicator.clone(),
+            period: record.period.clone(),
+            value: record.value,
+            kvinnor: record.by_sex.map(|p| p[0]),
+            man: record.by_sex.map(|p| p[1]),
+            ej_angivet: record.by_sex.map(|p| p[2]),
+            comment: record.comment.clone(),
+            updated_at: writer.now,
+            updated_by: writer.subject.to_string(),
+            submission_id: writer.submission_id.map(str::to_string),
+        };
+        let entities: Vec<EntityRow> = record
+            .entities
+            .iter()
+            .map(|orgnr| EntityRow {
+                project_id,
+                indicator: record.indicator.clone(),
+                period: record.period.clone(),
+                orgnr: orgnr.clone(),
+            })
+            .collect();
+        revisions.push(RevisionRow {
+            id: 0,
+            project_id,
+            indicator: record.indicator.clone(),
+            period: record.period.clone(),
+            old_value: old.map(|o| o.row.value),
+            new_value: record.value,
+            new_kvinnor: row.kvinnor,
+            new_man: row.man,
+            new_ej_angivet: row.ej_angivet,
+            new_entities: (!record.entities.is_empty())
+                .then(|| serde_json::to_string(&record.entities).expect("strings serialise")),
+            comment: record.comment.clone(),
+            changed_at: writer.now,
+            changed_by: writer.subject.to_string(),
+            submission_id: writer.submission_id.map(str::to_string),
+        });
+        if change == Change::Created {
+            new_values.push(row);
+            new_entities.extend(entities);
+        } else {
+            values::update(conn, &row, &entities)?;
+        }
+    }
+    values::insert(conn, &new_values, &new_entities, &revisions)?;
+    Ok(counts)
+}
+
+fn apply_narratives(
+    conn: &mut DbConnection,
+    records: &[NarrativeRecord],
+    ids: &HashMap<String, i64>,
+    writer: Option<&Writer<'_>>,
+) -> QueryResult<crate::domain::submission::Counts> {
+    let mut counts = crate::domain::submission::Counts::default();
+    let project_ids = ids_of(records.iter().map(|n| n.project_ref.as_str()), ids);
+    let stored = narratives::load_for_projects(conn, &project_ids)?;
+    let mut new_rows = Vec::new();
+    for record in records {
+        let project_id = ids.get(&record.project_ref).copied();
+        let old = project_id.and_then(|id| stored.get(&(id, record.period.clone())));
+        let old_record = old.map(|old| NarrativeRecord {
+            project_ref: record.project_ref.clone(),
+            period: old.period.clone(),
+            progress: old.progress.clone(),
+            lessons: old.lessons.clone(),
+            deviations: old.deviations.clone(),
+        });
+        let change = change_of(record, old_record.as_ref());
+        counts.count(change);
+        let (Some(writer), Some(project_id)) = (writer, project_id) else {
+            continue;
+        };
+        let row = NarrativeRow {
+            project_id,
+            period: record.period.clone(),
+            progress: record.progress.clone(),
+            lessons: record.lessons.clone(),
+            deviations: record.deviations.clone(),
+            updated_at: writer.now,
+            updated_by: writer.subject.to_string(),
+            submission_id: writer.submission_id.map(str::to_string),
+        };
+        match change {
+            Change::Created => new_rows.push(row),
+            Change::Updated => narratives::update(conn, &row)?,
+            Change::Unchanged => {}
+        }
+    }
+    narratives::insert(conn, &new_rows)?;
+    Ok(counts)
+}

@@ -1,0 +1,157 @@
+//! Actual values, the enterprises behind distinct values, and the revision history.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{indicator_values, value_entities, value_revisions};
+use super::{DbConnection, insert_batch};
+
+#[derive(Queryable, Selectable, Insertable, Clone)]
+#[diesel(table_name = indicator_values)]
+pub struct ValueRow {
+    pub project_id: i64,
+    pub indicator: String,
+    pub period: String,
+    pub value: i64,
+    pub kvinnor: Option<i64>,
+    pub man: Option<i64>,
+    pub ej_angivet: Option<i64>,
+    pub comment: Option<String>,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: String,
+    pub submission_id: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = value_entities)]
+pub struct EntityRow {
+    pub project_id: i64,
+    pub indicator: String,
+    pub period: String,
+    pub orgnr: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = value_revisions)]
+pub struct RevisionRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub project_id: i64,
+    pub indicator: String,
+    pub period: String,
+    pub old_value: Option<i64>,
+    pub new_value: i64,
+    pub new_kvinnor: Option<i64>,
+    pub new_man: Option<i64>,
+    pub new_ej_angivet: Option<i64>,
+    pub new_entities: Option<String>,
+    pub comment: Option<String>,
+    pub changed_at: NaiveDateTime,
+    pub changed_by: String,
+    pub submission_id: Option<String>,
+}
+
+/// The key of a value: project id, indicator, half-year.
+pub type ValueKey = (i64, String, String);
+
+/// A stored value with its enterprises (sorted).
+pub struct StoredValue {
+    pub row: ValueRow,
+    pub entities: Vec<String>,
+}
+
+/// The stored values of these projects, by key.
+pub fn load_for_projects(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<HashMap<ValueKey, StoredValue>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<ValueRow> = indicator_values::table
+            .filter(indicator_values::project_id.eq_any(chunk))
+            .select(ValueRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            let key = (row.project_id, row.indicator.clone(), row.period.clone());
+            found.insert(
+                key,
+                StoredValue {
+                    row,
+                    entities: Vec::new(),
+                },
+            );
+        }
+        let entities: Vec<(i64, String, String, String)> = value_entities::table
+            .filter(value_entities::project_id.eq_any(chunk))
+            .select((
+                value_entities::project_id,
+                value_entities::indicator,
+                value_entities::period,
+                value_entities::orgnr,
+            ))
+            .order(value_entities::orgnr)
+            .load(conn)?;
+        for (project_id, indicator, period, orgnr) in entities {
+            if let Some(stored) = found.get_mut(&(project_id, indicator, period)) {
+                stored.entities.push(orgnr);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Inserts new values with their enterprises and revisions.
+pub fn insert(
+    conn: &mut DbConnection,
+    values: &[ValueRow],
+    entities: &[EntityRow],
+    revisions: &[RevisionRow],
+) -> QueryResult<()> {
+    insert_batch!(conn, indicator_values::table, values);
+    insert_batch!(conn, value_entities::table, entities);
+    insert_batch!(conn, value_revisions::table, revisions);
+    Ok(())
+}
+
+/// Overwrites one value and its enterprises.
+pub fn update(
+    conn: &mut DbConnection,
+    value: &ValueRow,
+    entities: &[EntityRow],
+) -> QueryResult<()> {
+    let key = indicator_values::table.find((&value.project_id, &value.indicator, &value.period));
+    diesel::update(key)
+        .set((
+            indicator_values::value.eq(value.value),
+            indicator_values::kvinnor.eq(value.kvinnor),
+            indicator_values::man.eq(value.man),
+            indicator_values::ej_angivet.eq(value.ej_angivet),
+            indicator_values::comment.eq(&value.comment),
+            indicator_values::updated_at.eq(value.updated_at),
+            indicator_values::updated_by.eq(&value.updated_by),
+            indicator_values::submission_id.eq(&value.submission_id),
+        ))
+        .execute(conn)?;
+    diesel::delete(
+        value_entities::table.filter(
+            value_entities::project_id
+                .eq(value.project_id)
+                .and(value_entities::indicator.eq(&value.indicator))
+                .and(value_entities::period.eq(&value.period)),
+        ),
+    )
+    .execute(conn)?;
+    insert_batch!(conn, value_entities::table, entities);
+    Ok(())
+}
+
+/// Every revision of a project's values, oldest first.
+pub fn history(conn: &mut DbConnection, project_id: i64) -> QueryResult<Vec<RevisionRow>> {
+    value_revisions::table
+        .filter(value_revisions::project_id.eq(project_id))
+        .order(value_revisions::id)
+        .select(RevisionRow::as_select())
+        .load(conn)
+}
