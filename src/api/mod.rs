@@ -1,7 +1,9 @@
 //! The HTTP API: one module per resource, one function per endpoint.
 
+pub mod aggregates;
 pub mod classifications;
 pub mod extract;
+pub mod formats;
 pub mod health;
 pub mod indicators;
 pub mod periods;
@@ -43,6 +45,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
             .service(projects::list_projects)
             .service(projects::get_project)
             .service(projects::project_history)
+            .service(aggregates::get_aggregates)
             .service(
                 scope::scope("/regions/{region}/submissions")
                     .app_data(web::PayloadConfig::new(max_submission_bytes))
@@ -66,6 +69,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
         (name = "reference", description = "Regions, code lists, indicators and periods"),
         (name = "projects", description = "A region's projects, values, narratives and history"),
         (name = "submissions", description = "Bulk submissions from the regional systems"),
+        (name = "aggregates", description = "National figures, computed live"),
     )
 )]
 struct BaseDocument;

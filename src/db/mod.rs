@@ -1,6 +1,7 @@
 //! The database: one connection type over PostgreSQL and SQLite, its pool, the embedded
 //! migrations, and query functions per aggregate root. Everything here returns `QueryResult`.
 
+pub mod aggregates;
 pub mod indicators;
 pub mod narratives;
 pub mod periods;

@@ -1,5 +1,6 @@
 //! Pure types and rules of the follow-up domain. Nothing here does I/O.
 
+pub mod aggregate;
 pub mod codes;
 pub mod decimal;
 pub mod indicator;

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod aggregates;
 mod auth;
 mod operations;
 mod reference;

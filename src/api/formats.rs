@@ -1,0 +1,315 @@
+//! The aggregate in the formats analysts and statistics tools read: CSV for everything,
+//! an Excel workbook (Excel in a Swedish locale splits comma-separated files wrongly), and
+//! JSON-stat 2.0 as PxWeb and official-statistics libraries read it. All carry exactly the
+//! numbers of the JSON answer.
+
+use std::collections::HashMap;
+
+use actix_web::HttpResponse;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::{Map, Value, json};
+
+use crate::api::aggregates::{Aggregate, AggregateRow, Format};
+use crate::error::AppError;
+
+/// dimension → code → label.
+pub type Labels = HashMap<String, HashMap<String, String>>;
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+pub fn respond(
+    aggregate: &Aggregate,
+    labels: &Labels,
+    format: Format,
+) -> Result<HttpResponse, AppError> {
+    let file = format!(
+        "{}_{}",
+        aggregate.indicator.code,
+        aggregate.period.replace("..", "-")
+    );
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(aggregate),
+        Format::JsonStat => HttpResponse::Ok().json(json_stat(aggregate, labels)),
+        Format::Csv => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{file}.csv\""),
+            ))
+            .body(csv(aggregate, labels)?),
+        Format::Xlsx => HttpResponse::Ok()
+            .content_type(XLSX)
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{file}.xlsx\""),
+            ))
+            .body(xlsx(aggregate, labels)?),
+    })
+}
+
+fn is_ratio(aggregate: &Aggregate) -> bool {
+    aggregate.indicator.aggregation == crate::domain::indicator::Aggregation::Ratio
+}
+
+/// The column names: scope, then each group dimension with its label, then the figures.
+fn header(aggregate: &Aggregate) -> Vec<String> {
+    let mut columns = vec!["scope".to_string()];
+    for dimension in &aggregate.group_by {
+        columns.push(dimension.clone());
+        columns.push(format!("{dimension}_label"));
+    }
+    columns.push("value".into());
+    if is_ratio(aggregate) {
+        columns.push("numerator".into());
+        columns.push("denominator".into());
+    }
+    columns.extend(["target", "projects", "reporting_projects"].map(String::from));
+    columns
+}
+
+/// A cell: text, or a number kept exact.
+enum Cell {
+    Text(String),
+    Number(Decimal),
+    Empty,
+}
+
+/// The rows below the header: the groups, then the national row.
+fn body(aggregate: &Aggregate, labels: &Labels) -> Vec<Vec<Cell>> {
+    let line = |scope: &str, row: &AggregateRow, national: bool| {
+        let mut cells = vec![Cell::Text(scope.to_string())];
+        for dimension in &aggregate.group_by {
+            let code = if national {
+                None
+            } else {
+                row.groups.get(dimension).cloned().flatten()
+            };
+            let label = code
+                .as_ref()
+                .and_then(|c| labels.get(dimension).and_then(|l| l.get(c)).cloned());
+            cells.push(code.map_or(Cell::Empty, Cell::Text));
+            cells.push(label.map_or(Cell::Empty, Cell::Text));
+        }
+        let number = |n: Option<Decimal>| n.map_or(Cell::Empty, Cell::Number);
+        cells.push(number(row.value));
+        if is_ratio(aggregate) {
+            cells.push(number(row.numerator));
+            cells.push(number(row.denominator));
+        }
+        cells.push(number(row.target));
+        cells.push(Cell::Number(Decimal::from(row.projects)));
+        cells.push(Cell::Number(Decimal::from(row.reporting_projects)));
+        cells
+    };
+    let mut rows: Vec<Vec<Cell>> = aggregate
+        .rows
+        .iter()
+        .map(|row| line("group", row, false))
+        .collect();
+    rows.push(line("national", &aggregate.national, true));
+    rows
+}
+
+/// Text that a spreadsheet would run as a formula is prefixed with `'`.
+pub fn neutralise(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// RFC 4180 CSV in UTF-8 with a byte-order mark, `.` as decimal point.
+fn csv(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let failed = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
+    writer.write_record(header(aggregate)).map_err(failed)?;
+    for row in body(aggregate, labels) {
+        let fields: Vec<String> = row
+            .into_iter()
+            .map(|cell| match cell {
+                Cell::Text(text) => neutralise(&text),
+                Cell::Number(n) => n.to_string(),
+                Cell::Empty => String::new(),
+            })
+            .collect();
+        writer.write_record(fields).map_err(failed)?;
+    }
+    let content = writer
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(content);
+    Ok(bytes)
+}
+
+/// An Excel workbook: the indicator's name and unit, a header row, numbers as numbers.
+fn xlsx(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
+    let failed = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet
+        .set_name(aggregate.indicator.code.as_str())
+        .map_err(failed)?;
+    let indicator = &aggregate.indicator;
+    let title = format!(
+        "{} ({}), {}",
+        indicator.name_sv, indicator.unit, aggregate.period
+    );
+    sheet
+        .write_string_with_format(0, 0, &title, &bold)
+        .map_err(failed)?;
+    for (column, name) in header(aggregate).iter().enumerate() {
+        sheet
+            .write_string_with_format(1, column as u16, name, &bold)
+            .map_err(failed)?;
+    }
+    for (i, row) in body(aggregate, labels).into_iter().enumerate() {
+        let line = i as u32 + 2;
+        for (column, cell) in row.into_iter().enumerate() {
+            let column = column as u16;
+            match cell {
+                Cell::Text(text) => sheet
+                    .write_string(line, column, neutralise(&text))
+                    .map(|_| ()),
+                Cell::Number(n) => sheet
+                    .write_number(line, column, n.to_f64().unwrap_or(f64::NAN))
+                    .map(|_| ()),
+                Cell::Empty => Ok(()),
+            }
+            .map_err(failed)?;
+        }
+    }
+    workbook.save_to_buffer().map_err(failed)
+}
+
+/// The category code of the national total in every grouped dimension.
+pub const TOTAL: &str = "total";
+/// The category code of projects without a code in a dimension (a project with no bransch).
+pub const NONE: &str = "none";
+
+/// A JSON-stat 2.0 dataset: one category per group and a total, the indicator as the
+/// metric dimension, values in row-major order.
+fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
+    let indicator = &aggregate.indicator;
+    let mut ids: Vec<String> = aggregate.group_by.clone();
+    ids.push("indicator".into());
+    let mut categories: Vec<Vec<String>> = Vec::new();
+    let mut dimensions = Map::new();
+    for dimension in &aggregate.group_by {
+        let mut codes: Vec<String> = Vec::new();
+        for row in &aggregate.rows {
+            let code = row
+                .groups
+                .get(dimension)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| NONE.into());
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+        codes.push(TOTAL.into());
+        let label_of = |code: &str| match code {
+            TOTAL if dimension == "region" => "Riket".to_string(),
+            TOTAL => "Totalt".to_string(),
+            NONE => "Uppgift saknas".to_string(),
+            _ => labels
+                .get(dimension)
+                .and_then(|l| l.get(code))
+                .cloned()
+                .unwrap_or_else(|| code.to_string()),
+        };
+        let index: Map<String, Value> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), json!(i)))
+            .collect();
+        let label: Map<String, Value> = codes
+            .iter()
+            .map(|c| (c.clone(), json!(label_of(c))))
+            .collect();
+        dimensions.insert(
+            dimension.clone(),
+            json!({"label": dimension, "category": {"index": index, "label": label}}),
+        );
+        categories.push(codes);
+    }
+    dimensions.insert(
+        "indicator".into(),
+        json!({"label": "indikator", "category": {
+            "index": {indicator.code.clone(): 0},
+            "label": {indicator.code.clone(): indicator.name_sv.clone()},
+            "unit": {indicator.code.clone(): {"label": indicator.unit.clone(), "decimals": indicator.decimals}}
+        }}),
+    );
+    let sizes: Vec<usize> = categories.iter().map(Vec::len).chain([1]).collect();
+    let mut values = vec![Value::Null; sizes.iter().product()];
+    let position = |codes: &[String]| -> usize {
+        codes.iter().zip(&categories).fold(0, |at, (code, list)| {
+            at * list.len()
+                + list
+                    .iter()
+                    .position(|c| c == code)
+                    .expect("a listed category")
+        })
+    };
+    for row in &aggregate.rows {
+        let codes: Vec<String> = aggregate
+            .group_by
+            .iter()
+            .map(|d| {
+                row.groups
+                    .get(d)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| NONE.into())
+            })
+            .collect();
+        values[position(&codes)] = json!(row.value);
+    }
+    let totals: Vec<String> = aggregate
+        .group_by
+        .iter()
+        .map(|_| TOTAL.to_string())
+        .collect();
+    values[position(&totals)] = json!(aggregate.national.value);
+    let mut role = Map::new();
+    role.insert("metric".into(), json!(["indicator"]));
+    if aggregate.group_by.iter().any(|d| d == "period") {
+        role.insert("time".into(), json!(["period"]));
+    }
+    if aggregate.group_by.iter().any(|d| d == "region") {
+        role.insert("geo".into(), json!(["region"]));
+    }
+    json!({
+        "version": "2.0",
+        "class": "dataset",
+        "label": format!("{} ({}), {}", indicator.name_sv, indicator.unit, aggregate.period),
+        "source": "uppfoljning",
+        "updated": aggregate.as_of,
+        "id": ids,
+        "size": sizes,
+        "role": role,
+        "dimension": dimensions,
+        "value": values,
+        "extension": {"period": aggregate.period, "aggregation": indicator.aggregation, "national": aggregate.national}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for text in ["=SUM(A1)", "+1", "-1", "@x", "\tx"] {
+            assert!(neutralise(text).starts_with('\''), "{text}");
+        }
+        assert_eq!(neutralise("Kronoberg"), "Kronoberg");
+    }
+}

@@ -1,0 +1,718 @@
+//! How indicator values combine into national figures, computed exactly from the facts of
+//! the matched projects. No I/O: the database supplies the facts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::decimal::from_scaled_sum;
+use super::period::PeriodId;
+
+/// A dimension answers can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupBy {
+    Region,
+    Sakomrade,
+    Fokusomrade,
+    Effektkedja,
+    Bransch,
+    ProjectType,
+    Period,
+    Sex,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 8] = [
+        GroupBy::Region,
+        GroupBy::Sakomrade,
+        GroupBy::Fokusomrade,
+        GroupBy::Effektkedja,
+        GroupBy::Bransch,
+        GroupBy::ProjectType,
+        GroupBy::Period,
+        GroupBy::Sex,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Region => "region",
+            GroupBy::Sakomrade => "sakomrade",
+            GroupBy::Fokusomrade => "fokusomrade",
+            GroupBy::Effektkedja => "effektkedja",
+            GroupBy::Bransch => "bransch",
+            GroupBy::ProjectType => "project_type",
+            GroupBy::Period => "period",
+            GroupBy::Sex => "sex",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<GroupBy> {
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == text)
+    }
+}
+
+pub const SEXES: [&str; 3] = ["kvinnor", "man", "ej_angivet"];
+
+/// The periods asked for: one period or a range, in half-years, and whether `group_by=period`
+/// gives years or half-years.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodSpan {
+    pub half_years: Vec<PeriodId>,
+    /// Years when both ends are years (`2026`, `2022..2026`), otherwise half-years.
+    pub by_year: bool,
+}
+
+impl PeriodSpan {
+    /// Parses `YYYY`, `YYYYH1`, `YYYYH2` or a range `A..B` of those, B not before A.
+    pub fn parse(text: &str) -> Option<PeriodSpan> {
+        let (first, last) = match text.split_once("..") {
+            Some((a, b)) => (PeriodId::parse(a)?, PeriodId::parse(b)?),
+            None => {
+                let one = PeriodId::parse(text)?;
+                (one, one)
+            }
+        };
+        let start = first.half_years()[0];
+        let end = *last.half_years().last().expect("a period has half-years");
+        if end < start {
+            return None;
+        }
+        let mut half_years = Vec::new();
+        let mut current = start;
+        while current <= end {
+            half_years.push(current);
+            current = match current {
+                PeriodId::HalfYear { year, half: 1 } => PeriodId::HalfYear { year, half: 2 },
+                PeriodId::HalfYear { year, .. } => PeriodId::HalfYear {
+                    year: year + 1,
+                    half: 1,
+                },
+                PeriodId::Year(_) => unreachable!("half-years only"),
+            };
+        }
+        let by_year = matches!(first, PeriodId::Year(_)) && matches!(last, PeriodId::Year(_));
+        Some(PeriodSpan {
+            half_years,
+            by_year,
+        })
+    }
+
+    pub fn start(&self) -> NaiveDate {
+        self.half_years[0].start_date()
+    }
+
+    pub fn end(&self) -> NaiveDate {
+        self.half_years[self.half_years.len() - 1].end_date()
+    }
+
+    /// The `period` group a half-year falls in.
+    fn bucket(&self, half_year: PeriodId) -> PeriodId {
+        if self.by_year {
+            PeriodId::Year(half_year.year())
+        } else {
+            half_year
+        }
+    }
+
+    /// The `period` groups of the span, in order.
+    fn buckets(&self) -> Vec<PeriodId> {
+        let mut buckets: Vec<PeriodId> = self.half_years.iter().map(|h| self.bucket(*h)).collect();
+        buckets.dedup();
+        buckets
+    }
+}
+
+/// How the value of a group is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Sum,
+    Latest,
+    /// Sum of numerator over sum of denominator; `percent` multiplies by 100.
+    Ratio {
+        percent: bool,
+    },
+    Distinct,
+    /// A project field (granted_sek, total_budget_sek), counted once per project.
+    ProjectField,
+}
+
+/// What the aggregation needs to know of one matched project.
+#[derive(Debug, Clone)]
+pub struct ProjectFacts {
+    pub id: i64,
+    pub region: String,
+    pub sakomrade: String,
+    pub fokusomrade: Option<String>,
+    pub effektkedja: String,
+    pub project_type: String,
+    pub branscher: Vec<String>,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// The project field of a `ProjectField` rule, in whole units.
+    pub field: i64,
+    /// The project's target for the indicator (scaled), if planned.
+    pub target: Option<i64>,
+}
+
+/// One reported value (scaled), as it stood at the time asked for.
+#[derive(Debug, Clone)]
+pub struct ValueFact {
+    pub project_id: i64,
+    pub half_year: PeriodId,
+    pub value: i64,
+    /// kvinnor, man, ej_angivet.
+    pub parts: Option<[i64; 3]>,
+    /// Normalised organisationsnummer, for distinct indicators.
+    pub entities: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub rule: Rule,
+    /// Decimal places of a ratio as printed.
+    pub decimals: u32,
+    pub group_by: Vec<GroupBy>,
+    pub span: PeriodSpan,
+}
+
+/// One group's figures. `keys` follow `group_by`; `None` is a project without that code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub keys: Vec<Option<String>>,
+    pub value: Option<Decimal>,
+    /// For ratios: the sums above and below the line.
+    pub numerator: Option<Decimal>,
+    pub denominator: Option<Decimal>,
+    pub target: Option<Decimal>,
+    pub projects: u64,
+    pub reporting_projects: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub median: Option<Decimal>,
+    pub mean: Option<Decimal>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub rows: Vec<Row>,
+    pub national: Row,
+    pub stats: Stats,
+}
+
+/// Places kept in `mean` and `median` beyond the indicator's own.
+const STAT_EXTRA_PLACES: u32 = 2;
+
+type Key = Vec<Option<String>>;
+
+#[derive(Default)]
+struct Accumulator {
+    sum: i128,
+    denominator: i128,
+    /// Per project: the latest half-year and its value.
+    latest: HashMap<i64, (PeriodId, i64)>,
+    entities: BTreeSet<String>,
+    projects: BTreeSet<i64>,
+    reporting: BTreeSet<i64>,
+    target: Option<i128>,
+    field: i128,
+}
+
+/// Aggregates `values` (and, for a ratio, `denominators`) of the matched `projects`.
+pub fn aggregate(
+    question: &Question,
+    projects: &[ProjectFacts],
+    values: &[ValueFact],
+    denominators: &[ValueFact],
+) -> Answer {
+    let rows = compute(question, projects, values, denominators);
+    let national_question = Question {
+        group_by: Vec::new(),
+        ..question.clone()
+    };
+    let national = compute(&national_question, projects, values, denominators)
+        .pop()
+        .unwrap_or_else(|| empty_row(Vec::new(), question));
+    let stats = stats(&rows, question.decimals);
+    Answer {
+        rows,
+        national,
+        stats,
+    }
+}
+
+fn empty_row(keys: Key, question: &Question) -> Row {
+    finish(keys, &Accumulator::default(), question)
+}
+
+fn compute(
+    question: &Question,
+    projects: &[ProjectFacts],
+    values: &[ValueFact],
+    denominators: &[ValueFact],
+) -> Vec<Row> {
+    let by_id: HashMap<i64, &ProjectFacts> = projects.iter().map(|p| (p.id, p)).collect();
+    let mut groups: BTreeMap<Key, Accumulator> = BTreeMap::new();
+    let with_period = question.group_by.contains(&GroupBy::Period);
+    let with_sex = question.group_by.contains(&GroupBy::Sex);
+    let target_applies = !with_period
+        && !with_sex
+        && !matches!(question.rule, Rule::Ratio { .. } | Rule::ProjectField);
+
+    // Every active matched project belongs to its groups, reported or not.
+    for project in projects {
+        let buckets: Vec<Option<PeriodId>> = if with_period {
+            question
+                .span
+                .buckets()
+                .into_iter()
+                .filter(|b| overlaps(project, b.start_date(), b.end_date()))
+                .map(Some)
+                .collect()
+        } else if overlaps(project, question.span.start(), question.span.end()) {
+            vec![None]
+        } else {
+            vec![]
+        };
+        for bucket in buckets {
+            for key in keys_of(question, project, bucket, None) {
+                let group = groups.entry(key).or_default();
+                group.projects.insert(project.id);
+                group.field += i128::from(project.field);
+                if target_applies && let Some(target) = project.target {
+                    group.target = Some(group.target.unwrap_or(0) + i128::from(target));
+                }
+            }
+        }
+    }
+
+    for (facts, is_denominator) in [(values, false), (denominators, true)] {
+        for fact in facts {
+            let Some(project) = by_id.get(&fact.project_id) else {
+                continue;
+            };
+            if !question.span.half_years.contains(&fact.half_year) {
+                continue;
+            }
+            let bucket = with_period.then(|| question.span.bucket(fact.half_year));
+            let sexes: Vec<Option<usize>> = if with_sex {
+                (0..3).map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for sex in sexes {
+                let amount = match sex {
+                    None => fact.value,
+                    Some(i) => match fact.parts {
+                        Some(parts) => parts[i],
+                        None => continue,
+                    },
+                };
+                for key in keys_of(question, project, bucket, sex) {
+                    let Some(group) = groups.get_mut(&key) else {
+                        continue;
+                    };
+                    group.reporting.insert(project.id);
+                    if is_denominator {
+                        group.denominator += i128::from(amount);
+                        continue;
+                    }
+                    group.sum += i128::from(amount);
+                    group.entities.extend(fact.entities.iter().cloned());
+                    let latest = group
+                        .latest
+                        .entry(project.id)
+                        .or_insert((fact.half_year, amount));
+                    if fact.half_year >= latest.0 {
+                        *latest = (fact.half_year, amount);
+                    }
+                }
+            }
+        }
+    }
+
+    if question.group_by.is_empty() && groups.is_empty() {
+        groups.insert(Vec::new(), Accumulator::default());
+    }
+    groups
+        .into_iter()
+        .map(|(key, group)| finish(key, &group, question))
+        .collect()
+}
+
+fn overlaps(project: &ProjectFacts, start: NaiveDate, end: NaiveDate) -> bool {
+    project.start <= end && project.end >= start
+}
+
+/// The group keys a project (in a period bucket and for a sex) falls under: one, or one per
+/// bransch when grouping by bransch.
+fn keys_of(
+    question: &Question,
+    project: &ProjectFacts,
+    bucket: Option<PeriodId>,
+    sex: Option<usize>,
+) -> Vec<Key> {
+    let mut keys: Vec<Key> = vec![Vec::with_capacity(question.group_by.len())];
+    for dimension in &question.group_by {
+        let choices: Vec<Option<String>> = match dimension {
+            GroupBy::Region => vec![Some(project.region.clone())],
+            GroupBy::Sakomrade => vec![Some(project.sakomrade.clone())],
+            GroupBy::Fokusomrade => vec![project.fokusomrade.clone()],
+            GroupBy::Effektkedja => vec![Some(project.effektkedja.clone())],
+            GroupBy::ProjectType => vec![Some(project.project_type.clone())],
+            GroupBy::Bransch if project.branscher.is_empty() => vec![None],
+            GroupBy::Bransch => project.branscher.iter().cloned().map(Some).collect(),
+            GroupBy::Period => vec![bucket.map(|b| b.to_string())],
+            GroupBy::Sex => match sex {
+                Some(i) => vec![Some(SEXES[i].to_string())],
+                None => SEXES.iter().map(|s| Some(s.to_string())).collect(),
+            },
+        };
+        keys = keys
+            .into_iter()
+            .flat_map(|key| {
+                choices.iter().map(move |choice| {
+                    let mut key = key.clone();
+                    key.push(choice.clone());
+                    key
+                })
+            })
+            .collect();
+    }
+    keys
+}
+
+fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
+    let reported = !group.reporting.is_empty();
+    let (value, numerator, denominator) = match question.rule {
+        Rule::Sum => (reported.then(|| from_scaled_sum(group.sum)), None, None),
+        Rule::Latest => {
+            let total: i128 = group.latest.values().map(|(_, v)| i128::from(*v)).sum();
+            (reported.then(|| from_scaled_sum(total)), None, None)
+        }
+        Rule::Distinct => (
+            reported.then(|| Decimal::from(group.entities.len())),
+            None,
+            None,
+        ),
+        Rule::ProjectField => (
+            (!group.projects.is_empty()).then(|| Decimal::from_i128_with_scale(group.field, 0)),
+            None,
+            None,
+        ),
+        Rule::Ratio { percent } => {
+            let numerator = from_scaled_sum(group.sum);
+            let denominator = from_scaled_sum(group.denominator);
+            let value = (!denominator.is_zero()).then(|| {
+                let share = numerator / denominator;
+                let share = if percent {
+                    share * Decimal::ONE_HUNDRED
+                } else {
+                    share
+                };
+                share
+                    .round_dp_with_strategy(
+                        question.decimals,
+                        RoundingStrategy::MidpointAwayFromZero,
+                    )
+                    .normalize()
+            });
+            (
+                value,
+                reported.then_some(numerator),
+                reported.then_some(denominator),
+            )
+        }
+    };
+    let reporting_projects = match question.rule {
+        Rule::ProjectField => group.projects.len(),
+        _ => group.reporting.len(),
+    };
+    Row {
+        keys,
+        value,
+        numerator,
+        denominator,
+        target: group.target.map(from_scaled_sum),
+        projects: group.projects.len() as u64,
+        reporting_projects: reporting_projects as u64,
+    }
+}
+
+fn stats(rows: &[Row], decimals: u32) -> Stats {
+    let mut values: Vec<Decimal> = rows.iter().filter_map(|r| r.value).collect();
+    values.sort();
+    let places = decimals + STAT_EXTRA_PLACES;
+    let round = |d: Decimal| {
+        d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+            .normalize()
+    };
+    let n = values.len();
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some(round((values[n / 2 - 1] + values[n / 2]) / Decimal::TWO)),
+    };
+    let mean = (n > 0).then(|| round(values.iter().sum::<Decimal>() / Decimal::from(n)));
+    Stats {
+        median,
+        mean,
+        min: values.first().copied(),
+        max: values.last().copied(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn h(text: &str) -> PeriodId {
+        PeriodId::parse(text).unwrap()
+    }
+
+    fn project(id: i64, region: &str, branscher: &[&str]) -> ProjectFacts {
+        ProjectFacts {
+            id,
+            region: region.into(),
+            sakomrade: "innovation_foretagande".into(),
+            fokusomrade: None,
+            effektkedja: "varor_tjanster_direkt".into(),
+            project_type: "projekt".into(),
+            branscher: branscher.iter().map(|b| b.to_string()).collect(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+            field: 1000,
+            target: Some(100_000),
+        }
+    }
+
+    fn value(project_id: i64, half_year: &str, value: &str) -> ValueFact {
+        ValueFact {
+            project_id,
+            half_year: h(half_year),
+            value: crate::domain::decimal::to_scaled(d(value), 4).unwrap(),
+            parts: None,
+            entities: vec![],
+        }
+    }
+
+    fn question(rule: Rule, group_by: &[GroupBy], period: &str) -> Question {
+        Question {
+            rule,
+            decimals: 1,
+            group_by: group_by.to_vec(),
+            span: PeriodSpan::parse(period).unwrap(),
+        }
+    }
+
+    #[test]
+    fn spans() {
+        let year = PeriodSpan::parse("2026").unwrap();
+        assert_eq!(year.half_years, vec![h("2026H1"), h("2026H2")]);
+        assert!(year.by_year);
+        let range = PeriodSpan::parse("2024H2..2026H1").unwrap();
+        assert_eq!(range.half_years.len(), 4);
+        assert!(!range.by_year);
+        assert_eq!(PeriodSpan::parse("2022..2026").unwrap().buckets().len(), 5);
+        assert_eq!(PeriodSpan::parse("2026H2..2026H1"), None);
+        assert_eq!(PeriodSpan::parse("2026H3"), None);
+        assert_eq!(PeriodSpan::parse("2026.."), None);
+    }
+
+    #[test]
+    fn sums_are_exact_and_a_year_is_its_half_years() {
+        let projects = [project(1, "07", &[]), project(2, "08", &[])];
+        let values = [
+            value(1, "2026H1", "0.1"),
+            value(1, "2026H2", "0.2"),
+            value(2, "2026H1", "1"),
+        ];
+        let answer = aggregate(
+            &question(Rule::Sum, &[GroupBy::Region], "2026"),
+            &projects,
+            &values,
+            &[],
+        );
+        assert_eq!(answer.rows[0].value, Some(d("0.3")));
+        assert_eq!(answer.rows[1].value, Some(d("1")));
+        assert_eq!(answer.national.value, Some(d("1.3")));
+        assert_eq!(answer.national.target, Some(d("20")));
+        let h1 = aggregate(&question(Rule::Sum, &[], "2026H1"), &projects, &values, &[]);
+        let h2 = aggregate(&question(Rule::Sum, &[], "2026H2"), &projects, &values, &[]);
+        assert_eq!(
+            h1.national.value.unwrap() + h2.national.value.unwrap(),
+            d("1.3")
+        );
+    }
+
+    #[test]
+    fn latest_takes_each_projects_last_half_year() {
+        let projects = [project(1, "07", &[]), project(2, "07", &[])];
+        let values = [
+            value(1, "2026H1", "10"),
+            value(1, "2026H2", "12"),
+            value(2, "2026H1", "5"),
+        ];
+        let answer = aggregate(
+            &question(Rule::Latest, &[], "2026"),
+            &projects,
+            &values,
+            &[],
+        );
+        assert_eq!(answer.national.value, Some(d("17")));
+        let by_period = aggregate(
+            &question(Rule::Latest, &[GroupBy::Period], "2026H1..2026H2"),
+            &projects,
+            &values,
+            &[],
+        );
+        let values: Vec<_> = by_period.rows.iter().map(|r| r.value).collect();
+        assert_eq!(values, vec![Some(d("15")), Some(d("12"))]);
+    }
+
+    #[test]
+    fn ratio_is_a_ratio_of_sums_not_a_mean_of_shares() {
+        let projects = [project(1, "07", &[]), project(2, "08", &[])];
+        // 1 of 10 and 90 of 100: shares 10 % and 90 % (mean 50 %), ratio of sums 91/110.
+        let numerators = [value(1, "2026H1", "1"), value(2, "2026H1", "90")];
+        let denominators = [value(1, "2026H1", "10"), value(2, "2026H1", "100")];
+        let q = question(Rule::Ratio { percent: true }, &[GroupBy::Region], "2026H1");
+        let answer = aggregate(&q, &projects, &numerators, &denominators);
+        assert_eq!(answer.national.value, Some(d("82.7")));
+        assert_eq!(answer.national.numerator, Some(d("91")));
+        assert_eq!(answer.national.denominator, Some(d("110")));
+        assert_eq!(answer.rows[0].value, Some(d("10")));
+        assert_eq!(answer.national.target, None);
+    }
+
+    #[test]
+    fn distinct_counts_an_enterprise_once_nationally() {
+        let projects = [project(1, "07", &[]), project(2, "08", &[])];
+        let with = |id, orgnr: &[&str]| ValueFact {
+            entities: orgnr.iter().map(|o| o.to_string()).collect(),
+            ..value(id, "2026H1", "0")
+        };
+        let values = [with(1, &["A", "B"]), with(2, &["B", "C"])];
+        let answer = aggregate(
+            &question(Rule::Distinct, &[GroupBy::Region], "2026"),
+            &projects,
+            &values,
+            &[],
+        );
+        assert_eq!(answer.rows[0].value, Some(d("2")));
+        assert_eq!(answer.rows[1].value, Some(d("2")));
+        assert_eq!(answer.national.value, Some(d("3")));
+    }
+
+    #[test]
+    fn a_project_in_two_branscher_counts_in_both_rows_and_once_nationally() {
+        let projects = [project(1, "07", &["kkn", "ikt"]), project(2, "07", &[])];
+        let values = [value(1, "2026H1", "5"), value(2, "2026H1", "1")];
+        let answer = aggregate(
+            &question(Rule::Sum, &[GroupBy::Bransch], "2026H1"),
+            &projects,
+            &values,
+            &[],
+        );
+        let rows: Vec<_> = answer
+            .rows
+            .iter()
+            .map(|r| (r.keys[0].clone(), r.value, r.projects))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (None, Some(d("1")), 1),
+                (Some("ikt".into()), Some(d("5")), 1),
+                (Some("kkn".into()), Some(d("5")), 1)
+            ]
+        );
+        assert_eq!(answer.national.value, Some(d("6")));
+        assert_eq!(answer.national.projects, 2);
+    }
+
+    #[test]
+    fn sex_rows_and_unreported_projects() {
+        let projects = [project(1, "07", &[]), project(2, "07", &[])];
+        let values = [ValueFact {
+            parts: Some([70_000, 50_000, 0]),
+            ..value(1, "2026H1", "12")
+        }];
+        let answer = aggregate(
+            &question(Rule::Sum, &[GroupBy::Sex], "2026H1"),
+            &projects,
+            &values,
+            &[],
+        );
+        let rows: Vec<_> = answer
+            .rows
+            .iter()
+            .map(|r| (r.keys[0].clone().unwrap(), r.value, r.target))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("ej_angivet".to_string(), Some(d("0")), None),
+                ("kvinnor".to_string(), Some(d("7")), None),
+                ("man".to_string(), Some(d("5")), None)
+            ]
+        );
+        assert_eq!(
+            (answer.national.projects, answer.national.reporting_projects),
+            (2, 1)
+        );
+    }
+
+    #[test]
+    fn stats_over_rows() {
+        let projects = [
+            project(1, "07", &[]),
+            project(2, "08", &[]),
+            project(3, "09", &[]),
+            project(4, "10", &[]),
+        ];
+        let values = [
+            value(1, "2026H1", "1"),
+            value(2, "2026H1", "2"),
+            value(3, "2026H1", "4"),
+            value(4, "2026H1", "10"),
+        ];
+        let answer = aggregate(
+            &question(Rule::Sum, &[GroupBy::Region], "2026H1"),
+            &projects,
+            &values,
+            &[],
+        );
+        assert_eq!(
+            answer.stats,
+            Stats {
+                median: Some(d("3")),
+                mean: Some(d("4.25")),
+                min: Some(d("1")),
+                max: Some(d("10"))
+            }
+        );
+    }
+
+    #[test]
+    fn project_fields_count_once_per_project() {
+        let projects = [project(1, "07", &[]), project(2, "07", &[])];
+        let answer = aggregate(
+            &question(Rule::ProjectField, &[], "2024..2026"),
+            &projects,
+            &[],
+            &[],
+        );
+        assert_eq!(answer.national.value, Some(d("2000")));
+        assert_eq!(answer.national.reporting_projects, 2);
+    }
+}
