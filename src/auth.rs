@@ -365,3 +365,31 @@ impl Access for RegionRead {
         }
     }
 }
+
+/// Reads of narratives: admins and national readers see all, region tokens their own.
+pub struct NarrativeRead;
+
+impl Access for NarrativeRead {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National | Role::Region => Ok(()),
+            Role::Scheduler => Err(AppError::Forbidden(
+                "the scheduler reads aggregates, not narratives".into(),
+            )),
+        }
+    }
+}
+
+/// Creating snapshots: the scheduler and admins.
+pub struct SnapshotWrite;
+
+impl Access for SnapshotWrite {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::Scheduler => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "snapshots are made by the scheduler or an admin".into(),
+            )),
+        }
+    }
+}

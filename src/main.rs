@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use uppfoljning::api::snapshots::{self, SnapshotInput};
 use uppfoljning::app::{self, AppState};
 use uppfoljning::auth::{Role, TokenKeys};
 use uppfoljning::config::Config;
+use uppfoljning::db;
 use uppfoljning::domain::codes::RegionCode;
+use uppfoljning::error::AppError;
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +44,18 @@ enum Command {
         /// Seconds until the token expires.
         #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=31_622_400))]
         ttl: u64,
+    },
+    /// Freeze the national figures of a period (as POST /api/v1/snapshots) and print the
+    /// snapshot; for cron.
+    Snapshot {
+        /// YYYY, YYYYH1, YYYYH2 or a range.
+        #[arg(long)]
+        period: String,
+        #[arg(long, default_value = "Schemalagd ögonblicksbild")]
+        label: String,
+        /// RFC 3339 instant; default now.
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -94,6 +109,27 @@ fn run(command: Command) -> Result<(), String> {
             println!("{}", keys.sign(&sub, role, region.as_ref(), ttl)?);
             Ok(())
         }
+        Command::Snapshot {
+            period,
+            label,
+            as_of,
+        } => {
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let state = AppState::open(config).map_err(|e| e.to_string())?;
+            let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
+            let input = SnapshotInput {
+                period,
+                label,
+                as_of,
+            };
+            let row =
+                db::write_transaction(&mut conn, |conn| snapshots::create(conn, &input, "cli"))
+                    .map_err(|e| describe(&e))?;
+            let summary = serde_json::to_string_pretty(&snapshots::summary(&row))
+                .map_err(|e| e.to_string())?;
+            println!("{summary}");
+            Ok(())
+        }
         Command::Migrate => {
             let config = Config::from_env().map_err(|e| e.to_string())?;
             AppState::open(config).map_err(|e| e.to_string())?;
@@ -107,4 +143,17 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| format!("server: {e}"))
         }
     }
+}
+
+/// One line for the terminal: the problem's detail and each invalid field.
+fn describe(error: &AppError) -> String {
+    if let AppError::Internal(_) | AppError::Unavailable(_) = error {
+        return error.to_string();
+    }
+    let problem = error.problem();
+    let mut line = problem.detail;
+    for field in problem.errors {
+        line.push_str(&format!("; {}: {}", field.field, field.message));
+    }
+    line
 }

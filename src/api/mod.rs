@@ -2,13 +2,16 @@
 
 pub mod aggregates;
 pub mod classifications;
+pub mod completeness;
 pub mod extract;
 pub mod formats;
 pub mod health;
 pub mod indicators;
+pub mod narratives;
 pub mod periods;
 pub mod projects;
 pub mod regions;
+pub mod snapshots;
 pub mod submissions;
 
 use actix_web::web;
@@ -46,6 +49,11 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
             .service(projects::get_project)
             .service(projects::project_history)
             .service(aggregates::get_aggregates)
+            .service(completeness::get_completeness)
+            .service(narratives::list_narratives)
+            .service(snapshots::create_snapshot)
+            .service(snapshots::list_snapshots)
+            .service(snapshots::get_snapshot)
             .service(
                 scope::scope("/regions/{region}/submissions")
                     .app_data(web::PayloadConfig::new(max_submission_bytes))
@@ -70,6 +78,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
         (name = "projects", description = "A region's projects, values, narratives and history"),
         (name = "submissions", description = "Bulk submissions from the regional systems"),
         (name = "aggregates", description = "National figures, computed live"),
+        (name = "snapshots", description = "National figures frozen at a deadline"),
     )
 )]
 struct BaseDocument;

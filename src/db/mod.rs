@@ -8,6 +8,7 @@ pub mod periods;
 pub mod projects;
 pub mod reference;
 pub mod schema;
+pub mod snapshots;
 pub mod submissions;
 pub mod values;
 

@@ -57,3 +57,46 @@ pub fn update(conn: &mut DbConnection, row: &NarrativeRow) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// A narrative with its project's region, ref and title.
+pub struct NarrativeListing {
+    pub region: String,
+    pub project_ref: String,
+    pub title: String,
+    pub row: NarrativeRow,
+}
+
+/// Narratives in these half-years (all when empty) of these regions (all when empty), by
+/// region, project ref and period.
+pub fn list(
+    conn: &mut DbConnection,
+    periods: &[String],
+    regions: &[String],
+) -> QueryResult<Vec<NarrativeListing>> {
+    use super::schema::projects;
+    let mut query = narratives::table.inner_join(projects::table).into_boxed();
+    if !periods.is_empty() {
+        query = query.filter(narratives::period.eq_any(periods.to_vec()));
+    }
+    if !regions.is_empty() {
+        query = query.filter(projects::region.eq_any(regions.to_vec()));
+    }
+    let rows: Vec<(String, String, String, NarrativeRow)> = query
+        .order((projects::region, projects::ref_, narratives::period))
+        .select((
+            projects::region,
+            projects::ref_,
+            projects::title,
+            NarrativeRow::as_select(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(region, project_ref, title, row)| NarrativeListing {
+            region,
+            project_ref,
+            title,
+            row,
+        })
+        .collect())
+}

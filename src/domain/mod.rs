@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod codes;
+pub mod completeness;
 pub mod decimal;
 pub mod indicator;
 pub mod orgnr;

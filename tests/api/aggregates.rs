@@ -41,7 +41,7 @@ fn project(
     })
 }
 
-fn value(reference: &str, indicator: &str, period: &str, value: Value) -> Value {
+pub fn value(reference: &str, indicator: &str, period: &str, value: Value) -> Value {
     json!({"project_ref": reference, "indicator": indicator, "period": period, "value": value})
 }
 
@@ -55,7 +55,7 @@ fn entities(reference: &str, period: &str, orgnr: &[&str]) -> Value {
 }
 
 /// Kronoberg (07) runs A and B, Kalmar (08) runs C; see each test for the figures.
-async fn load<S, B>(t: &TestApp, app: &S)
+pub async fn load<S, B>(t: &TestApp, app: &S)
 where
     S: actix_web::dev::Service<
             actix_http::Request,

@@ -6,4 +6,5 @@ mod aggregates;
 mod auth;
 mod operations;
 mod reference;
+mod reports;
 mod writes;

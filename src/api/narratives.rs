@@ -1,0 +1,163 @@
+//! The qualitative part, read across projects: progress, lessons and deviations.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::projects::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::app::AppState;
+use crate::auth::{Authorized, NarrativeRead, Role};
+use crate::db;
+use crate::domain::aggregate::PeriodSpan;
+use crate::domain::codes::RegionCode;
+use crate::error::AppError;
+
+#[derive(Serialize, ToSchema)]
+pub struct NarrativeItem {
+    pub region: String,
+    pub project_ref: String,
+    pub project_title: String,
+    pub period: String,
+    pub progress: String,
+    pub lessons: String,
+    pub deviations: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NarrativePage {
+    pub items: Vec<NarrativeItem>,
+    pub page: i64,
+    pub page_size: i64,
+    pub total: i64,
+}
+
+pub const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NarrativeParams {
+    /// `YYYY`, `YYYYH1`, `YYYYH2` or a range.
+    pub period: Option<String>,
+    /// Län code. A region token sees only its own region.
+    pub region: Option<String>,
+    /// Text to find (case-insensitive) in the narrative or the project's title.
+    pub q: Option<String>,
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 500)]
+    pub page_size: Option<i64>,
+}
+
+/// Narratives by region, project and period, filtered and searched, a page at a time.
+#[utoipa::path(
+    tag = "projects",
+    security(("bearer" = [])),
+    params(NarrativeParams),
+    responses((status = 200, description = "One page of narratives", body = NarrativePage))
+)]
+#[get("/narratives")]
+pub async fn list_narratives(
+    caller: Authorized<NarrativeRead>,
+    state: web::Data<AppState>,
+    params: web::Query<NarrativeParams>,
+) -> Result<web::Json<NarrativePage>, AppError> {
+    let params = params.into_inner();
+    let page = params.page.unwrap_or(1);
+    let page_size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page < 1 {
+        return Err(AppError::invalid(
+            "page",
+            "out_of_range",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(AppError::invalid(
+            "page_size",
+            "out_of_range",
+            format!("must be 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    let periods: Vec<String> = match &params.period {
+        None => Vec::new(),
+        Some(text) => PeriodSpan::parse(text)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "period",
+                    "invalid_period",
+                    "must be YYYY, YYYYH1, YYYYH2 or a range",
+                )
+            })?
+            .half_years
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+    };
+    let asked = match &params.region {
+        None => None,
+        Some(text) => Some(RegionCode::parse(text).ok_or_else(|| {
+            AppError::invalid("region", "unknown_region", format!("no region '{text}'"))
+        })?),
+    };
+    let principal = caller.principal;
+    let regions: Vec<String> = match (principal.role, principal.region, asked) {
+        (Role::Region, Some(own), Some(asked)) if own != asked => {
+            return Err(AppError::Forbidden(
+                "a region token reads only its own region".into(),
+            ));
+        }
+        (Role::Region, Some(own), _) => vec![own.to_string()],
+        (_, _, asked) => asked.into_iter().map(|r| r.to_string()).collect(),
+    };
+    let needle = match params.q {
+        Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+            return Err(AppError::invalid(
+                "q",
+                "too_long",
+                format!("at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        Some(q) => q.trim().to_lowercase(),
+        None => String::new(),
+    };
+    let listings = state
+        .db(move |conn| Ok(db::narratives::list(conn, &periods, &regions)?))
+        .await?;
+    // Searched here rather than in SQL: SQLite's lower() knows only ASCII, and å, ä, ö
+    // must match whatever their case.
+    let matching: Vec<_> = listings
+        .into_iter()
+        .filter(|n| {
+            needle.is_empty()
+                || [&n.title, &n.row.progress, &n.row.lessons, &n.row.deviations]
+                    .iter()
+                    .any(|text| text.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let total = matching.len() as i64;
+    let offset = usize::try_from((page - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let items = matching
+        .into_iter()
+        .skip(offset)
+        .take(page_size as usize)
+        .map(|n| NarrativeItem {
+            region: n.region,
+            project_ref: n.project_ref,
+            project_title: n.title,
+            period: n.row.period,
+            progress: n.row.progress,
+            lessons: n.row.lessons,
+            deviations: n.row.deviations,
+            updated_at: n.row.updated_at.and_utc(),
+        })
+        .collect();
+    Ok(web::Json(NarrativePage {
+        items,
+        page,
+        page_size,
+        total,
+    }))
+}

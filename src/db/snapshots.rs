@@ -1,0 +1,65 @@
+//! Frozen national figures. Rows are inserted once and never updated.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::snapshots;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = snapshots)]
+pub struct SnapshotRow {
+    pub id: String,
+    pub period: String,
+    pub label: String,
+    pub as_of: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub sha256: String,
+    pub figures: String,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &SnapshotRow) -> QueryResult<()> {
+    diesel::insert_into(snapshots::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every snapshot without its figures, newest first: (id, period, label, as_of, created_at,
+/// created_by, sha256).
+#[allow(clippy::type_complexity)]
+pub fn list(
+    conn: &mut DbConnection,
+) -> QueryResult<
+    Vec<(
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        String,
+        String,
+    )>,
+> {
+    snapshots::table
+        .order((snapshots::created_at.desc(), snapshots::id))
+        .select((
+            snapshots::id,
+            snapshots::period,
+            snapshots::label,
+            snapshots::as_of,
+            snapshots::created_at,
+            snapshots::created_by,
+            snapshots::sha256,
+        ))
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SnapshotRow>> {
+    snapshots::table
+        .find(id)
+        .select(SnapshotRow::as_select())
+        .first(conn)
+        .optional()
+}
