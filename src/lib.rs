@@ -7,5 +7,6 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;

@@ -6,11 +6,15 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use uppfoljning::api::snapshots::{self, SnapshotInput};
+use uppfoljning::api::submissions;
 use uppfoljning::app::{self, AppState};
-use uppfoljning::auth::{Role, TokenKeys};
+use uppfoljning::auth::{Principal, Role, TokenKeys};
 use uppfoljning::config::Config;
 use uppfoljning::db;
+use uppfoljning::db::periods::PeriodRow;
+use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::codes::RegionCode;
+use uppfoljning::domain::period::{LockMode, PeriodId, swedish_today};
 use uppfoljning::error::AppError;
 
 #[derive(Parser)]
@@ -57,8 +61,30 @@ enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// Load a realistic synthetic national portfolio (all 21 regions) through the same
+    /// checks and storage as a submission.
+    DemoData {
+        /// How many projects in all.
+        #[arg(long, default_value_t = 300)]
+        projects: usize,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// The first half-year.
+        #[arg(long, default_value = "2022H1", value_parser = parse_half_year)]
+        from: PeriodId,
+        /// The last half-year.
+        #[arg(long, default_value = "2026H2", value_parser = parse_half_year)]
+        to: PeriodId,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+fn parse_half_year(text: &str) -> Result<PeriodId, String> {
+    PeriodId::parse(text)
+        .filter(|p| matches!(p, PeriodId::HalfYear { .. }))
+        .ok_or_else(|| "expected a half-year such as 2022H1".into())
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -130,6 +156,26 @@ fn run(command: Command) -> Result<(), String> {
             println!("{summary}");
             Ok(())
         }
+        Command::DemoData {
+            projects,
+            seed,
+            from,
+            to,
+        } => {
+            if to < from {
+                return Err("--to must not be before --from".into());
+            }
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let state = AppState::open(config).map_err(|e| e.to_string())?;
+            let spec = DemoSpec {
+                projects,
+                seed,
+                from,
+                to,
+                today: swedish_today(),
+            };
+            load_demo_data(&state, &spec)
+        }
         Command::Migrate => {
             let config = Config::from_env().map_err(|e| e.to_string())?;
             AppState::open(config).map_err(|e| e.to_string())?;
@@ -156,4 +202,50 @@ fn describe(error: &AppError) -> String {
         line.push_str(&format!("; {}: {}", field.field, field.message));
     }
     line
+}
+
+/// Opens the demo periods and stores each region's portfolio, in submissions the bulk
+/// endpoint would accept.
+fn load_demo_data(state: &AppState, spec: &DemoSpec) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
+    for (period, deadline) in demo::periods(spec) {
+        let id = period.to_string();
+        if db::periods::find(&mut conn, &id)
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let row = PeriodRow {
+                id,
+                kind: period.kind().as_str().to_string(),
+                start_date: period.start_date(),
+                end_date: period.end_date(),
+                deadline,
+                lock_mode: LockMode::Deadline.as_str().to_string(),
+                created_at: uppfoljning::domain::now(),
+            };
+            db::periods::insert(&mut conn, &row).map_err(|e| e.to_string())?;
+        }
+    }
+    let loader = Principal {
+        subject: "demo-data".into(),
+        role: Role::Admin,
+        region: None,
+    };
+    let (mut projects, mut values, mut narratives) = (0, 0, 0);
+    for (region, submission) in demo::generate(spec) {
+        let region = RegionCode::parse(&region).ok_or("demo region")?;
+        for chunk in demo::in_chunks(submission, 50_000) {
+            let result = db::write_transaction(&mut conn, |conn| {
+                submissions::store(conn, &region, &loader, chunk)
+            })
+            .map_err(|e| describe(&e))?;
+            projects += result.projects.created + result.projects.updated;
+            values += result.values.created + result.values.updated;
+            narratives += result.narratives.created + result.narratives.updated;
+        }
+    }
+    eprintln!(
+        "demo data: {projects} projects, {values} values and {narratives} narratives stored or changed"
+    );
+    Ok(())
 }

@@ -189,6 +189,24 @@ fn respond(decision: Decision) -> HttpResponse {
     }
 }
 
+/// Stores a submission as the bulk endpoint does, without HTTP: checked whole, stored all or
+/// nothing, recorded as a submission of `principal`.
+pub fn store(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    principal: &Principal,
+    input: SubmissionInput,
+) -> Result<SubmissionResult, AppError> {
+    let body =
+        serde_json::to_vec(&input).map_err(|e| AppError::Internal(format!("serialise: {e}")))?;
+    let request_sha256 = format!("{:x}", Sha256::digest(&body));
+    match decide(conn, region, principal, input, false, None, request_sha256)? {
+        Decision::Answer(result, 200) => Ok(result),
+        Decision::Answer(result, _) => Err(AppError::Invalid(result.errors)),
+        Decision::Replay(_) => Err(AppError::Internal("no key, no replay".into())),
+    }
+}
+
 fn decide(
     conn: &mut DbConnection,
     region: &RegionCode,

@@ -1,6 +1,7 @@
 //! How indicator values combine into national figures, computed exactly from the facts of
 //! the matched projects. No I/O: the database supplies the facts.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
@@ -229,12 +230,19 @@ pub fn aggregate(
     values: &[ValueFact],
     denominators: &[ValueFact],
 ) -> Answer {
-    let rows = compute(question, projects, values, denominators);
+    let (values, denominators): (Cow<[ValueFact]>, Cow<[ValueFact]>) = match question.rule {
+        Rule::Ratio { .. } => {
+            let (above, below) = paired(values, denominators);
+            (Cow::Owned(above), Cow::Owned(below))
+        }
+        _ => (Cow::Borrowed(values), Cow::Borrowed(denominators)),
+    };
+    let rows = compute(question, projects, &values, &denominators);
     let national_question = Question {
         group_by: Vec::new(),
         ..question.clone()
     };
-    let national = compute(&national_question, projects, values, denominators)
+    let national = compute(&national_question, projects, &values, &denominators)
         .pop()
         .unwrap_or_else(|| empty_row(Vec::new(), question));
     let stats = stats(&rows, question.decimals);
@@ -243,6 +251,25 @@ pub fn aggregate(
         national,
         stats,
     }
+}
+
+/// A share is taken over the same units above and below the line: only the project
+/// half-years that reported both the numerator and the denominator count.
+fn paired(
+    numerators: &[ValueFact],
+    denominators: &[ValueFact],
+) -> (Vec<ValueFact>, Vec<ValueFact>) {
+    let keys = |facts: &[ValueFact]| -> BTreeSet<(i64, PeriodId)> {
+        facts.iter().map(|f| (f.project_id, f.half_year)).collect()
+    };
+    let (above, below) = (keys(numerators), keys(denominators));
+    let both = |f: &&ValueFact| {
+        above.contains(&(f.project_id, f.half_year)) && below.contains(&(f.project_id, f.half_year))
+    };
+    (
+        numerators.iter().filter(both).cloned().collect(),
+        denominators.iter().filter(both).cloned().collect(),
+    )
 }
 
 fn empty_row(keys: Key, question: &Question) -> Row {
@@ -584,8 +611,13 @@ mod tests {
         let projects = [project(1, "07", &[]), project(2, "08", &[])];
         // 1 of 10 and 90 of 100: shares 10 % and 90 % (mean 50 %), ratio of sums 91/110.
         let numerators = [value(1, "2026H1", "1"), value(2, "2026H1", "90")];
-        let denominators = [value(1, "2026H1", "10"), value(2, "2026H1", "100")];
-        let q = question(Rule::Ratio { percent: true }, &[GroupBy::Region], "2026H1");
+        // Project 1's 2026H2 participants have no numerator: they are no part of the share.
+        let denominators = [
+            value(1, "2026H1", "10"),
+            value(2, "2026H1", "100"),
+            value(1, "2026H2", "50"),
+        ];
+        let q = question(Rule::Ratio { percent: true }, &[GroupBy::Region], "2026");
         let answer = aggregate(&q, &projects, &numerators, &denominators);
         assert_eq!(answer.national.value, Some(d("82.7")));
         assert_eq!(answer.national.numerator, Some(d("91")));

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::codes::Dimension;
@@ -28,7 +28,7 @@ pub const MAX_NARRATIVE_CHARS: usize = 10_000;
 pub const MAX_ENTITIES: usize = 10_000;
 
 /// One project with its full classification and indicator plans.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
     /// The region's own identifier of the project: 1 to 64 printable characters, no `/`.
@@ -67,7 +67,7 @@ pub struct ProjectInput {
 }
 
 /// A project's plan for one indicator.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanInput {
     #[schema(example = "RCO01")]
@@ -89,7 +89,7 @@ pub struct PlanInput {
 }
 
 /// An actual value of one project, indicator and half-year.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueInput {
     pub project_ref: String,
@@ -110,7 +110,7 @@ pub struct ValueInput {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BySexInput {
     pub kvinnor: Decimal,
@@ -119,7 +119,7 @@ pub struct BySexInput {
 }
 
 /// The qualitative part of one project and half-year.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NarrativeInput {
     pub project_ref: String,
@@ -133,7 +133,7 @@ pub struct NarrativeInput {
     pub deviations: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionInput {
     #[serde(default)]
@@ -899,7 +899,7 @@ fn check_entities(entities: Option<&[String]>, item: &mut ItemErrors<'_>) -> Opt
 }
 
 /// How many items of one kind a submission created, changed and left as they were.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
     pub created: u64,
     pub updated: u64,
