@@ -248,23 +248,30 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
     }
     let as_of = request.as_of.map(|t| t.naive_utc());
     let filter = project_filter(request, as_of);
-    let with_branscher = request.group_by.contains(&GroupBy::Bransch);
-    let projects = db::aggregates::matched_projects(
+    let buckets = request.span.buckets();
+    let members = db::aggregates::memberships(
         conn,
         &filter,
-        with_branscher,
-        Some(&indicator.code),
+        &request.group_by,
+        &buckets,
+        &indicator.code,
         field,
     )?;
-    let load = |conn: &mut DbConnection,
-                code: &str|
-     -> Result<Vec<aggregate::ValueFact>, AppError> {
-        let half_years = &request.span.half_years;
-        Ok(match as_of {
-            Some(as_of) => db::aggregates::values_as_of(conn, code, half_years, as_of)?,
-            None => db::aggregates::current_values(conn, code, half_years, rule == Rule::Distinct)?,
-        })
-    };
+    let national_members =
+        db::aggregates::memberships(conn, &filter, &[], &buckets, &indicator.code, field)?
+            .pop()
+            .ok_or_else(|| AppError::Internal("no national count".into()))?;
+    let load =
+        |conn: &mut DbConnection, code: &str| -> Result<Vec<aggregate::ValueFact>, AppError> {
+            Ok(db::aggregates::values(
+                conn,
+                &filter,
+                &request.group_by,
+                code,
+                &request.span.half_years,
+                rule == Rule::Distinct,
+            )?)
+        };
     let (values, denominators) = match (&rule, &indicator.numerator, &indicator.denominator) {
         (Rule::ProjectField, _, _) => (Vec::new(), Vec::new()),
         (Rule::Ratio { .. }, Some(numerator), Some(denominator)) => {
@@ -278,7 +285,15 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
         group_by: request.group_by.clone(),
         span: request.span.clone(),
     };
-    let result = aggregate::aggregate(&question, &projects, &values, &denominators);
+    let result = aggregate::aggregate(
+        &question,
+        &aggregate::Facts {
+            members: &members,
+            national_members: &national_members,
+            values: &values,
+            denominators: &denominators,
+        },
+    );
     let to_row = |row: Row| AggregateRow {
         groups: request
             .group_by

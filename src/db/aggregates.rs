@@ -1,17 +1,20 @@
-//! The facts aggregates are computed from: the matched projects and the values of one
-//! indicator in a span of half-years, as they are now or as they stood at an instant.
+//! The facts aggregates are computed from, counted and joined in the database: the matched
+//! projects per group, and the values of one indicator with their projects' attributes, as
+//! they are now or as they stood at an instant.
+//!
+//! The grouping varies per question, which diesel's typed queries cannot express, so the SQL
+//! is written here. Every text put into it is a code, period or time the API has checked
+//! against its list or format, and is quoted as a SQL string literal besides.
 
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConnection;
-use super::schema::{
-    indicator_values, project_codes, project_indicators, projects, value_entities, value_revisions,
-};
-use crate::domain::aggregate::{ProjectFacts, ValueFact};
-use crate::domain::codes::Dimension;
+use super::schema::{project_indicators, projects, value_revisions};
+use crate::domain::aggregate::{GroupBy, Membership, ValueFact};
 use crate::domain::period::PeriodId;
 
 /// Which projects an aggregate covers. Empty lists do not filter.
@@ -36,254 +39,341 @@ pub enum ProjectField {
     TotalBudgetSek,
 }
 
-/// The matched projects, with their branscher when `with_branscher`, their target for
-/// `target_indicator`, and `field` when given.
-pub fn matched_projects(
-    conn: &mut DbConnection,
-    filter: &ProjectFilter,
-    with_branscher: bool,
-    target_indicator: Option<&str>,
-    field: Option<ProjectField>,
-) -> QueryResult<Vec<ProjectFacts>> {
-    let (start, end) = filter.active_between;
-    let mut query = projects::table
-        .filter(
-            projects::start_date
-                .le(end)
-                .and(projects::end_date.ge(start)),
-        )
-        .into_boxed();
-    if !filter.regions.is_empty() {
-        query = query.filter(projects::region.eq_any(filter.regions.clone()));
-    }
-    if !filter.sakomraden.is_empty() {
-        query = query.filter(projects::sakomrade.eq_any(filter.sakomraden.clone()));
-    }
-    if !filter.fokusomraden.is_empty() {
-        query = query.filter(projects::fokusomrade.eq_any(filter.fokusomraden.clone()));
-    }
-    if !filter.effektkedjor.is_empty() {
-        query = query.filter(projects::effektkedja.eq_any(filter.effektkedjor.clone()));
-    }
-    if !filter.project_types.is_empty() {
-        query = query.filter(projects::project_type.eq_any(filter.project_types.clone()));
-    }
-    if !filter.branscher.is_empty() {
-        query = query.filter(
-            projects::id.eq_any(
-                project_codes::table
-                    .filter(project_codes::dimension.eq(Dimension::Bransch.as_str()))
-                    .filter(project_codes::code.eq_any(filter.branscher.clone()))
-                    .select(project_codes::project_id),
-            ),
-        );
-    }
-    if let Some(as_of) = filter.as_of {
-        query = query.filter(projects::created_at.le(as_of));
-    }
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        NaiveDate,
-        NaiveDate,
-        i64,
-        i64,
-    )> = query
-        .select((
-            projects::id,
-            projects::region,
-            projects::sakomrade,
-            projects::fokusomrade,
-            projects::effektkedja,
-            projects::project_type,
-            projects::start_date,
-            projects::end_date,
-            projects::granted_sek,
-            projects::total_budget_sek,
-        ))
-        .load(conn)?;
-    let mut branscher: HashMap<i64, Vec<String>> = HashMap::new();
-    if with_branscher {
-        let codes: Vec<(i64, String)> = project_codes::table
-            .filter(project_codes::dimension.eq(Dimension::Bransch.as_str()))
-            .select((project_codes::project_id, project_codes::code))
-            .load(conn)?;
-        for (id, code) in codes {
-            branscher.entry(id).or_default().push(code);
+impl ProjectField {
+    fn column(self) -> &'static str {
+        match self {
+            ProjectField::GrantedSek => "p.granted_sek",
+            ProjectField::TotalBudgetSek => "p.total_budget_sek",
         }
     }
-    let mut targets: HashMap<i64, i64> = HashMap::new();
-    if let Some(indicator) = target_indicator {
-        let planned: Vec<(i64, Option<i64>)> = project_indicators::table
-            .filter(project_indicators::indicator.eq(indicator))
-            .select((project_indicators::project_id, project_indicators::target))
-            .load(conn)?;
-        targets.extend(
-            planned
-                .into_iter()
-                .filter_map(|(id, target)| Some((id, target?))),
-        );
+}
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| literal(i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A date as the backend compares it: PostgreSQL needs a date, SQLite stores text.
+fn date(conn: &DbConnection, day: NaiveDate) -> String {
+    match conn {
+        DbConnection::Postgres(_) => format!("CAST({} AS DATE)", literal(&day.to_string())),
+        DbConnection::Sqlite(_) => literal(&day.to_string()),
     }
+}
+
+/// A UTC time in the form diesel stores it on SQLite, which PostgreSQL also reads.
+fn timestamp(time: NaiveDateTime) -> String {
+    literal(&time.format("%F %T%.f").to_string())
+}
+
+/// The project attributes to group by, as SQL expressions, in `group_by` order; bransch
+/// comes from the joined `project_codes` row `c`.
+fn attribute_columns(group_by: &[GroupBy]) -> Vec<&'static str> {
+    group_by
+        .iter()
+        .filter(|g| g.is_project_attribute())
+        .map(|g| match g {
+            GroupBy::Region => "p.region",
+            GroupBy::Sakomrade => "p.sakomrade",
+            GroupBy::Fokusomrade => "p.fokusomrade",
+            GroupBy::Effektkedja => "p.effektkedja",
+            GroupBy::ProjectType => "p.project_type",
+            GroupBy::Bransch => "c.code",
+            GroupBy::Period | GroupBy::Sex => unreachable!("not a project attribute"),
+        })
+        .collect()
+}
+
+/// The six attribute columns every query selects (`k0` … `k5`), NULL where unused.
+fn select_attributes(columns: &[&str]) -> String {
+    (0..6)
+        .map(|i| {
+            format!(
+                "{} AS k{i}",
+                columns.get(i).copied().unwrap_or("CAST(NULL AS TEXT)")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bransch_join(group_by: &[GroupBy]) -> &'static str {
+    if group_by.contains(&GroupBy::Bransch) {
+        " LEFT JOIN project_codes c ON c.project_id = p.id AND c.dimension = 'bransch'"
+    } else {
+        ""
+    }
+}
+
+/// The WHERE conditions on the project `p`.
+fn project_conditions(filter: &ProjectFilter) -> String {
+    let mut conditions = String::new();
+    for (column, codes) in [
+        ("p.region", &filter.regions),
+        ("p.sakomrade", &filter.sakomraden),
+        ("p.fokusomrade", &filter.fokusomraden),
+        ("p.effektkedja", &filter.effektkedjor),
+        ("p.project_type", &filter.project_types),
+    ] {
+        if !codes.is_empty() {
+            conditions.push_str(&format!(" AND {column} IN ({})", list(codes)));
+        }
+    }
+    if !filter.branscher.is_empty() {
+        conditions.push_str(&format!(
+            " AND p.id IN (SELECT b.project_id FROM project_codes b WHERE b.dimension = 'bransch' AND b.code IN ({}))",
+            list(&filter.branscher)
+        ));
+    }
+    if let Some(as_of) = filter.as_of {
+        conditions.push_str(&format!(" AND p.created_at <= {}", timestamp(as_of)));
+    }
+    conditions
+}
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    k0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k3: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k4: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k5: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bucket: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    projects: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    target: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field: Option<String>,
+}
+
+fn attributes(keys: [Option<String>; 6], count: usize) -> Vec<Option<String>> {
+    keys.into_iter().take(count).collect()
+}
+
+fn parse_sum(text: Option<String>) -> Option<i128> {
+    text.and_then(|t| t.parse().ok())
+}
+
+/// The matched projects counted per group (each row of the join is one project in one
+/// group: project_indicators has one row per project and indicator, project_codes one per
+/// project and bransch) of `group_by`'s project attributes, and per
+/// period bucket when grouping by period, with their targets for `target_indicator` and
+/// the sum of `field`. With an empty `group_by`, the national count.
+pub fn memberships(
+    conn: &mut DbConnection,
+    filter: &ProjectFilter,
+    group_by: &[GroupBy],
+    buckets: &[PeriodId],
+    target_indicator: &str,
+    field: Option<ProjectField>,
+) -> QueryResult<Vec<Membership>> {
+    let columns = attribute_columns(group_by);
+    let by_period = group_by.contains(&GroupBy::Period);
+    let (start, end) = filter.active_between;
+    let (bucket_join, bucket_column, activity) = if by_period {
+        let rows: Vec<String> = buckets
+            .iter()
+            .map(|b| {
+                format!(
+                    "SELECT {} AS id, {} AS s, {} AS e",
+                    literal(&b.to_string()),
+                    date(conn, b.start_date()),
+                    date(conn, b.end_date())
+                )
+            })
+            .collect();
+        (
+            format!(
+                " JOIN ({}) t ON p.start_date <= t.e AND p.end_date >= t.s",
+                rows.join(" UNION ALL ")
+            ),
+            "t.id",
+            String::new(),
+        )
+    } else {
+        (
+            String::new(),
+            "CAST(NULL AS TEXT)",
+            format!(
+                " AND p.start_date <= {} AND p.end_date >= {}",
+                date(conn, end),
+                date(conn, start)
+            ),
+        )
+    };
+    let mut group_columns: Vec<&str> = columns.clone();
+    if by_period {
+        group_columns.push("t.id");
+    }
+    let sql = format!(
+        "SELECT {attributes}, {bucket_column} AS bucket, COUNT(*) AS projects, \
+         CAST(SUM(i.target) AS TEXT) AS target, CAST(SUM({field}) AS TEXT) AS field \
+         FROM projects p{bransch}{bucket_join} \
+         LEFT JOIN project_indicators i ON i.project_id = p.id AND i.indicator = {indicator} \
+         WHERE 1 = 1{activity}{conditions}{group}",
+        attributes = select_attributes(&columns),
+        field = field.map_or("0", ProjectField::column),
+        bransch = bransch_join(group_by),
+        indicator = literal(target_indicator),
+        conditions = project_conditions(filter),
+        group = if group_columns.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", group_columns.join(", "))
+        },
+    );
+    let rows: Vec<MemberRow> = diesel::sql_query(sql).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                region,
-                sakomrade,
-                fokusomrade,
-                effektkedja,
-                project_type,
-                start,
-                end,
-                granted,
-                budget,
-            )| ProjectFacts {
-                id,
-                region,
-                sakomrade,
-                fokusomrade,
-                effektkedja,
-                project_type,
-                branscher: branscher.remove(&id).unwrap_or_default(),
-                start,
-                end,
-                field: match field {
-                    Some(ProjectField::GrantedSek) => granted,
-                    Some(ProjectField::TotalBudgetSek) => budget,
-                    None => 0,
-                },
-                target: targets.get(&id).copied(),
-            },
-        )
+        .filter(|row| row.projects > 0 || columns.is_empty())
+        .map(|row| Membership {
+            attributes: attributes(
+                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
+                columns.len(),
+            ),
+            bucket: row.bucket.as_deref().and_then(PeriodId::parse),
+            projects: row.projects as u64,
+            target: parse_sum(row.target),
+            field: parse_sum(row.field).unwrap_or(0),
+        })
         .collect())
+}
+
+#[derive(QueryableByName)]
+struct FactRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    k0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k3: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k4: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k5: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    project_id: i64,
+    #[diesel(sql_type = Text)]
+    period: String,
+    #[diesel(sql_type = BigInt)]
+    value: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    kvinnor: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    man: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    ej_angivet: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    entities: Option<String>,
 }
 
 fn period_ids(half_years: &[PeriodId]) -> Vec<String> {
     half_years.iter().map(|h| h.to_string()).collect()
 }
 
-/// The current values of `indicator` in these half-years, with their enterprises when
-/// `with_entities`.
-pub fn current_values(
+fn parts(kvinnor: Option<i64>, man: Option<i64>, ej_angivet: Option<i64>) -> Option<[i64; 3]> {
+    Some([kvinnor?, man?, ej_angivet?])
+}
+
+/// The values of `indicator` in these half-years for the matched projects, with the
+/// projects' attributes for `group_by`: the current values, or with `as_of` the last
+/// revision made by then. Enterprises are attached when `with_entities`.
+pub fn values(
     conn: &mut DbConnection,
+    filter: &ProjectFilter,
+    group_by: &[GroupBy],
     indicator: &str,
     half_years: &[PeriodId],
     with_entities: bool,
 ) -> QueryResult<Vec<ValueFact>> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, String, i64, Option<i64>, Option<i64>, Option<i64>)> =
-        indicator_values::table
-            .filter(indicator_values::indicator.eq(indicator))
-            .filter(indicator_values::period.eq_any(period_ids(half_years)))
+    let columns = attribute_columns(group_by);
+    let periods = list(&period_ids(half_years));
+    let source = match filter.as_of {
+        None => format!(
+            "SELECT v.project_id, v.period, v.value, v.kvinnor, v.man, v.ej_angivet, CAST(NULL AS TEXT) AS entities \
+             FROM indicator_values v WHERE v.indicator = {indicator} AND v.period IN ({periods})",
+            indicator = literal(indicator)
+        ),
+        // The last revision per value made by then.
+        Some(as_of) => format!(
+            "SELECT r.project_id, r.period, r.new_value AS value, r.new_kvinnor AS kvinnor, r.new_man AS man, \
+             r.new_ej_angivet AS ej_angivet, r.new_entities AS entities FROM value_revisions r \
+             WHERE r.id IN (SELECT MAX(l.id) FROM value_revisions l WHERE l.indicator = {indicator} \
+             AND l.period IN ({periods}) AND l.changed_at <= {as_of} GROUP BY l.project_id, l.period)",
+            indicator = literal(indicator),
+            as_of = timestamp(as_of)
+        ),
+    };
+    let sql = format!(
+        "SELECT {attributes}, f.project_id, f.period, f.value, f.kvinnor, f.man, f.ej_angivet, f.entities \
+         FROM ({source}) f JOIN projects p ON p.id = f.project_id{bransch} WHERE 1 = 1{conditions}",
+        attributes = select_attributes(&columns),
+        bransch = bransch_join(group_by),
+        conditions = project_conditions(filter),
+    );
+    let rows: Vec<FactRow> = diesel::sql_query(sql).load(conn)?;
+    let mut current_entities: HashMap<(i64, String), Vec<String>> = HashMap::new();
+    if with_entities && filter.as_of.is_none() {
+        let found: Vec<(i64, String, String)> = super::schema::value_entities::table
+            .filter(super::schema::value_entities::indicator.eq(indicator))
+            .filter(super::schema::value_entities::period.eq_any(period_ids(half_years)))
             .select((
-                indicator_values::project_id,
-                indicator_values::period,
-                indicator_values::value,
-                indicator_values::kvinnor,
-                indicator_values::man,
-                indicator_values::ej_angivet,
-            ))
-            .load(conn)?;
-    let mut entities: HashMap<(i64, String), Vec<String>> = HashMap::new();
-    if with_entities {
-        let found: Vec<(i64, String, String)> = value_entities::table
-            .filter(value_entities::indicator.eq(indicator))
-            .filter(value_entities::period.eq_any(period_ids(half_years)))
-            .select((
-                value_entities::project_id,
-                value_entities::period,
-                value_entities::orgnr,
+                super::schema::value_entities::project_id,
+                super::schema::value_entities::period,
+                super::schema::value_entities::orgnr,
             ))
             .load(conn)?;
         for (project_id, period, orgnr) in found {
-            entities
+            current_entities
                 .entry((project_id, period))
                 .or_default()
                 .push(orgnr);
         }
     }
-    Ok(rows
-        .into_iter()
-        .filter_map(|(project_id, period, value, kvinnor, man, ej_angivet)| {
-            let entities = entities
-                .remove(&(project_id, period.clone()))
-                .unwrap_or_default();
-            Some(ValueFact {
-                project_id,
-                half_year: PeriodId::parse(&period)?,
-                value,
-                parts: parts(kvinnor, man, ej_angivet),
-                entities,
-            })
-        })
-        .collect())
-}
-
-fn parts(kvinnor: Option<i64>, man: Option<i64>, ej_angivet: Option<i64>) -> Option<[i64; 3]> {
-    Some([kvinnor?, man?, ej_angivet?])
-}
-
-/// The values of `indicator` in these half-years as they stood at `as_of`: for each
-/// project and half-year the last revision made by then.
-pub fn values_as_of(
-    conn: &mut DbConnection,
-    indicator: &str,
-    half_years: &[PeriodId],
-    as_of: NaiveDateTime,
-) -> QueryResult<Vec<ValueFact>> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        String,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    )> = value_revisions::table
-        .filter(value_revisions::indicator.eq(indicator))
-        .filter(value_revisions::period.eq_any(period_ids(half_years)))
-        .filter(value_revisions::changed_at.le(as_of))
-        .order(value_revisions::id)
-        .select((
-            value_revisions::project_id,
-            value_revisions::period,
-            value_revisions::new_value,
-            value_revisions::new_kvinnor,
-            value_revisions::new_man,
-            value_revisions::new_ej_angivet,
-            value_revisions::new_entities,
-        ))
-        .load(conn)?;
-    let mut last: HashMap<(i64, String), ValueFact> = HashMap::new();
-    for (project_id, period, value, kvinnor, man, ej_angivet, entities) in rows {
-        let Some(half_year) = PeriodId::parse(&period) else {
+    let mut facts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(half_year) = PeriodId::parse(&row.period) else {
             continue;
         };
-        let entities: Vec<String> = match entities {
-            Some(json) => serde_json::from_str(&json)
+        let entities = match row.entities {
+            Some(json) if with_entities => serde_json::from_str(&json)
                 .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-            None => Vec::new(),
+            _ => current_entities
+                .get(&(row.project_id, row.period.clone()))
+                .cloned()
+                .unwrap_or_default(),
         };
-        last.insert(
-            (project_id, period),
-            ValueFact {
-                project_id,
-                half_year,
-                value,
-                parts: parts(kvinnor, man, ej_angivet),
-                entities,
-            },
-        );
+        facts.push(ValueFact {
+            attributes: attributes(
+                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
+                columns.len(),
+            ),
+            project_id: row.project_id,
+            half_year,
+            value: row.value,
+            parts: parts(row.kvinnor, row.man, row.ej_angivet),
+            entities,
+        });
     }
-    let mut facts: Vec<ValueFact> = last.into_values().collect();
-    facts.sort_by_key(|f| (f.project_id, f.half_year));
     Ok(facts)
 }
 

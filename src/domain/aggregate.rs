@@ -117,7 +117,7 @@ impl PeriodSpan {
     }
 
     /// The `period` groups of the span, in order.
-    fn buckets(&self) -> Vec<PeriodId> {
+    pub fn buckets(&self) -> Vec<PeriodId> {
         let mut buckets: Vec<PeriodId> = self.half_years.iter().map(|h| self.bucket(*h)).collect();
         buckets.dedup();
         buckets
@@ -138,27 +138,34 @@ pub enum Rule {
     ProjectField,
 }
 
-/// What the aggregation needs to know of one matched project.
-#[derive(Debug, Clone)]
-pub struct ProjectFacts {
-    pub id: i64,
-    pub region: String,
-    pub sakomrade: String,
-    pub fokusomrade: Option<String>,
-    pub effektkedja: String,
-    pub project_type: String,
-    pub branscher: Vec<String>,
-    pub start: NaiveDate,
-    pub end: NaiveDate,
-    /// The project field of a `ProjectField` rule, in whole units.
-    pub field: i64,
-    /// The project's target for the indicator (scaled), if planned.
-    pub target: Option<i64>,
+impl GroupBy {
+    /// Whether the dimension is a property of the project (not the period or the sex).
+    pub fn is_project_attribute(self) -> bool {
+        !matches!(self, GroupBy::Period | GroupBy::Sex)
+    }
 }
 
-/// One reported value (scaled), as it stood at the time asked for.
+/// The matched projects of one group, counted by the database: how many are active, the
+/// sum of their targets for the indicator, and the sum of the project field of a
+/// `ProjectField` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The group's project attributes, in `group_by` order (period and sex left out).
+    pub attributes: Vec<Option<String>>,
+    /// The `period` group, when grouping by period.
+    pub bucket: Option<PeriodId>,
+    pub projects: u64,
+    /// Scaled.
+    pub target: Option<i128>,
+    pub field: i128,
+}
+
+/// One reported value (scaled) of a matched project, as it stood at the time asked for,
+/// with the project's attributes. A project in several branscher gives one fact per
+/// bransch when grouping by bransch.
 #[derive(Debug, Clone)]
 pub struct ValueFact {
+    pub attributes: Vec<Option<String>>,
     pub project_id: i64,
     pub half_year: PeriodId,
     pub value: i64,
@@ -166,6 +173,17 @@ pub struct ValueFact {
     pub parts: Option<[i64; 3]>,
     /// Normalised organisationsnummer, for distinct indicators.
     pub entities: Vec<String>,
+}
+
+/// What the aggregation is computed from.
+pub struct Facts<'a> {
+    /// One per group of project attributes (and period bucket).
+    pub members: &'a [Membership],
+    /// The same for all matched projects together.
+    pub national_members: &'a Membership,
+    pub values: &'a [ValueFact],
+    /// For a ratio: the denominator's values.
+    pub denominators: &'a [ValueFact],
 }
 
 #[derive(Debug, Clone)]
@@ -217,40 +235,56 @@ struct Accumulator {
     /// Per project: the latest half-year and its value.
     latest: HashMap<i64, (PeriodId, i64)>,
     entities: BTreeSet<String>,
-    projects: BTreeSet<i64>,
+    projects: u64,
     reporting: BTreeSet<i64>,
     target: Option<i128>,
     field: i128,
 }
 
-/// Aggregates `values` (and, for a ratio, `denominators`) of the matched `projects`.
-pub fn aggregate(
-    question: &Question,
-    projects: &[ProjectFacts],
-    values: &[ValueFact],
-    denominators: &[ValueFact],
-) -> Answer {
+/// Aggregates the facts by the question's rule.
+pub fn aggregate(question: &Question, facts: &Facts<'_>) -> Answer {
     let (values, denominators): (Cow<[ValueFact]>, Cow<[ValueFact]>) = match question.rule {
         Rule::Ratio { .. } => {
-            let (above, below) = paired(values, denominators);
+            let (above, below) = paired(facts.values, facts.denominators);
             (Cow::Owned(above), Cow::Owned(below))
         }
-        _ => (Cow::Borrowed(values), Cow::Borrowed(denominators)),
+        _ => (
+            Cow::Borrowed(facts.values),
+            Cow::Borrowed(facts.denominators),
+        ),
     };
-    let rows = compute(question, projects, &values, &denominators);
+    let rows = compute(question, facts.members, &values, &denominators);
     let national_question = Question {
         group_by: Vec::new(),
         ..question.clone()
     };
-    let national = compute(&national_question, projects, &values, &denominators)
-        .pop()
-        .unwrap_or_else(|| empty_row(Vec::new(), question));
+    let national_members = std::slice::from_ref(facts.national_members);
+    // A project in several branscher has a fact per bransch; nationally it counts once.
+    let national_values = once_per_project_and_half_year(&values);
+    let national_denominators = once_per_project_and_half_year(&denominators);
+    let national = compute(
+        &national_question,
+        national_members,
+        &national_values,
+        &national_denominators,
+    )
+    .pop()
+    .unwrap_or_else(|| finish(Vec::new(), &Accumulator::default(), question));
     let stats = stats(&rows, question.decimals);
     Answer {
         rows,
         national,
         stats,
     }
+}
+
+fn once_per_project_and_half_year(facts: &[ValueFact]) -> Vec<ValueFact> {
+    let mut seen = BTreeSet::new();
+    facts
+        .iter()
+        .filter(|f| seen.insert((f.project_id, f.half_year)))
+        .cloned()
+        .collect()
 }
 
 /// A share is taken over the same units above and below the line: only the project
@@ -272,91 +306,84 @@ fn paired(
     )
 }
 
-fn empty_row(keys: Key, question: &Question) -> Row {
-    finish(keys, &Accumulator::default(), question)
+/// The group key from a group's project attributes, period bucket and sex.
+fn key_of(
+    question: &Question,
+    attributes: &[Option<String>],
+    bucket: Option<PeriodId>,
+    sex: Option<usize>,
+) -> Key {
+    let mut attributes = attributes.iter();
+    question
+        .group_by
+        .iter()
+        .map(|dimension| match dimension {
+            GroupBy::Period => bucket.map(|b| b.to_string()),
+            GroupBy::Sex => sex.map(|i| SEXES[i].to_string()),
+            _ => attributes.next().cloned().flatten(),
+        })
+        .collect()
 }
 
 fn compute(
     question: &Question,
-    projects: &[ProjectFacts],
+    members: &[Membership],
     values: &[ValueFact],
     denominators: &[ValueFact],
 ) -> Vec<Row> {
-    let by_id: HashMap<i64, &ProjectFacts> = projects.iter().map(|p| (p.id, p)).collect();
     let mut groups: BTreeMap<Key, Accumulator> = BTreeMap::new();
     let with_period = question.group_by.contains(&GroupBy::Period);
-    let with_sex = question.group_by.contains(&GroupBy::Sex);
+    let sexes: Vec<Option<usize>> = if question.group_by.contains(&GroupBy::Sex) {
+        (0..SEXES.len()).map(Some).collect()
+    } else {
+        vec![None]
+    };
     let target_applies = !with_period
-        && !with_sex
+        && sexes.len() == 1
         && !matches!(question.rule, Rule::Ratio { .. } | Rule::ProjectField);
 
     // Every active matched project belongs to its groups, reported or not.
-    for project in projects {
-        let buckets: Vec<Option<PeriodId>> = if with_period {
-            question
-                .span
-                .buckets()
-                .into_iter()
-                .filter(|b| overlaps(project, b.start_date(), b.end_date()))
-                .map(Some)
-                .collect()
-        } else if overlaps(project, question.span.start(), question.span.end()) {
-            vec![None]
-        } else {
-            vec![]
-        };
-        for bucket in buckets {
-            for key in keys_of(question, project, bucket, None) {
-                let group = groups.entry(key).or_default();
-                group.projects.insert(project.id);
-                group.field += i128::from(project.field);
-                if target_applies && let Some(target) = project.target {
-                    group.target = Some(group.target.unwrap_or(0) + i128::from(target));
-                }
+    for member in members {
+        for sex in &sexes {
+            let group = groups
+                .entry(key_of(question, &member.attributes, member.bucket, *sex))
+                .or_default();
+            group.projects += member.projects;
+            group.field += member.field;
+            if target_applies {
+                group.target = member.target;
             }
         }
     }
 
     for (facts, is_denominator) in [(values, false), (denominators, true)] {
         for fact in facts {
-            let Some(project) = by_id.get(&fact.project_id) else {
-                continue;
-            };
             if !question.span.half_years.contains(&fact.half_year) {
                 continue;
             }
             let bucket = with_period.then(|| question.span.bucket(fact.half_year));
-            let sexes: Vec<Option<usize>> = if with_sex {
-                (0..3).map(Some).collect()
-            } else {
-                vec![None]
-            };
-            for sex in sexes {
-                let amount = match sex {
-                    None => fact.value,
-                    Some(i) => match fact.parts {
-                        Some(parts) => parts[i],
-                        None => continue,
-                    },
+            for sex in &sexes {
+                let amount = match (sex, fact.parts) {
+                    (None, _) => fact.value,
+                    (Some(i), Some(parts)) => parts[*i],
+                    (Some(_), None) => continue,
                 };
-                for key in keys_of(question, project, bucket, sex) {
-                    let Some(group) = groups.get_mut(&key) else {
-                        continue;
-                    };
-                    group.reporting.insert(project.id);
-                    if is_denominator {
-                        group.denominator += i128::from(amount);
-                        continue;
-                    }
-                    group.sum += i128::from(amount);
-                    group.entities.extend(fact.entities.iter().cloned());
-                    let latest = group
-                        .latest
-                        .entry(project.id)
-                        .or_insert((fact.half_year, amount));
-                    if fact.half_year >= latest.0 {
-                        *latest = (fact.half_year, amount);
-                    }
+                let group = groups
+                    .entry(key_of(question, &fact.attributes, bucket, *sex))
+                    .or_default();
+                group.reporting.insert(fact.project_id);
+                if is_denominator {
+                    group.denominator += i128::from(amount);
+                    continue;
+                }
+                group.sum += i128::from(amount);
+                group.entities.extend(fact.entities.iter().cloned());
+                let latest = group
+                    .latest
+                    .entry(fact.project_id)
+                    .or_insert((fact.half_year, amount));
+                if fact.half_year >= latest.0 {
+                    *latest = (fact.half_year, amount);
                 }
             }
         }
@@ -369,48 +396,6 @@ fn compute(
         .into_iter()
         .map(|(key, group)| finish(key, &group, question))
         .collect()
-}
-
-fn overlaps(project: &ProjectFacts, start: NaiveDate, end: NaiveDate) -> bool {
-    project.start <= end && project.end >= start
-}
-
-/// The group keys a project (in a period bucket and for a sex) falls under: one, or one per
-/// bransch when grouping by bransch.
-fn keys_of(
-    question: &Question,
-    project: &ProjectFacts,
-    bucket: Option<PeriodId>,
-    sex: Option<usize>,
-) -> Vec<Key> {
-    let mut keys: Vec<Key> = vec![Vec::with_capacity(question.group_by.len())];
-    for dimension in &question.group_by {
-        let choices: Vec<Option<String>> = match dimension {
-            GroupBy::Region => vec![Some(project.region.clone())],
-            GroupBy::Sakomrade => vec![Some(project.sakomrade.clone())],
-            GroupBy::Fokusomrade => vec![project.fokusomrade.clone()],
-            GroupBy::Effektkedja => vec![Some(project.effektkedja.clone())],
-            GroupBy::ProjectType => vec![Some(project.project_type.clone())],
-            GroupBy::Bransch if project.branscher.is_empty() => vec![None],
-            GroupBy::Bransch => project.branscher.iter().cloned().map(Some).collect(),
-            GroupBy::Period => vec![bucket.map(|b| b.to_string())],
-            GroupBy::Sex => match sex {
-                Some(i) => vec![Some(SEXES[i].to_string())],
-                None => SEXES.iter().map(|s| Some(s.to_string())).collect(),
-            },
-        };
-        keys = keys
-            .into_iter()
-            .flat_map(|key| {
-                choices.iter().map(move |choice| {
-                    let mut key = key.clone();
-                    key.push(choice.clone());
-                    key
-                })
-            })
-            .collect();
-    }
-    keys
 }
 
 fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
@@ -427,7 +412,7 @@ fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
             None,
         ),
         Rule::ProjectField => (
-            (!group.projects.is_empty()).then(|| Decimal::from_i128_with_scale(group.field, 0)),
+            (group.projects > 0).then(|| Decimal::from_i128_with_scale(group.field, 0)),
             None,
             None,
         ),
@@ -456,8 +441,8 @@ fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
         }
     };
     let reporting_projects = match question.rule {
-        Rule::ProjectField => group.projects.len(),
-        _ => group.reporting.len(),
+        Rule::ProjectField => group.projects,
+        _ => group.reporting.len() as u64,
     };
     Row {
         keys,
@@ -465,8 +450,8 @@ fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
         numerator,
         denominator,
         target: group.target.map(from_scaled_sum),
-        projects: group.projects.len() as u64,
-        reporting_projects: reporting_projects as u64,
+        projects: group.projects,
+        reporting_projects,
     }
 }
 
@@ -506,30 +491,43 @@ mod tests {
         PeriodId::parse(text).unwrap()
     }
 
-    fn project(id: i64, region: &str, branscher: &[&str]) -> ProjectFacts {
-        ProjectFacts {
-            id,
-            region: region.into(),
-            sakomrade: "innovation_foretagande".into(),
-            fokusomrade: None,
-            effektkedja: "varor_tjanster_direkt".into(),
-            project_type: "projekt".into(),
-            branscher: branscher.iter().map(|b| b.to_string()).collect(),
-            start: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-            end: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
-            field: 1000,
-            target: Some(100_000),
+    fn member(attributes: &[&str], projects: u64, target: Option<i128>) -> Membership {
+        Membership {
+            attributes: attributes.iter().map(|a| Some(a.to_string())).collect(),
+            bucket: None,
+            projects,
+            target,
+            field: 1000 * projects as i128,
         }
     }
 
-    fn value(project_id: i64, half_year: &str, value: &str) -> ValueFact {
+    fn value(project_id: i64, attributes: &[&str], half_year: &str, value: &str) -> ValueFact {
         ValueFact {
+            attributes: attributes.iter().map(|a| Some(a.to_string())).collect(),
             project_id,
             half_year: h(half_year),
             value: crate::domain::decimal::to_scaled(d(value), 4).unwrap(),
             parts: None,
             entities: vec![],
         }
+    }
+
+    fn answer(
+        question: &Question,
+        members: &[Membership],
+        national: &Membership,
+        values: &[ValueFact],
+        denominators: &[ValueFact],
+    ) -> Answer {
+        aggregate(
+            question,
+            &Facts {
+                members,
+                national_members: national,
+                values,
+                denominators,
+            },
+        )
     }
 
     fn question(rule: Rule, group_by: &[GroupBy], period: &str) -> Question {
@@ -557,24 +555,48 @@ mod tests {
 
     #[test]
     fn sums_are_exact_and_a_year_is_its_half_years() {
-        let projects = [project(1, "07", &[]), project(2, "08", &[])];
-        let values = [
-            value(1, "2026H1", "0.1"),
-            value(1, "2026H2", "0.2"),
-            value(2, "2026H1", "1"),
+        let members = [
+            member(&["07"], 1, Some(100_000)),
+            member(&["08"], 1, Some(100_000)),
         ];
-        let answer = aggregate(
+        let national = member(&[], 2, Some(200_000));
+        let values = [
+            value(1, &["07"], "2026H1", "0.1"),
+            value(1, &["07"], "2026H2", "0.2"),
+            value(2, &["08"], "2026H1", "1"),
+        ];
+        let year = answer(
             &question(Rule::Sum, &[GroupBy::Region], "2026"),
-            &projects,
+            &members,
+            &national,
             &values,
             &[],
         );
-        assert_eq!(answer.rows[0].value, Some(d("0.3")));
-        assert_eq!(answer.rows[1].value, Some(d("1")));
-        assert_eq!(answer.national.value, Some(d("1.3")));
-        assert_eq!(answer.national.target, Some(d("20")));
-        let h1 = aggregate(&question(Rule::Sum, &[], "2026H1"), &projects, &values, &[]);
-        let h2 = aggregate(&question(Rule::Sum, &[], "2026H2"), &projects, &values, &[]);
+        assert_eq!(year.rows[0].value, Some(d("0.3")));
+        assert_eq!(year.rows[1].value, Some(d("1")));
+        assert_eq!(year.national.value, Some(d("1.3")));
+        assert_eq!(year.national.target, Some(d("20")));
+        let national_only: Vec<ValueFact> = values
+            .iter()
+            .map(|v| ValueFact {
+                attributes: vec![],
+                ..v.clone()
+            })
+            .collect();
+        let h1 = answer(
+            &question(Rule::Sum, &[], "2026H1"),
+            std::slice::from_ref(&national),
+            &national,
+            &national_only,
+            &[],
+        );
+        let h2 = answer(
+            &question(Rule::Sum, &[], "2026H2"),
+            std::slice::from_ref(&national),
+            &national,
+            &national_only,
+            &[],
+        );
         assert_eq!(
             h1.national.value.unwrap() + h2.national.value.unwrap(),
             d("1.3")
@@ -583,22 +605,34 @@ mod tests {
 
     #[test]
     fn latest_takes_each_projects_last_half_year() {
-        let projects = [project(1, "07", &[]), project(2, "07", &[])];
+        let national = member(&[], 2, None);
         let values = [
-            value(1, "2026H1", "10"),
-            value(1, "2026H2", "12"),
-            value(2, "2026H1", "5"),
+            value(1, &[], "2026H1", "10"),
+            value(1, &[], "2026H2", "12"),
+            value(2, &[], "2026H1", "5"),
         ];
-        let answer = aggregate(
+        let year = answer(
             &question(Rule::Latest, &[], "2026"),
-            &projects,
+            std::slice::from_ref(&national),
+            &national,
             &values,
             &[],
         );
-        assert_eq!(answer.national.value, Some(d("17")));
-        let by_period = aggregate(
+        assert_eq!(year.national.value, Some(d("17")));
+        let buckets = [
+            Membership {
+                bucket: Some(h("2026H1")),
+                ..national.clone()
+            },
+            Membership {
+                bucket: Some(h("2026H2")),
+                ..national.clone()
+            },
+        ];
+        let by_period = answer(
             &question(Rule::Latest, &[GroupBy::Period], "2026H1..2026H2"),
-            &projects,
+            &buckets,
+            &national,
             &values,
             &[],
         );
@@ -608,54 +642,73 @@ mod tests {
 
     #[test]
     fn ratio_is_a_ratio_of_sums_not_a_mean_of_shares() {
-        let projects = [project(1, "07", &[]), project(2, "08", &[])];
+        let members = [member(&["07"], 1, None), member(&["08"], 1, None)];
+        let national = member(&[], 2, None);
         // 1 of 10 and 90 of 100: shares 10 % and 90 % (mean 50 %), ratio of sums 91/110.
-        let numerators = [value(1, "2026H1", "1"), value(2, "2026H1", "90")];
+        let numerators = [
+            value(1, &["07"], "2026H1", "1"),
+            value(2, &["08"], "2026H1", "90"),
+        ];
         // Project 1's 2026H2 participants have no numerator: they are no part of the share.
         let denominators = [
-            value(1, "2026H1", "10"),
-            value(2, "2026H1", "100"),
-            value(1, "2026H2", "50"),
+            value(1, &["07"], "2026H1", "10"),
+            value(2, &["08"], "2026H1", "100"),
+            value(1, &["07"], "2026H2", "50"),
         ];
         let q = question(Rule::Ratio { percent: true }, &[GroupBy::Region], "2026");
-        let answer = aggregate(&q, &projects, &numerators, &denominators);
-        assert_eq!(answer.national.value, Some(d("82.7")));
-        assert_eq!(answer.national.numerator, Some(d("91")));
-        assert_eq!(answer.national.denominator, Some(d("110")));
-        assert_eq!(answer.rows[0].value, Some(d("10")));
-        assert_eq!(answer.national.target, None);
+        let result = answer(&q, &members, &national, &numerators, &denominators);
+        assert_eq!(result.national.value, Some(d("82.7")));
+        assert_eq!(result.national.numerator, Some(d("91")));
+        assert_eq!(result.national.denominator, Some(d("110")));
+        assert_eq!(result.rows[0].value, Some(d("10")));
+        assert_eq!(result.national.target, None);
     }
 
     #[test]
     fn distinct_counts_an_enterprise_once_nationally() {
-        let projects = [project(1, "07", &[]), project(2, "08", &[])];
-        let with = |id, orgnr: &[&str]| ValueFact {
+        let members = [member(&["07"], 1, None), member(&["08"], 1, None)];
+        let national = member(&[], 2, None);
+        let with = |id, region: &str, orgnr: &[&str]| ValueFact {
             entities: orgnr.iter().map(|o| o.to_string()).collect(),
-            ..value(id, "2026H1", "0")
+            ..value(id, &[region], "2026H1", "0")
         };
-        let values = [with(1, &["A", "B"]), with(2, &["B", "C"])];
-        let answer = aggregate(
+        let values = [with(1, "07", &["A", "B"]), with(2, "08", &["B", "C"])];
+        let result = answer(
             &question(Rule::Distinct, &[GroupBy::Region], "2026"),
-            &projects,
+            &members,
+            &national,
             &values,
             &[],
         );
-        assert_eq!(answer.rows[0].value, Some(d("2")));
-        assert_eq!(answer.rows[1].value, Some(d("2")));
-        assert_eq!(answer.national.value, Some(d("3")));
+        assert_eq!(result.rows[0].value, Some(d("2")));
+        assert_eq!(result.rows[1].value, Some(d("2")));
+        assert_eq!(result.national.value, Some(d("3")));
     }
 
     #[test]
     fn a_project_in_two_branscher_counts_in_both_rows_and_once_nationally() {
-        let projects = [project(1, "07", &["kkn", "ikt"]), project(2, "07", &[])];
-        let values = [value(1, "2026H1", "5"), value(2, "2026H1", "1")];
-        let answer = aggregate(
+        let none = Membership {
+            attributes: vec![None],
+            ..member(&[], 1, None)
+        };
+        let members = [none, member(&["ikt"], 1, None), member(&["kkn"], 1, None)];
+        let national = member(&[], 2, None);
+        let values = [
+            value(1, &["kkn"], "2026H1", "5"),
+            value(1, &["ikt"], "2026H1", "5"),
+            ValueFact {
+                attributes: vec![None],
+                ..value(2, &[], "2026H1", "1")
+            },
+        ];
+        let result = answer(
             &question(Rule::Sum, &[GroupBy::Bransch], "2026H1"),
-            &projects,
+            &members,
+            &national,
             &values,
             &[],
         );
-        let rows: Vec<_> = answer
+        let rows: Vec<_> = result
             .rows
             .iter()
             .map(|r| (r.keys[0].clone(), r.value, r.projects))
@@ -668,24 +721,25 @@ mod tests {
                 (Some("kkn".into()), Some(d("5")), 1)
             ]
         );
-        assert_eq!(answer.national.value, Some(d("6")));
-        assert_eq!(answer.national.projects, 2);
+        assert_eq!(result.national.value, Some(d("6")));
+        assert_eq!(result.national.projects, 2);
     }
 
     #[test]
     fn sex_rows_and_unreported_projects() {
-        let projects = [project(1, "07", &[]), project(2, "07", &[])];
+        let national = member(&[], 2, Some(10));
         let values = [ValueFact {
             parts: Some([70_000, 50_000, 0]),
-            ..value(1, "2026H1", "12")
+            ..value(1, &[], "2026H1", "12")
         }];
-        let answer = aggregate(
+        let result = answer(
             &question(Rule::Sum, &[GroupBy::Sex], "2026H1"),
-            &projects,
+            std::slice::from_ref(&national),
+            &national,
             &values,
             &[],
         );
-        let rows: Vec<_> = answer
+        let rows: Vec<_> = result
             .rows
             .iter()
             .map(|r| (r.keys[0].clone().unwrap(), r.value, r.target))
@@ -699,33 +753,33 @@ mod tests {
             ]
         );
         assert_eq!(
-            (answer.national.projects, answer.national.reporting_projects),
+            (result.national.projects, result.national.reporting_projects),
             (2, 1)
         );
     }
 
     #[test]
     fn stats_over_rows() {
-        let projects = [
-            project(1, "07", &[]),
-            project(2, "08", &[]),
-            project(3, "09", &[]),
-            project(4, "10", &[]),
-        ];
+        let members: Vec<Membership> = ["07", "08", "09", "10"]
+            .iter()
+            .map(|r| member(&[r], 1, None))
+            .collect();
+        let national = member(&[], 4, None);
         let values = [
-            value(1, "2026H1", "1"),
-            value(2, "2026H1", "2"),
-            value(3, "2026H1", "4"),
-            value(4, "2026H1", "10"),
+            value(1, &["07"], "2026H1", "1"),
+            value(2, &["08"], "2026H1", "2"),
+            value(3, &["09"], "2026H1", "4"),
+            value(4, &["10"], "2026H1", "10"),
         ];
-        let answer = aggregate(
+        let result = answer(
             &question(Rule::Sum, &[GroupBy::Region], "2026H1"),
-            &projects,
+            &members,
+            &national,
             &values,
             &[],
         );
         assert_eq!(
-            answer.stats,
+            result.stats,
             Stats {
                 median: Some(d("3")),
                 mean: Some(d("4.25")),
@@ -737,14 +791,15 @@ mod tests {
 
     #[test]
     fn project_fields_count_once_per_project() {
-        let projects = [project(1, "07", &[]), project(2, "07", &[])];
-        let answer = aggregate(
+        let national = member(&[], 2, None);
+        let result = answer(
             &question(Rule::ProjectField, &[], "2024..2026"),
-            &projects,
+            std::slice::from_ref(&national),
+            &national,
             &[],
             &[],
         );
-        assert_eq!(answer.national.value, Some(d("2000")));
-        assert_eq!(answer.national.reporting_projects, 2);
+        assert_eq!(result.national.value, Some(d("2000")));
+        assert_eq!(result.national.reporting_projects, 2);
     }
 }

@@ -1,0 +1,674 @@
+//! The benchmark: ingest, aggregate latency and throughput, and the server's peak memory,
+//! each beside its floor, on SQLite and PostgreSQL at several sizes. A tool, not a test:
+//! `cargo run --release --bin bench -- --help`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use clap::{Parser, ValueEnum};
+use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
+
+use uppfoljning::auth::Role;
+use uppfoljning::config::{Config, DatabaseUrl, JwtKeySource};
+use uppfoljning::db::{self, DbConnection};
+use uppfoljning::demo::{self, DemoSpec};
+use uppfoljning::domain::period::PeriodId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Parser)]
+#[command(about = "Measures uppfoljning against the plain-database floor")]
+struct Args {
+    #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+    backends: Vec<Backend>,
+    /// Stored values to measure at.
+    #[arg(long, value_delimiter = ',', default_values = ["100000", "1000000"])]
+    sizes: Vec<usize>,
+    /// Also 10,000,000 values on PostgreSQL.
+    #[arg(long)]
+    huge: bool,
+    /// A PostgreSQL server; a database per run is created on it and dropped.
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    /// Requests per aggregate query for the latency percentiles.
+    #[arg(long, default_value_t = 100)]
+    repeat: usize,
+    /// Seconds of the throughput run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients in the throughput run.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// The service binary (built with `cargo build --release`).
+    #[arg(long, default_value = "target/release/uppfoljning")]
+    server: PathBuf,
+}
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+/// Values per stored demo project over 2022H1..2026H2, measured on the generator.
+const VALUES_PER_PROJECT: usize = 13;
+
+/// The representative questions, each with the hand-written SQL that answers it.
+const QUERIES: [(&str, &str, &str); 5] = [
+    (
+        "sum by region, one year",
+        "indicator=RCR01&period=2025&group_by=region",
+        "SELECT p.region AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v JOIN projects p ON p.id = v.project_id \
+         WHERE v.indicator = 'RCR01' AND v.period IN ('2025H1', '2025H2') GROUP BY p.region",
+    ),
+    (
+        "distinct national, one year",
+        "indicator=RCO01&period=2025",
+        "SELECT 'national' AS k, CAST(COUNT(DISTINCT e.orgnr) AS TEXT) AS n FROM value_entities e \
+         WHERE e.indicator = 'RCO01' AND e.period IN ('2025H1', '2025H2')",
+    ),
+    (
+        "ratio by sakomrade",
+        "indicator=NAT-U01&period=2025&group_by=sakomrade",
+        "SELECT p.sakomrade AS k, CAST(SUM(n.value) AS TEXT) || '/' || CAST(SUM(d.value) AS TEXT) AS n \
+         FROM indicator_values n JOIN indicator_values d ON d.project_id = n.project_id AND d.period = n.period AND d.indicator = 'NAT-A01' \
+         JOIN projects p ON p.id = n.project_id WHERE n.indicator = 'NAT-U01N' AND n.period IN ('2025H1', '2025H2') GROUP BY p.sakomrade",
+    ),
+    (
+        "latest by region",
+        "indicator=NAT-E01&period=2025&group_by=region",
+        "SELECT p.region AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v JOIN projects p ON p.id = v.project_id \
+         WHERE v.indicator = 'NAT-E01' AND v.period = (SELECT MAX(l.period) FROM indicator_values l WHERE l.project_id = v.project_id \
+         AND l.indicator = 'NAT-E01' AND l.period IN ('2025H1', '2025H2')) GROUP BY p.region",
+    ),
+    (
+        "five-year range by period",
+        "indicator=RCR02&period=2022..2026&group_by=period",
+        "SELECT SUBSTR(v.period, 1, 4) AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v \
+         WHERE v.indicator = 'RCR02' AND v.period IN ('2022H1','2022H2','2023H1','2023H2','2024H1','2024H2','2025H1','2025H2','2026H1','2026H2') \
+         GROUP BY SUBSTR(v.period, 1, 4)",
+    ),
+];
+
+#[derive(QueryableByName)]
+#[allow(dead_code)]
+struct FloorRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    k: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    n: Option<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let mut runs: Vec<(Backend, usize)> = Vec::new();
+    for backend in &args.backends {
+        for size in &args.sizes {
+            runs.push((*backend, *size));
+        }
+        if args.huge && *backend == Backend::Postgres {
+            runs.push((Backend::Postgres, 10_000_000));
+        }
+    }
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        memory()
+    );
+    for (backend, size) in runs {
+        if let Err(message) = run(&args, backend, size) {
+            eprintln!("bench {backend:?} {size}: {message}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn memory() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or("unknown memory".into(), |kb| {
+            format!("{} GiB memory", kb / 1024 / 1024)
+        })
+}
+
+/// A database made for one measurement and removed after it.
+struct Database {
+    url: DatabaseUrl,
+    cleanup: Box<dyn Fn()>,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        (self.cleanup)();
+    }
+}
+
+fn fresh_database(args: &Args, backend: Backend, name: &str) -> Result<Database, String> {
+    match backend {
+        Backend::Sqlite => {
+            let folder = std::env::temp_dir()
+                .join(format!("uppfoljning-bench-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&folder);
+            std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+            let remove = folder.clone();
+            Ok(Database {
+                url: DatabaseUrl::Sqlite(folder.join("bench.db")),
+                cleanup: Box::new(move || {
+                    let _ = std::fs::remove_dir_all(&remove);
+                }),
+            })
+        }
+        Backend::Postgres => {
+            let database = format!("uppfoljning_bench_{name}");
+            let mut admin =
+                PgConnection::establish(&args.postgres_url).map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("CREATE DATABASE {database}"))
+                .execute(&mut admin)
+                .map_err(|e| e.to_string())?;
+            let base = args
+                .postgres_url
+                .rsplit_once('/')
+                .map_or(args.postgres_url.as_str(), |(b, _)| b);
+            let server = args.postgres_url.clone();
+            let drop_name = database.clone();
+            Ok(Database {
+                url: DatabaseUrl::Postgres(format!("{base}/{database}")),
+                cleanup: Box::new(move || {
+                    if let Ok(mut admin) = PgConnection::establish(&server) {
+                        let _ = diesel::sql_query(format!(
+                            "DROP DATABASE IF EXISTS {drop_name} WITH (FORCE)"
+                        ))
+                        .execute(&mut admin);
+                    }
+                }),
+            })
+        }
+    }
+}
+
+fn figure(backend: Backend, size: usize, name: &str, value: f64, unit: &str) {
+    println!("  {name:<44} {value:>12.2} {unit}");
+    println!(
+        "{}",
+        serde_json::json!({"figure": name, "backend": format!("{backend:?}").to_lowercase(), "values": size, "value": value, "unit": unit})
+    );
+}
+
+fn spec(size: usize) -> DemoSpec {
+    DemoSpec {
+        projects: (size / VALUES_PER_PROJECT).max(21),
+        seed: 42,
+        from: PeriodId::parse("2022H1").expect("period"),
+        to: PeriodId::parse("2026H2").expect("period"),
+        today: NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
+    }
+}
+
+fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
+    println!("== {backend:?}, about {size} values");
+    let spec = spec(size);
+    let portfolio = demo::generate(&spec);
+    let total_values: usize = portfolio.values().map(|s| s.values.len()).sum();
+    println!(
+        "  generated {} projects, {total_values} values",
+        spec.projects
+    );
+
+    let database = fresh_database(args, backend, &format!("{size}"))?;
+    let config = config(&database.url);
+    let state = uppfoljning::app::AppState::open(config.clone()).map_err(|e| e.to_string())?;
+    open_periods(&state, &spec)?;
+    drop(state);
+    let port = free_port()?;
+    let mut server = start_server(args, &database.url, port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base)?;
+    let keys = uppfoljning::auth::TokenKeys::load(&config).map_err(|e| e.to_string())?;
+    let admin = keys.sign("bench", Role::Admin, None, 7200)?;
+    let national = keys.sign("bench", Role::National, None, 7200)?;
+    let agent = agent();
+
+    // Ingest over HTTP in submissions of 10,000 values.
+    let started = Instant::now();
+    let mut stored = 0usize;
+    for (region, submission) in &portfolio {
+        for chunk in demo::in_chunks(submission.clone(), 10_000) {
+            let body = serde_json::to_vec(&chunk).map_err(|e| e.to_string())?;
+            let mut response = agent
+                .post(format!("{base}/api/v1/regions/{region}/submissions"))
+                .header("Authorization", format!("Bearer {admin}"))
+                .header("Content-Type", "application/json")
+                .send(&body[..])
+                .map_err(|e| e.to_string())?;
+            let text = response
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| e.to_string())?;
+            if response.status() != 200 {
+                return Err(format!(
+                    "submission refused: {}",
+                    &text[..text.len().min(500)]
+                ));
+            }
+            stored += chunk.values.len();
+        }
+    }
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    let ingest_rate = stored as f64 / ingest_seconds;
+    figure(backend, size, "ingest over HTTP", ingest_rate, "values/s");
+
+    let floor_rate = ingest_floor(args, backend, size, &spec, &portfolio)?;
+    figure(
+        backend,
+        size,
+        "ingest floor (plain database)",
+        floor_rate,
+        "values/s",
+    );
+    figure(
+        backend,
+        size,
+        "ingest floor / HTTP",
+        floor_rate / ingest_rate,
+        "x",
+    );
+
+    // Aggregate latency against the hand-written SQL.
+    let mut conn = db::connect(&database.url, 1)
+        .map_err(|e| e.to_string())?
+        .get()
+        .map_err(|e| e.to_string())?;
+    for (name, query, sql) in QUERIES {
+        let url = format!("{base}/api/v1/aggregates?{query}");
+        let api = time(args.repeat, || {
+            let mut response = agent
+                .get(&url)
+                .header("Authorization", format!("Bearer {national}"))
+                .call()
+                .map_err(|e| e.to_string())?;
+            let _ = response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| e.to_string())?;
+            if response.status() != 200 {
+                Err(format!("{name}: status {}", response.status()))
+            } else {
+                Ok(())
+            }
+        })?;
+        let floor = time(args.repeat, || {
+            let conn: &mut DbConnection = &mut conn;
+            diesel::sql_query(sql)
+                .load::<FloorRow>(conn)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })?;
+        for (label, p) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99)] {
+            figure(
+                backend,
+                size,
+                &format!("{name} {label}"),
+                percentile(&api, p),
+                "ms",
+            );
+        }
+        figure(
+            backend,
+            size,
+            &format!("{name} floor p50"),
+            percentile(&floor, 0.5),
+            "ms",
+        );
+        figure(
+            backend,
+            size,
+            &format!("{name} p50 / floor p50"),
+            percentile(&api, 0.5) / percentile(&floor, 0.5),
+            "x",
+        );
+    }
+
+    // Throughput with concurrent clients.
+    let (requests, errors) = throughput(
+        &base,
+        &national,
+        args.clients,
+        Duration::from_secs(args.seconds),
+    );
+    figure(
+        backend,
+        size,
+        &format!("aggregates with {} clients", args.clients),
+        requests as f64 / args.seconds as f64,
+        "requests/s",
+    );
+    figure(backend, size, "errors under load", errors as f64, "errors");
+    figure(
+        backend,
+        size,
+        "server peak resident memory",
+        peak_memory_mb(server.id()),
+        "MB",
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(())
+}
+
+fn config(url: &DatabaseUrl) -> Config {
+    Config {
+        database: url.clone(),
+        bind: "127.0.0.1:0".parse().expect("address"),
+        data_dir: std::env::temp_dir(),
+        jwt_key: JwtKeySource::Secret(SECRET.as_bytes().to_vec()),
+        jwt_issuer: None,
+        jwt_audience: None,
+        pool_size: 10,
+        max_body_bytes: 1024 * 1024,
+        max_submission_bytes: 64 * 1024 * 1024,
+    }
+}
+
+fn open_periods(state: &uppfoljning::app::AppState, spec: &DemoSpec) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    for (period, deadline) in demo::periods(spec) {
+        db::periods::insert(
+            &mut conn,
+            &db::periods::PeriodRow {
+                id: period.to_string(),
+                kind: period.kind().as_str().into(),
+                start_date: period.start_date(),
+                end_date: period.end_date(),
+                deadline,
+                lock_mode: "deadline".into(),
+                created_at: uppfoljning::domain::now(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Child, String> {
+    let database = match url {
+        DatabaseUrl::Postgres(url) => url.clone(),
+        DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+    };
+    Command::new(&args.server)
+        .arg("serve")
+        .env("DATABASE_URL", database)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .env("DB_POOL_SIZE", "16")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {}: {e} (run cargo build --release first)",
+                args.server.display()
+            )
+        })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(300)))
+            .build(),
+    )
+}
+
+fn wait_ready(base: &str) -> Result<(), String> {
+    let agent = agent();
+    for _ in 0..100 {
+        if agent
+            .get(format!("{base}/health/ready"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err("the server did not become ready".into())
+}
+
+/// Milliseconds of each of `repeat` calls, after a short warm-up.
+fn time(repeat: usize, mut call: impl FnMut() -> Result<(), String>) -> Result<Vec<f64>, String> {
+    for _ in 0..3 {
+        call()?;
+    }
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let started = Instant::now();
+        call()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    Ok(times)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn throughput(base: &str, token: &str, clients: usize, duration: Duration) -> (u64, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
+            let (base, token) = (base.to_string(), token.to_string());
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut i = client;
+                while !stop.load(Ordering::Relaxed) {
+                    let url = format!("{base}/api/v1/aggregates?{}", QUERIES[i % QUERIES.len()].1);
+                    let ok = agent
+                        .get(&url)
+                        .header("Authorization", format!("Bearer {token}"))
+                        .call()
+                        .is_ok_and(|mut r| r.status() == 200 && r.body_mut().read_to_vec().is_ok());
+                    if ok {
+                        done.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    };
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    (done.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+}
+
+fn peak_memory_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<f64>().ok())
+                })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Writes the same values, enterprises and revisions straight into a fresh database by the
+/// fastest plain path, and returns values per second.
+fn ingest_floor(
+    args: &Args,
+    backend: Backend,
+    size: usize,
+    spec: &DemoSpec,
+    portfolio: &std::collections::BTreeMap<
+        String,
+        uppfoljning::domain::submission::SubmissionInput,
+    >,
+) -> Result<f64, String> {
+    use uppfoljning::db::schema::{indicator_values, projects, value_entities, value_revisions};
+    let database = fresh_database(args, backend, &format!("floor_{size}"))?;
+    let state =
+        uppfoljning::app::AppState::open(config(&database.url)).map_err(|e| e.to_string())?;
+    open_periods(&state, spec)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let now = uppfoljning::domain::now();
+    // Projects first, untimed: the floor is for the values.
+    let mut ids = std::collections::HashMap::new();
+    for (region, submission) in portfolio {
+        for project in &submission.projects {
+            let id: i64 = diesel::insert_into(projects::table)
+                .values((
+                    projects::region.eq(region),
+                    projects::ref_.eq(&project.project_ref),
+                    projects::title.eq(&project.title),
+                    projects::organisation.eq(&project.organisation),
+                    projects::status.eq(&project.status),
+                    projects::project_type.eq(&project.project_type),
+                    projects::sakomrade.eq(&project.sakomrade),
+                    projects::fokusomrade.eq(&project.fokusomrade),
+                    projects::effektkedja.eq(&project.effektkedja),
+                    projects::start_date.eq(project.start_date),
+                    projects::end_date.eq(project.end_date),
+                    projects::granted_sek.eq(project.granted_sek),
+                    projects::total_budget_sek.eq(project.total_budget_sek),
+                    projects::created_at.eq(now),
+                    projects::updated_at.eq(now),
+                ))
+                .returning(projects::id)
+                .get_result(&mut *conn)
+                .map_err(|e| e.to_string())?;
+            ids.insert((region.clone(), project.project_ref.clone()), id);
+        }
+    }
+    let scaled = |d: Option<rust_decimal::Decimal>| {
+        d.map(|d| {
+            (d * rust_decimal::Decimal::from(10_000))
+                .trunc()
+                .try_into()
+                .unwrap_or(0i64)
+        })
+    };
+    let mut values = Vec::new();
+    let mut entities = Vec::new();
+    let mut revisions = Vec::new();
+    for (region, submission) in portfolio {
+        for v in &submission.values {
+            let project_id = ids[&(region.clone(), v.project_ref.clone())];
+            let list: Vec<String> = v.entities.clone().unwrap_or_default();
+            let value = scaled(v.value).unwrap_or(list.len() as i64 * 10_000);
+            let parts = v.by_sex.as_ref().map(|b| {
+                (
+                    scaled(Some(b.kvinnor)),
+                    scaled(Some(b.man)),
+                    scaled(Some(b.ej_angivet)),
+                )
+            });
+            values.push((
+                indicator_values::project_id.eq(project_id),
+                indicator_values::indicator.eq(v.indicator.clone()),
+                indicator_values::period.eq(v.period.clone()),
+                indicator_values::value.eq(value),
+                indicator_values::kvinnor.eq(parts.and_then(|p| p.0)),
+                indicator_values::man.eq(parts.and_then(|p| p.1)),
+                indicator_values::ej_angivet.eq(parts.and_then(|p| p.2)),
+                indicator_values::updated_at.eq(now),
+                indicator_values::updated_by.eq("floor"),
+            ));
+            revisions.push((
+                value_revisions::project_id.eq(project_id),
+                value_revisions::indicator.eq(v.indicator.clone()),
+                value_revisions::period.eq(v.period.clone()),
+                value_revisions::new_value.eq(value),
+                value_revisions::changed_at.eq(now),
+                value_revisions::changed_by.eq("floor"),
+            ));
+            let mut unique = list;
+            unique.sort();
+            unique.dedup();
+            for orgnr in unique {
+                entities.push((
+                    value_entities::project_id.eq(project_id),
+                    value_entities::indicator.eq(v.indicator.clone()),
+                    value_entities::period.eq(v.period.clone()),
+                    value_entities::orgnr.eq(orgnr),
+                ));
+            }
+        }
+    }
+    let count = values.len();
+    let started = Instant::now();
+    match &mut *conn {
+        DbConnection::Postgres(pg) => pg
+            .transaction(|pg| {
+                diesel::copy_from(indicator_values::table)
+                    .from_insertable(&values)
+                    .execute(pg)?;
+                diesel::copy_from(value_entities::table)
+                    .from_insertable(&entities)
+                    .execute(pg)?;
+                diesel::copy_from(value_revisions::table)
+                    .from_insertable(&revisions)
+                    .execute(pg)?;
+                diesel::QueryResult::Ok(())
+            })
+            .map_err(|e| e.to_string())?,
+        DbConnection::Sqlite(sqlite) => sqlite
+            .immediate_transaction(|sqlite| {
+                for row in &values {
+                    diesel::insert_into(indicator_values::table)
+                        .values(row.clone())
+                        .execute(sqlite)?;
+                }
+                for row in &entities {
+                    diesel::insert_into(value_entities::table)
+                        .values(row.clone())
+                        .execute(sqlite)?;
+                }
+                for row in &revisions {
+                    diesel::insert_into(value_revisions::table)
+                        .values(row.clone())
+                        .execute(sqlite)?;
+                }
+                diesel::QueryResult::Ok(())
+            })
+            .map_err(|e| e.to_string())?,
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
