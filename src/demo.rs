@@ -15,7 +15,7 @@ use crate::domain::codes::REGIONS;
 use crate::domain::orgnr;
 use crate::domain::period::PeriodId;
 use crate::domain::submission::{
-    BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
+    BySexInput, MAX_PROJECTS, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
 };
 
 /// Roughly each region's share of the population, in per mille; larger regions run more
@@ -432,24 +432,26 @@ pub fn generate(spec: &DemoSpec) -> BTreeMap<String, SubmissionInput> {
     submissions
 }
 
-/// Splits a submission into several of at most `values_per_chunk` values (and as many
-/// narratives); the projects come with the first.
-pub fn in_chunks(submission: SubmissionInput, values_per_chunk: usize) -> Vec<SubmissionInput> {
-    let mut chunks = vec![SubmissionInput {
-        projects: submission.projects,
-        ..SubmissionInput::default()
-    }];
-    for (i, values) in submission.values.chunks(values_per_chunk).enumerate() {
-        if i >= chunks.len() {
-            chunks.push(SubmissionInput::default());
-        }
-        chunks[i].values = values.to_vec();
-    }
-    for (i, narratives) in submission.narratives.chunks(values_per_chunk).enumerate() {
-        if i >= chunks.len() {
-            chunks.push(SubmissionInput::default());
-        }
-        chunks[i].narratives = narratives.to_vec();
+/// Splits a submission into several the endpoint accepts: the projects first (at most
+/// `MAX_PROJECTS` or `per_chunk` each), then at most `per_chunk` values and as many
+/// narratives each.
+pub fn in_chunks(submission: SubmissionInput, per_chunk: usize) -> Vec<SubmissionInput> {
+    let mut chunks: Vec<SubmissionInput> = submission
+        .projects
+        .chunks(per_chunk.min(MAX_PROJECTS))
+        .map(|projects| SubmissionInput {
+            projects: projects.to_vec(),
+            ..SubmissionInput::default()
+        })
+        .collect();
+    let values: Vec<&[ValueInput]> = submission.values.chunks(per_chunk).collect();
+    let narratives: Vec<&[NarrativeInput]> = submission.narratives.chunks(per_chunk).collect();
+    for i in 0..values.len().max(narratives.len()) {
+        chunks.push(SubmissionInput {
+            projects: Vec::new(),
+            values: values.get(i).map_or_else(Vec::new, |v| v.to_vec()),
+            narratives: narratives.get(i).map_or_else(Vec::new, |n| n.to_vec()),
+        });
     }
     chunks
 }
@@ -509,7 +511,11 @@ mod tests {
     fn chunks_keep_every_item_once() {
         let all = generate(&spec(1)).remove("01").unwrap();
         let chunks = in_chunks(all.clone(), 10);
-        assert_eq!(chunks[0].projects.len(), all.projects.len());
+        assert_eq!(
+            chunks.iter().map(|c| c.projects.len()).sum::<usize>(),
+            all.projects.len()
+        );
+        assert!(chunks.iter().all(|c| c.projects.len() <= 10));
         assert!(chunks.iter().all(|c| c.values.len() <= 10));
         assert_eq!(
             chunks.iter().map(|c| c.values.len()).sum::<usize>(),

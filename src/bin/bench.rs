@@ -422,7 +422,7 @@ fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Child, Stri
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("JWT_SECRET", SECRET)
         .env("RUST_LOG", "warn")
-        .env("DB_POOL_SIZE", "16")
+        .env("RATE_LIMIT_PER_SECOND", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

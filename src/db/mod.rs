@@ -44,9 +44,6 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
 /// tables through system calls; the aggregates scan projects and values.
 const SQLITE_CACHE_KIB: u32 = 8 * 1024;
 
-/// Reads through a memory map instead of read() calls, up to this size of the file.
-const SQLITE_MMAP_BYTES: u64 = 1024 * 1024 * 1024;
-
 /// How long a request waits for a free connection (or for the database to answer a new
 /// connection) before it gets a 503 instead of hanging.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,7 +60,6 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
                      PRAGMA journal_mode = WAL;
                      PRAGMA foreign_keys = ON;
                      PRAGMA cache_size = -{SQLITE_CACHE_KIB};
-                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};
                      PRAGMA temp_store = MEMORY;"
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
