@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -17,12 +18,14 @@ use crate::auth::TokenKeys;
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::AppError;
+use crate::rate_limit::RateLimiter;
 
 /// What every request handler shares. Everything else lives in the database, so several
 /// instances can serve one PostgreSQL.
 pub struct AppState {
     pub pool: DbPool,
     pub keys: TokenKeys,
+    pub rate_limiter: Option<RateLimiter>,
     pub config: Config,
 }
 
@@ -52,7 +55,12 @@ impl AppState {
             .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrated");
         let keys = TokenKeys::load(&config)?;
-        Ok(AppState { pool, keys, config })
+        Ok(AppState {
+            pool,
+            keys,
+            rate_limiter: RateLimiter::new(config.rate_limit_per_second),
+            config,
+        })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, so that database work
@@ -81,6 +89,14 @@ pub struct RequestId(pub String);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Sent with every response: no sniffing, no framing, no referrer, no caching of data.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
 fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
     let value = request.headers().get(REQUEST_ID)?.to_str().ok()?;
     let well_formed = !value.is_empty()
@@ -107,8 +123,11 @@ async fn request_context(
         request_id = %request_id,
         method = %request.method(),
         path = %request.path(),
+        subject = tracing::field::Empty,
     );
     let started = Instant::now();
+    // Swagger UI runs scripts and styles of its own; everything else is data.
+    let is_docs = request.path().starts_with("/docs");
     let mut response = next.call(request).instrument(span.clone()).await?;
     span.in_scope(|| {
         tracing::info!(
@@ -117,8 +136,21 @@ async fn request_context(
             "served"
         )
     });
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
+    }
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    if !is_docs {
+        headers.insert(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
     }
     Ok(response)
 }
@@ -164,6 +196,23 @@ async fn unknown_route() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound("no such resource".into()))
 }
 
+/// Cross-origin browser calls only from the configured origins; with none configured,
+/// no CORS headers are sent and browsers keep other sites out.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::ACCEPT,
+        ])
+        .allowed_header("idempotency-key")
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(3600)
+}
+
 /// The whole application around `state`.
 pub fn build_app(
     state: web::Data<AppState>,
@@ -177,6 +226,7 @@ pub fn build_app(
     >,
 > {
     let max_body_bytes = state.config.max_body_bytes;
+    let state_cors_origins = state.config.cors_allowed_origins.clone();
     let (app, document) = api_routes(state.config.max_submission_bytes);
     app.app_data(state)
         .app_data(web::PayloadConfig::new(max_body_bytes))
@@ -185,6 +235,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(docs_redirect)
         .default_service(web::to(unknown_route))
+        .wrap(cors(&state_cors_origins))
         .wrap(from_fn(request_context))
 }
 

@@ -293,7 +293,14 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
         .ok_or(AppError::Unauthorized(
             "the Authorization header must be 'Bearer <token>'",
         ))?;
-    state.keys.verify(token).map_err(AppError::Unauthorized)
+    let principal = state.keys.verify(token).map_err(AppError::Unauthorized)?;
+    tracing::Span::current().record("subject", principal.subject.as_str());
+    if let Some(limiter) = &state.rate_limiter {
+        limiter
+            .check(&principal.subject, std::time::Instant::now())
+            .map_err(AppError::TooManyRequests)?;
+    }
+    Ok(principal)
 }
 
 /// Any authenticated caller.

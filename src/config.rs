@@ -75,11 +75,16 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The larger limit of the bulk submission endpoint.
     pub max_submission_bytes: usize,
+    /// Requests per second per token subject; 0 turns limiting off.
+    pub rate_limit_per_second: u32,
+    /// Origins allowed to call from a browser; empty: no CORS.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Room for a whole regional portfolio: 100,000 values of about 200 bytes each, and more.
 pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
@@ -148,7 +153,34 @@ impl Config {
                 DEFAULT_MAX_SUBMISSION_BYTES,
                 1024..=1024 * 1024 * 1024,
             )?,
+            rate_limit_per_second: parse_number(
+                get("RATE_LIMIT_PER_SECOND"),
+                "RATE_LIMIT_PER_SECOND",
+                DEFAULT_RATE_LIMIT_PER_SECOND,
+                0..=1_000_000,
+            )?,
+            cors_allowed_origins: cors_origins(get("CORS_ALLOWED_ORIGINS"))?,
         })
+    }
+}
+
+/// A comma-separated list of origins such as `https://analys.example.se`.
+fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = value
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    match origins
+        .iter()
+        .find(|o| !(o.starts_with("https://") || o.starts_with("http://")) || o.contains(' '))
+    {
+        Some(bad) => Err(config_error(
+            "CORS_ALLOWED_ORIGINS",
+            format!("'{bad}' is not an origin such as https://analys.example.se"),
+        )),
+        None => Ok(origins),
     }
 }
 
@@ -234,11 +266,13 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_variable() {
-        let cases: [(&[(&str, &str)], &str); 5] = [
+        let cases: [(&[(&str, &str)], &str); 7] = [
             (&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE"),
             (&[("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (&[("BIND", "localhost")], "BIND"),
             (&[("JWT_SECRET", "short")], "JWT_SECRET"),
+            (&[("RATE_LIMIT_PER_SECOND", "-1")], "RATE_LIMIT_PER_SECOND"),
+            (&[("CORS_ALLOWED_ORIGINS", "*")], "CORS_ALLOWED_ORIGINS"),
             (
                 &[
                     ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),

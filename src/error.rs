@@ -29,6 +29,9 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("invalid request: {} field error(s)", .0.len())]
     Invalid(Vec<FieldError>),
+    /// Seconds until the next request is allowed.
+    #[error("too many requests")]
+    TooManyRequests(u64),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The cause is for the log only.
@@ -53,6 +56,7 @@ impl AppError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             AppError::Invalid(_) => ("validation", "Invalid request"),
+            AppError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
             AppError::Unavailable(_) => ("unavailable", "Service unavailable"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
@@ -73,6 +77,9 @@ impl AppError {
                 [one] => format!("{}: {}", one.field, one.message),
                 many => format!("{} fields are invalid", many.len()),
             },
+            AppError::TooManyRequests(seconds) => {
+                format!("Too many requests for this token; try again in {seconds} s.")
+            }
             AppError::Unavailable(_) => {
                 "The database is not reachable right now; try again shortly.".to_string()
             }
@@ -104,6 +111,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,8 +128,14 @@ impl ResponseError for AppError {
         if matches!(self, AppError::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if matches!(self, AppError::Unavailable(_)) {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self {
+            AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            AppError::TooManyRequests(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            _ => {}
         }
         response.body(serde_json::to_string(&self.problem()).expect("a problem serialises"))
     }

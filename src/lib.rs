@@ -10,3 +10,4 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod rate_limit;

@@ -99,12 +99,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // LOG_FORMAT=json gives one JSON object per line, with the request's span fields
+    // (request id, method, path) on every line, for log collectors.
+    if std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json") {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.init();
+    }
     match run(cli.command.unwrap_or(Command::Serve)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

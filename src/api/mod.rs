@@ -136,6 +136,7 @@ pub fn document_common_responses(document: &mut utoipa::openapi::OpenApi) {
             if operation.security.is_some() {
                 add("401", "No valid bearer token");
                 add("403", "The token's role or region may not do this");
+                add("429", "Too many requests for this token; see Retry-After");
             }
             if operation.request_body.is_some() {
                 add("400", "Malformed JSON");

@@ -383,6 +383,8 @@ fn config(url: &DatabaseUrl) -> Config {
         pool_size: 10,
         max_body_bytes: 1024 * 1024,
         max_submission_bytes: 64 * 1024 * 1024,
+        rate_limit_per_second: 0,
+        cors_allowed_origins: Vec::new(),
     }
 }
 

@@ -137,6 +137,8 @@ impl TestApp {
             pool_size: 4,
             max_body_bytes: 1024 * 1024,
             max_submission_bytes: uppfoljning::config::DEFAULT_MAX_SUBMISSION_BYTES,
+            rate_limit_per_second: 0,
+            cors_allowed_origins: Vec::new(),
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

@@ -16,6 +16,8 @@ backend_tests!(
     unknown_routes_are_problem_json,
     bodies_over_the_limit_get_413,
     a_second_start_applies_no_migration,
+    each_token_subject_is_rate_limited,
+    responses_carry_security_headers_and_cors_only_when_configured,
     served_openapi_equals_the_committed_document,
 );
 
@@ -128,4 +130,93 @@ fn the_generated_secret_is_private_and_reused() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+async fn each_token_subject_is_rate_limited(backend: Backend) {
+    let t = TestApp::start_with(backend, |config| config.rate_limit_per_second = 2);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let token = t.token(Role::National, None);
+    for _ in 0..4 {
+        assert_eq!(
+            send(&app, crate::common::get("/api/v1/regions", &token))
+                .await
+                .status,
+            200
+        );
+    }
+    let limited = send(&app, crate::common::get("/api/v1/regions", &token)).await;
+    limited.problem(429);
+    assert_eq!(limited.headers.get("retry-after").unwrap(), "1");
+    let other = t.token(Role::Scheduler, None);
+    let other_subject = t
+        .state
+        .keys
+        .sign("another-system", Role::Scheduler, None, 60)
+        .unwrap();
+    assert_eq!(
+        send(&app, crate::common::get("/api/v1/regions", &other_subject))
+            .await
+            .status,
+        200
+    );
+    // The same subject is the same bucket, whatever the role.
+    send(&app, crate::common::get("/api/v1/regions", &other))
+        .await
+        .problem(429);
+    assert_eq!(
+        send(&app, TestRequest::get().uri("/health/live"))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn responses_carry_security_headers_and_cors_only_when_configured(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    for path in ["/health/live", "/api/v1/regions", "/nowhere"] {
+        let reply = send(
+            &app,
+            TestRequest::get()
+                .uri(path)
+                .insert_header(("Origin", "https://evil.example")),
+        )
+        .await;
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+            (
+                "content-security-policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+        ] {
+            assert_eq!(reply.headers.get(name).unwrap(), value, "{path} {name}");
+        }
+        assert!(reply.headers.get("access-control-allow-origin").is_none());
+    }
+    let with_cors = TestApp::start_with(backend, |config| {
+        config.cors_allowed_origins = vec!["https://analys.example.se".into()];
+    });
+    let app = test::init_service(build_app(with_cors.state.clone())).await;
+    let allowed = send(
+        &app,
+        TestRequest::get()
+            .uri("/health/live")
+            .insert_header(("Origin", "https://analys.example.se")),
+    )
+    .await;
+    assert_eq!(
+        allowed.headers.get("access-control-allow-origin").unwrap(),
+        "https://analys.example.se"
+    );
+    let refused = send(
+        &app,
+        TestRequest::get()
+            .uri("/health/live")
+            .insert_header(("Origin", "https://evil.example")),
+    )
+    .await;
+    assert!(refused.headers.get("access-control-allow-origin").is_none());
 }
