@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::formats;
 use crate::app::AppState;
 use crate::auth::{AnyRole, Authorized};
-use crate::db::aggregates::{ProjectField, ProjectFilter};
+use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::{self, GroupBy, PeriodSpan, Question, Row, Rule};
 use crate::domain::codes::Dimension;
@@ -257,27 +257,24 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
         &indicator.code,
         field,
     )?;
-    let national_members =
+    // Where every project falls in exactly one group, the nation is the sum of the groups;
+    // otherwise (branscher, periods) it is counted on its own.
+    let one_group_each = request
+        .group_by
+        .iter()
+        .all(|g| g.is_project_attribute() && *g != GroupBy::Bransch);
+    let national_members = if one_group_each {
+        aggregate::Membership {
+            attributes: Vec::new(),
+            bucket: None,
+            projects: members.iter().map(|m| m.projects).sum(),
+            target: members.iter().filter_map(|m| m.target).reduce(|a, b| a + b),
+            field: members.iter().map(|m| m.field).sum(),
+        }
+    } else {
         db::aggregates::memberships(conn, &filter, &[], &buckets, &indicator.code, field)?
             .pop()
-            .ok_or_else(|| AppError::Internal("no national count".into()))?;
-    let load =
-        |conn: &mut DbConnection, code: &str| -> Result<Vec<aggregate::ValueFact>, AppError> {
-            Ok(db::aggregates::values(
-                conn,
-                &filter,
-                &request.group_by,
-                code,
-                &request.span.half_years,
-                rule == Rule::Distinct,
-            )?)
-        };
-    let (values, denominators) = match (&rule, &indicator.numerator, &indicator.denominator) {
-        (Rule::ProjectField, _, _) => (Vec::new(), Vec::new()),
-        (Rule::Ratio { .. }, Some(numerator), Some(denominator)) => {
-            (load(conn, numerator)?, load(conn, denominator)?)
-        }
-        _ => (load(conn, &indicator.code)?, Vec::new()),
+            .ok_or_else(|| AppError::Internal("no national count".into()))?
     };
     let question = Question {
         rule,
@@ -285,15 +282,76 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
         group_by: request.group_by.clone(),
         span: request.span.clone(),
     };
-    let result = aggregate::aggregate(
-        &question,
-        &aggregate::Facts {
-            members: &members,
-            national_members: &national_members,
-            values: &values,
-            denominators: &denominators,
-        },
-    );
+    let tally_of = match (&rule, &indicator.numerator, &indicator.denominator) {
+        (Rule::Sum, _, _) => Some(TallyOf::Sum(&indicator.code)),
+        (Rule::Distinct, _, _) => Some(TallyOf::Distinct(&indicator.code)),
+        (Rule::Ratio { .. }, Some(numerator), Some(denominator)) => Some(TallyOf::Ratio {
+            numerator,
+            denominator,
+        }),
+        _ => None,
+    };
+    let result = match tally_of {
+        // The common questions are added up in the database; `latest`, sex breakdowns and
+        // `as_of` need the values one by one.
+        Some(of) if as_of.is_none() && aggregate::database_can_tally(&question) => {
+            let (half_years, by_year) = (&request.span.half_years, request.span.by_year);
+            let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
+                db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
+            };
+            let (mut tallies, mut national) = (tally(&request.group_by, of)?, tally(&[], of)?);
+            if let TallyOf::Distinct(code) = of {
+                // A value may list no enterprise (a reported zero): reporting projects come
+                // from the values, the distinct counts from the enterprises.
+                for row in tallies.iter_mut().chain(national.iter_mut()) {
+                    row.reporting = 0;
+                }
+                tallies.extend(tally(&request.group_by, TallyOf::Sum(code))?);
+                national.extend(tally(&[], TallyOf::Sum(code))?);
+            }
+            let national = national
+                .into_iter()
+                .fold(aggregate::Tally::empty(), aggregate::Tally::plus);
+            aggregate::aggregate_tallies(
+                &question,
+                &members,
+                &national_members,
+                &tallies,
+                &national,
+            )
+        }
+        _ => {
+            let load = |conn: &mut DbConnection,
+                        code: &str|
+             -> Result<Vec<aggregate::ValueFact>, AppError> {
+                Ok(db::aggregates::values(
+                    conn,
+                    &filter,
+                    &request.group_by,
+                    code,
+                    &request.span.half_years,
+                    rule == Rule::Distinct,
+                )?)
+            };
+            let (values, denominators) = match (&rule, &indicator.numerator, &indicator.denominator)
+            {
+                (Rule::ProjectField, _, _) => (Vec::new(), Vec::new()),
+                (Rule::Ratio { .. }, Some(numerator), Some(denominator)) => {
+                    (load(conn, numerator)?, load(conn, denominator)?)
+                }
+                _ => (load(conn, &indicator.code)?, Vec::new()),
+            };
+            aggregate::aggregate(
+                &question,
+                &aggregate::Facts {
+                    members: &members,
+                    national_members: &national_members,
+                    values: &values,
+                    denominators: &denominators,
+                },
+            )
+        }
+    };
     let to_row = |row: Row| AggregateRow {
         groups: request
             .group_by

@@ -14,7 +14,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConnection;
 use super::schema::{project_indicators, projects, value_revisions};
-use crate::domain::aggregate::{GroupBy, Membership, ValueFact};
+use crate::domain::aggregate::{GroupBy, Membership, Tally, ValueFact};
 use crate::domain::period::PeriodId;
 
 /// Which projects an aggregate covers. Empty lists do not filter.
@@ -375,6 +375,119 @@ pub fn values(
         });
     }
     Ok(facts)
+}
+
+/// What the database adds up per group.
+#[derive(Debug, Clone, Copy)]
+pub enum TallyOf<'a> {
+    Sum(&'a str),
+    Ratio {
+        numerator: &'a str,
+        denominator: &'a str,
+    },
+    Distinct(&'a str),
+}
+
+#[derive(QueryableByName)]
+struct TallyRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    k0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k3: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k4: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k5: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bucket: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    total: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    below: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    counted: i64,
+    #[diesel(sql_type = BigInt)]
+    reporting: i64,
+}
+
+/// The current values added up per group of `group_by` (without sex): per `period` bucket
+/// when grouping by period (years when `by_year`). With an empty `group_by`, the national
+/// tally, one row.
+pub fn tallies(
+    conn: &mut DbConnection,
+    filter: &ProjectFilter,
+    group_by: &[GroupBy],
+    of: TallyOf<'_>,
+    half_years: &[PeriodId],
+    by_year: bool,
+) -> QueryResult<Vec<Tally>> {
+    let columns = attribute_columns(group_by);
+    let periods = list(&period_ids(half_years));
+    let (from, measures, reported_by) = match of {
+        TallyOf::Sum(code) => (
+            format!("indicator_values v JOIN projects p ON p.id = v.project_id AND v.indicator = {}", literal(code)),
+            "CAST(SUM(v.value) AS TEXT) AS total, CAST(NULL AS TEXT) AS below, CAST(0 AS BIGINT) AS counted".to_string(),
+            "v",
+        ),
+        // Only the project half-years that reported both parts: the join.
+        TallyOf::Ratio { numerator, denominator } => (
+            format!(
+                "indicator_values v JOIN indicator_values d ON d.project_id = v.project_id AND d.period = v.period \
+                 AND d.indicator = {} JOIN projects p ON p.id = v.project_id AND v.indicator = {}",
+                literal(denominator),
+                literal(numerator)
+            ),
+            "CAST(SUM(v.value) AS TEXT) AS total, CAST(SUM(d.value) AS TEXT) AS below, CAST(0 AS BIGINT) AS counted".to_string(),
+            "v",
+        ),
+        TallyOf::Distinct(code) => (
+            format!("value_entities v JOIN projects p ON p.id = v.project_id AND v.indicator = {}", literal(code)),
+            "CAST(NULL AS TEXT) AS total, CAST(NULL AS TEXT) AS below, COUNT(DISTINCT v.orgnr) AS counted".to_string(),
+            "v",
+        ),
+    };
+    let by_period = group_by.contains(&GroupBy::Period);
+    let bucket = match (by_period, by_year) {
+        (false, _) => "CAST(NULL AS TEXT)".to_string(),
+        (true, true) => format!("SUBSTR({reported_by}.period, 1, 4)"),
+        (true, false) => format!("{reported_by}.period"),
+    };
+    let mut group_columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    if by_period {
+        group_columns.push(bucket.clone());
+    }
+    let sql = format!(
+        "SELECT {attributes}, {bucket} AS bucket, {measures}, COUNT(DISTINCT {reported_by}.project_id) AS reporting \
+         FROM {from}{bransch} WHERE {reported_by}.period IN ({periods}){conditions}{group}",
+        attributes = select_attributes(&columns),
+        bransch = bransch_join(group_by),
+        conditions = project_conditions(filter),
+        group = if group_columns.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", group_columns.join(", "))
+        },
+    );
+    let rows: Vec<TallyRow> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.reporting > 0)
+        .map(|row| Tally {
+            attributes: attributes(
+                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
+                columns.len(),
+            ),
+            bucket: row.bucket.as_deref().and_then(PeriodId::parse),
+            sum: parse_sum(row.total).unwrap_or(0),
+            denominator: parse_sum(row.below).unwrap_or(0),
+            distinct: row.counted as u64,
+            reporting: row.reporting as u64,
+        })
+        .collect())
 }
 
 /// What completeness is counted from.

@@ -239,6 +239,108 @@ struct Accumulator {
     reporting: BTreeSet<i64>,
     target: Option<i128>,
     field: i128,
+    /// Counted by the database (see `Tally`), beside what the facts add.
+    counted_reporting: u64,
+    counted_distinct: u64,
+}
+
+/// One group's values, already added up by the database: for `sum`, `ratio` and `distinct`
+/// without a sex breakdown, which need no per-project facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub attributes: Vec<Option<String>>,
+    pub bucket: Option<PeriodId>,
+    /// Sum of the values (scaled); for a ratio, of the numerator.
+    pub sum: i128,
+    /// For a ratio: sum of the denominator (scaled).
+    pub denominator: i128,
+    /// For distinct: the number of distinct organisationsnummer.
+    pub distinct: u64,
+    /// Projects with a reported value.
+    pub reporting: u64,
+}
+
+impl Tally {
+    /// No values: the national tally when nothing is reported.
+    pub fn empty() -> Tally {
+        Tally {
+            attributes: Vec::new(),
+            bucket: None,
+            sum: 0,
+            denominator: 0,
+            distinct: 0,
+            reporting: 0,
+        }
+    }
+
+    /// Two tallies of the same group together.
+    pub fn plus(self, other: Tally) -> Tally {
+        Tally {
+            sum: self.sum + other.sum,
+            denominator: self.denominator + other.denominator,
+            distinct: self.distinct + other.distinct,
+            reporting: self.reporting + other.reporting,
+            ..self
+        }
+    }
+}
+
+/// Whether the database can add up the values: `sum`, `ratio` and `distinct` without a
+/// sex breakdown.
+pub fn database_can_tally(question: &Question) -> bool {
+    matches!(
+        question.rule,
+        Rule::Sum | Rule::Ratio { .. } | Rule::Distinct
+    ) && !question.group_by.contains(&GroupBy::Sex)
+}
+
+/// Aggregates values the database has added up per group (`tallies`) and for the whole
+/// (`national`), with the memberships, by the question's rule.
+pub fn aggregate_tallies(
+    question: &Question,
+    members: &[Membership],
+    national_members: &Membership,
+    tallies: &[Tally],
+    national: &Tally,
+) -> Answer {
+    let tally_groups =
+        |question: &Question, members: &[Membership], tallies: &[Tally]| -> Vec<Row> {
+            let mut groups = member_groups(question, members);
+            for tally in tallies {
+                let group = groups
+                    .entry(key_of(question, &tally.attributes, tally.bucket, None))
+                    .or_default();
+                group.sum += tally.sum;
+                group.denominator += tally.denominator;
+                group.counted_distinct += tally.distinct;
+                group.counted_reporting += tally.reporting;
+            }
+            if question.group_by.is_empty() && groups.is_empty() {
+                groups.insert(Vec::new(), Accumulator::default());
+            }
+            groups
+                .into_iter()
+                .map(|(key, group)| finish(key, &group, question))
+                .collect()
+        };
+    let rows = tally_groups(question, members, tallies);
+    let national_question = Question {
+        group_by: Vec::new(),
+        ..question.clone()
+    };
+    let national = tally_groups(
+        &national_question,
+        std::slice::from_ref(national_members),
+        std::slice::from_ref(national),
+    )
+    .pop()
+    .unwrap_or_else(|| finish(Vec::new(), &Accumulator::default(), question));
+    let stats = stats(&rows, question.decimals);
+    Answer {
+        rows,
+        national,
+        stats,
+    }
 }
 
 /// Aggregates the facts by the question's rule.
@@ -325,24 +427,21 @@ fn key_of(
         .collect()
 }
 
-fn compute(
-    question: &Question,
-    members: &[Membership],
-    values: &[ValueFact],
-    denominators: &[ValueFact],
-) -> Vec<Row> {
-    let mut groups: BTreeMap<Key, Accumulator> = BTreeMap::new();
-    let with_period = question.group_by.contains(&GroupBy::Period);
-    let sexes: Vec<Option<usize>> = if question.group_by.contains(&GroupBy::Sex) {
+fn sexes_of(question: &Question) -> Vec<Option<usize>> {
+    if question.group_by.contains(&GroupBy::Sex) {
         (0..SEXES.len()).map(Some).collect()
     } else {
         vec![None]
-    };
-    let target_applies = !with_period
+    }
+}
+
+/// Every active matched project belongs to its groups, reported or not.
+fn member_groups(question: &Question, members: &[Membership]) -> BTreeMap<Key, Accumulator> {
+    let mut groups: BTreeMap<Key, Accumulator> = BTreeMap::new();
+    let sexes = sexes_of(question);
+    let target_applies = !question.group_by.contains(&GroupBy::Period)
         && sexes.len() == 1
         && !matches!(question.rule, Rule::Ratio { .. } | Rule::ProjectField);
-
-    // Every active matched project belongs to its groups, reported or not.
     for member in members {
         for sex in &sexes {
             let group = groups
@@ -355,6 +454,18 @@ fn compute(
             }
         }
     }
+    groups
+}
+
+fn compute(
+    question: &Question,
+    members: &[Membership],
+    values: &[ValueFact],
+    denominators: &[ValueFact],
+) -> Vec<Row> {
+    let mut groups = member_groups(question, members);
+    let with_period = question.group_by.contains(&GroupBy::Period);
+    let sexes = sexes_of(question);
 
     for (facts, is_denominator) in [(values, false), (denominators, true)] {
         for fact in facts {
@@ -399,7 +510,8 @@ fn compute(
 }
 
 fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
-    let reported = !group.reporting.is_empty();
+    let reporting = group.reporting.len() as u64 + group.counted_reporting;
+    let reported = reporting > 0;
     let (value, numerator, denominator) = match question.rule {
         Rule::Sum => (reported.then(|| from_scaled_sum(group.sum)), None, None),
         Rule::Latest => {
@@ -407,7 +519,7 @@ fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
             (reported.then(|| from_scaled_sum(total)), None, None)
         }
         Rule::Distinct => (
-            reported.then(|| Decimal::from(group.entities.len())),
+            reported.then(|| Decimal::from(group.entities.len() as u64 + group.counted_distinct)),
             None,
             None,
         ),
@@ -442,7 +554,7 @@ fn finish(keys: Key, group: &Accumulator, question: &Question) -> Row {
     };
     let reporting_projects = match question.rule {
         Rule::ProjectField => group.projects,
-        _ => group.reporting.len() as u64,
+        _ => reporting,
     };
     Row {
         keys,
