@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryResult;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -299,15 +300,27 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
             let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
                 db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
             };
-            let (mut tallies, mut national) = (tally(&request.group_by, of)?, tally(&[], of)?);
+            // Without grouping the one group is the nation: one query, not two.
+            let mut both =
+                |of: TallyOf<'_>| -> QueryResult<(Vec<aggregate::Tally>, Vec<aggregate::Tally>)> {
+                    let grouped = tally(&request.group_by, of)?;
+                    let national = if request.group_by.is_empty() {
+                        grouped.clone()
+                    } else {
+                        tally(&[], of)?
+                    };
+                    Ok((grouped, national))
+                };
+            let (mut tallies, mut national) = both(of)?;
             if let TallyOf::Distinct(code) = of {
                 // A value may list no enterprise (a reported zero): reporting projects come
                 // from the values, the distinct counts from the enterprises.
                 for row in tallies.iter_mut().chain(national.iter_mut()) {
                     row.reporting = 0;
                 }
-                tallies.extend(tally(&request.group_by, TallyOf::Sum(code))?);
-                national.extend(tally(&[], TallyOf::Sum(code))?);
+                let (reported, reported_nationally) = both(TallyOf::Sum(code))?;
+                tallies.extend(reported);
+                national.extend(reported_nationally);
             }
             let national = national
                 .into_iter()
