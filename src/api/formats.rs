@@ -122,28 +122,36 @@ pub fn neutralise(text: &str) -> String {
 
 /// RFC 4180 CSV in UTF-8 with a byte-order mark, `.` as decimal point.
 fn csv(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let failed = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
-    writer.write_record(header(aggregate)).map_err(failed)?;
-    for row in body(aggregate, labels) {
-        let fields: Vec<String> = row
-            .into_iter()
+    let records = body(aggregate, labels).into_iter().map(|row| {
+        row.into_iter()
             .map(|cell| match cell {
                 Cell::Text(text) => neutralise(&text),
                 Cell::Number(n) => n.to_string(),
                 Cell::Empty => String::new(),
             })
-            .collect();
-        writer.write_record(fields).map_err(failed)?;
+            .collect()
+    });
+    csv_document(&header(aggregate), records)
+}
+
+/// A CSV file as Excel and statistics tools read it: UTF-8 with a byte-order mark (so that
+/// Excel shows å, ä, ö), CRLF line ends and RFC 4180 quoting. Text cells must already be
+/// `neutralise`d.
+pub fn csv_document(
+    header: &[String],
+    records: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, AppError> {
+    let failed = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    writer.write_record(header).map_err(failed)?;
+    for record in records {
+        writer.write_record(record).map_err(failed)?;
     }
-    let content = writer
+    writer
         .into_inner()
-        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
-    let mut bytes = "\u{feff}".as_bytes().to_vec();
-    bytes.extend(content);
-    Ok(bytes)
+        .map_err(|e| AppError::Internal(format!("csv: {e}")))
 }
 
 /// An Excel workbook: the indicator's name and unit, a header row, numbers as numbers.

@@ -8,6 +8,7 @@ pub mod formats;
 pub mod health;
 pub mod indicators;
 pub mod narratives;
+pub mod pagination;
 pub mod periods;
 pub mod projects;
 pub mod regions;

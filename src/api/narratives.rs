@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::projects::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::api::pagination::Page;
 use crate::app::AppState;
 use crate::auth::{Authorized, NarrativeRead, Role};
 use crate::db;
@@ -65,22 +65,7 @@ pub async fn list_narratives(
     params: web::Query<NarrativeParams>,
 ) -> Result<web::Json<NarrativePage>, AppError> {
     let params = params.into_inner();
-    let page = params.page.unwrap_or(1);
-    let page_size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-    if page < 1 {
-        return Err(AppError::invalid(
-            "page",
-            "out_of_range",
-            "must be at least 1",
-        ));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(AppError::invalid(
-            "page_size",
-            "out_of_range",
-            format!("must be 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let page = Page::checked(params.page, params.page_size)?;
     let periods: Vec<String> = match &params.period {
         None => Vec::new(),
         Some(text) => PeriodSpan::parse(text)
@@ -138,11 +123,11 @@ pub async fn list_narratives(
         })
         .collect();
     let total = matching.len() as i64;
-    let offset = usize::try_from((page - 1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let items = matching
         .into_iter()
         .skip(offset)
-        .take(page_size as usize)
+        .take(page.size as usize)
         .map(|n| NarrativeItem {
             region: n.region,
             project_ref: n.project_ref,
@@ -156,8 +141,8 @@ pub async fn list_narratives(
         .collect();
     Ok(web::Json(NarrativePage {
         items,
-        page,
-        page_size,
+        page: page.page,
+        page_size: page.size,
         total,
     }))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::extract::JsonBody;
+use crate::api::pagination::Page;
 use crate::api::submissions::{check, parse_region};
 use crate::app::AppState;
 use crate::auth::{Authorized, RegionRead, RegionWrite};
@@ -178,9 +179,6 @@ pub struct ProjectPage {
     pub total: i64,
 }
 
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 500;
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -322,22 +320,7 @@ pub async fn list_projects(
 ) -> Result<web::Json<ProjectPage>, AppError> {
     let region = parse_region(&region)?;
     let query = query.into_inner();
-    let page = query.page.unwrap_or(1);
-    let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-    if page < 1 {
-        return Err(AppError::invalid(
-            "page",
-            "out_of_range",
-            "must be at least 1",
-        ));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(AppError::invalid(
-            "page_size",
-            "out_of_range",
-            format!("must be 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let page = Page::checked(query.page, query.page_size)?;
     let active_between = match &query.period {
         None => None,
         Some(text) => {
@@ -357,7 +340,7 @@ pub async fn list_projects(
         effektkedja: query.effektkedja,
         active_between,
     };
-    let offset = (page - 1).saturating_mul(page_size);
+    let (offset, page_size) = (page.offset(), page.size);
     let (items, total) = state
         .db(move |conn| {
             let (ids, total) =
@@ -373,7 +356,7 @@ pub async fn list_projects(
         .await?;
     Ok(web::Json(ProjectPage {
         items,
-        page,
+        page: page.page,
         page_size,
         total,
     }))

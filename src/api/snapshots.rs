@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::aggregates::{AggregateRequest, answer};
 use crate::api::extract::JsonBody;
-use crate::api::formats::neutralise;
+use crate::api::formats::{csv_document, neutralise};
 use crate::app::AppState;
 use crate::auth::{AnyRole, Authorized, SnapshotWrite};
 use crate::db::snapshots::SnapshotRow;
@@ -276,10 +276,6 @@ pub async fn get_snapshot(
 
 /// One line per indicator and region, then the indicator's national line.
 fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
-    let failed = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
     let columns = [
         "indicator",
         "scope",
@@ -291,12 +287,12 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
         "projects",
         "reporting_projects",
     ];
-    writer.write_record(columns).map_err(failed)?;
     let text = |value: &Value| match value {
         Value::Null => String::new(),
         Value::String(s) => neutralise(s),
         other => other.to_string(),
     };
+    let mut records = Vec::new();
     for aggregate in figures["aggregates"].as_array().into_iter().flatten() {
         let code = text(&aggregate["indicator"]["code"]);
         let lines = aggregate["rows"]
@@ -308,13 +304,9 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
         for (scope, row) in lines {
             let mut record = vec![code.clone(), scope.to_string()];
             record.extend(columns[2..].iter().map(|column| text(&row[*column])));
-            writer.write_record(record).map_err(failed)?;
+            records.push(record);
         }
     }
-    let content = writer
-        .into_inner()
-        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
-    let mut bytes = "\u{feff}".as_bytes().to_vec();
-    bytes.extend(content);
-    Ok(bytes)
+    let header: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    csv_document(&header, records.into_iter())
 }

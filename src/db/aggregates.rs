@@ -139,8 +139,9 @@ fn project_conditions(filter: &ProjectFilter) -> String {
     conditions
 }
 
+/// The six attribute columns `k0` … `k5` every aggregate query selects.
 #[derive(QueryableByName)]
-struct MemberRow {
+struct AttributeColumns {
     #[diesel(sql_type = Nullable<Text>)]
     k0: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -153,6 +154,22 @@ struct MemberRow {
     k4: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     k5: Option<String>,
+}
+
+impl AttributeColumns {
+    /// The first `count` columns: the grouped attributes.
+    fn take(self, count: usize) -> Vec<Option<String>> {
+        [self.k0, self.k1, self.k2, self.k3, self.k4, self.k5]
+            .into_iter()
+            .take(count)
+            .collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(embed)]
+    keys: AttributeColumns,
     #[diesel(sql_type = Nullable<Text>)]
     bucket: Option<String>,
     #[diesel(sql_type = BigInt)]
@@ -161,10 +178,6 @@ struct MemberRow {
     target: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     field: Option<String>,
-}
-
-fn attributes(keys: [Option<String>; 6], count: usize) -> Vec<Option<String>> {
-    keys.into_iter().take(count).collect()
 }
 
 fn parse_sum(text: Option<String>) -> Option<i128> {
@@ -244,10 +257,7 @@ pub fn memberships(
         .into_iter()
         .filter(|row| row.projects > 0 || columns.is_empty())
         .map(|row| Membership {
-            attributes: attributes(
-                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
-                columns.len(),
-            ),
+            attributes: row.keys.take(columns.len()),
             bucket: row.bucket.as_deref().and_then(PeriodId::parse),
             projects: row.projects as u64,
             target: parse_sum(row.target),
@@ -258,18 +268,8 @@ pub fn memberships(
 
 #[derive(QueryableByName)]
 struct FactRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    k0: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k1: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k2: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k3: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k4: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k5: Option<String>,
+    #[diesel(embed)]
+    keys: AttributeColumns,
     #[diesel(sql_type = BigInt)]
     project_id: i64,
     #[diesel(sql_type = Text)]
@@ -363,10 +363,7 @@ pub fn values(
                 .unwrap_or_default(),
         };
         facts.push(ValueFact {
-            attributes: attributes(
-                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
-                columns.len(),
-            ),
+            attributes: row.keys.take(columns.len()),
             project_id: row.project_id,
             half_year,
             value: row.value,
@@ -390,18 +387,8 @@ pub enum TallyOf<'a> {
 
 #[derive(QueryableByName)]
 struct TallyRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    k0: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k1: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k2: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k3: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k4: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    k5: Option<String>,
+    #[diesel(embed)]
+    keys: AttributeColumns,
     #[diesel(sql_type = Nullable<Text>)]
     bucket: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -477,10 +464,7 @@ pub fn tallies(
         .into_iter()
         .filter(|row| row.reporting > 0)
         .map(|row| Tally {
-            attributes: attributes(
-                [row.k0, row.k1, row.k2, row.k3, row.k4, row.k5],
-                columns.len(),
-            ),
+            attributes: row.keys.take(columns.len()),
             bucket: row.bucket.as_deref().and_then(PeriodId::parse),
             sum: parse_sum(row.total).unwrap_or(0),
             denominator: parse_sum(row.below).unwrap_or(0),
