@@ -129,6 +129,16 @@ async fn request_context(
     // Swagger UI runs scripts and styles of its own; everything else is data.
     let is_docs = request.path().starts_with("/docs");
     let mut response = next.call(request).instrument(span.clone()).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    crate::observability::record_request(
+        response.request().method().as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
@@ -225,6 +235,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    crate::observability::handle();
     let max_body_bytes = state.config.max_body_bytes;
     let state_cors_origins = state.config.cors_allowed_origins.clone();
     let (app, document) = api_routes(state.config.max_submission_bytes);

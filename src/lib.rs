@@ -10,4 +10,5 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod observability;
 pub mod rate_limit;

@@ -1,6 +1,6 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,4 +29,19 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, AppE
         .db(|conn| db::ping(conn).map_err(|e| AppError::Unavailable(e.to_string())))
         .await?;
     Ok(web::Json(Health { status: "ok" }))
+}
+
+/// Prometheus metrics: requests by route and status with latency histograms, submissions and
+/// items stored, and the database pool.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    crate::observability::record_pool(pool.connections, pool.idle_connections);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::observability::handle().render())
 }

@@ -32,35 +32,39 @@ pub fn configure(max_submission_bytes: usize) -> impl FnOnce(&mut ServiceConfig)
 }
 
 fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
-    config.service(health::live).service(health::ready).service(
-        scope::scope("/api/v1")
-            .service(regions::list_regions)
-            .service(classifications::list_classifications)
-            .service(classifications::add_code)
-            .service(indicators::list_indicators)
-            .service(indicators::create_indicator)
-            .service(indicators::get_indicator)
-            .service(indicators::replace_indicator)
-            .service(periods::list_periods)
-            .service(periods::create_period)
-            .service(periods::lock_period)
-            .service(periods::unlock_period)
-            .service(projects::put_project)
-            .service(projects::list_projects)
-            .service(projects::get_project)
-            .service(projects::project_history)
-            .service(aggregates::get_aggregates)
-            .service(completeness::get_completeness)
-            .service(narratives::list_narratives)
-            .service(snapshots::create_snapshot)
-            .service(snapshots::list_snapshots)
-            .service(snapshots::get_snapshot)
-            .service(
-                scope::scope("/regions/{region}/submissions")
-                    .app_data(web::PayloadConfig::new(max_submission_bytes))
-                    .service(submissions::submit),
-            ),
-    );
+    config
+        .service(health::live)
+        .service(health::ready)
+        .service(health::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(regions::list_regions)
+                .service(classifications::list_classifications)
+                .service(classifications::add_code)
+                .service(indicators::list_indicators)
+                .service(indicators::create_indicator)
+                .service(indicators::get_indicator)
+                .service(indicators::replace_indicator)
+                .service(periods::list_periods)
+                .service(periods::create_period)
+                .service(periods::lock_period)
+                .service(periods::unlock_period)
+                .service(projects::put_project)
+                .service(projects::list_projects)
+                .service(projects::get_project)
+                .service(projects::project_history)
+                .service(aggregates::get_aggregates)
+                .service(completeness::get_completeness)
+                .service(narratives::list_narratives)
+                .service(snapshots::create_snapshot)
+                .service(snapshots::list_snapshots)
+                .service(snapshots::get_snapshot)
+                .service(
+                    scope::scope("/regions/{region}/submissions")
+                        .app_data(web::PayloadConfig::new(max_submission_bytes))
+                        .service(submissions::submit),
+                ),
+        );
 }
 
 #[derive(OpenApi)]

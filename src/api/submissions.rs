@@ -170,6 +170,16 @@ pub async fn submit(
             })
         })
         .await?;
+    // Counted once the transaction has committed.
+    if let Decision::Answer(result, _) = &decision
+        && result.status == SubmissionStatus::Stored
+    {
+        crate::observability::record_submission(&Outcome {
+            projects: result.projects,
+            values: result.values,
+            narratives: result.narratives,
+        });
+    }
     Ok(respond(decision))
 }
 

@@ -17,6 +17,7 @@ backend_tests!(
     bodies_over_the_limit_get_413,
     a_second_start_applies_no_migration,
     each_token_subject_is_rate_limited,
+    metrics_count_requests_by_route_and_status,
     responses_carry_security_headers_and_cors_only_when_configured,
     served_openapi_equals_the_committed_document,
 );
@@ -219,4 +220,32 @@ async fn responses_carry_security_headers_and_cors_only_when_configured(backend:
     )
     .await;
     assert!(refused.headers.get("access-control-allow-origin").is_none());
+}
+
+async fn metrics_count_requests_by_route_and_status(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let token = t.token(Role::Region, Some("07"));
+    send(
+        &app,
+        crate::common::get("/api/v1/regions/07/projects", &token),
+    )
+    .await;
+    send(
+        &app,
+        crate::common::get("/api/v1/regions/08/projects", &token),
+    )
+    .await;
+    let reply = send(&app, TestRequest::get().uri("/metrics")).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.content_type().starts_with("text/plain"));
+    let text = String::from_utf8(reply.body).unwrap();
+    for expected in [
+        "http_requests_total{method=\"GET\",route=\"/api/v1/regions/{region}/projects\",status=\"200\"}",
+        "http_requests_total{method=\"GET\",route=\"/api/v1/regions/{region}/projects\",status=\"403\"}",
+        "http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/regions/{region}/projects\"",
+        "db_pool_connections ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
 }
