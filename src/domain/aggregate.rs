@@ -914,4 +914,70 @@ mod tests {
         assert_eq!(result.national.value, Some(d("2000")));
         assert_eq!(result.national.reporting_projects, 2);
     }
+
+    #[test]
+    fn tallies_from_the_database_give_the_same_rows() {
+        let members = [member(&["07"], 2, Some(50_000)), member(&["08"], 1, None)];
+        let national_members = member(&[], 3, Some(50_000));
+        let tally =
+            |region: &[&str], sum: i128, denominator: i128, distinct: u64, reporting: u64| Tally {
+                attributes: region.iter().map(|r| Some(r.to_string())).collect(),
+                bucket: None,
+                sum,
+                denominator,
+                distinct,
+                reporting,
+            };
+        let sums = [
+            tally(&["07"], 3_000, 0, 0, 2),
+            tally(&["08"], 10_000, 0, 0, 1),
+        ];
+        let q = question(Rule::Sum, &[GroupBy::Region], "2026");
+        let result = aggregate_tallies(
+            &q,
+            &members,
+            &national_members,
+            &sums,
+            &tally(&[], 13_000, 0, 0, 3),
+        );
+        assert_eq!(result.rows[0].value, Some(d("0.3")));
+        assert_eq!(result.rows[0].target, Some(d("5")));
+        assert_eq!(
+            (result.rows[1].projects, result.rows[1].reporting_projects),
+            (1, 1)
+        );
+        assert_eq!(result.national.value, Some(d("1.3")));
+        let ratio = question(Rule::Ratio { percent: true }, &[GroupBy::Region], "2026");
+        let shares = [tally(&["07"], 10_000, 100_000, 0, 1)];
+        let result = aggregate_tallies(
+            &ratio,
+            &members,
+            &national_members,
+            &shares,
+            &tally(&[], 10_000, 100_000, 0, 1),
+        );
+        assert_eq!(result.rows[0].value, Some(d("10")));
+        assert_eq!(result.rows[1].value, None, "Kalmar reported nothing");
+        let distinct = question(Rule::Distinct, &[GroupBy::Region], "2026");
+        let firms = [tally(&["07"], 0, 0, 2, 1), tally(&["08"], 0, 0, 2, 1)];
+        let result = aggregate_tallies(
+            &distinct,
+            &members,
+            &national_members,
+            &firms,
+            &tally(&[], 0, 0, 3, 2),
+        );
+        assert_eq!(
+            result.national.value,
+            Some(d("3")),
+            "the national count is the database's, not 2 + 2"
+        );
+        assert!(database_can_tally(&distinct));
+        assert!(!database_can_tally(&question(Rule::Latest, &[], "2026")));
+        assert!(!database_can_tally(&question(
+            Rule::Sum,
+            &[GroupBy::Sex],
+            "2026"
+        )));
+    }
 }

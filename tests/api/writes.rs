@@ -23,6 +23,7 @@ backend_tests!(
     regions_write_and_read_only_their_own,
     project_lists_filter_and_page,
     concurrent_submissions_lose_nothing,
+    eight_writers_with_a_hundred_submissions_each_lose_nothing,
     fifty_thousand_values_in_one_submission,
 );
 
@@ -1323,4 +1324,81 @@ async fn fifty_thousand_values_in_one_submission(backend: Backend) {
     assert_eq!(t.count("indicator_values"), 50_000);
     assert_eq!(t.count("value_revisions"), 50_000);
     assert_eq!(t.count("value_entities"), 10_000);
+}
+
+async fn eight_writers_with_a_hundred_submissions_each_lose_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    open_periods(&t, &app).await;
+    let token = region_token(&t, "07");
+    let projects: Vec<Value> = (0..5).map(|i| project(&format!("P{i}"))).collect();
+    assert_eq!(
+        send(
+            &app,
+            post_json(&submit_path("07"), &token, &json!({"projects": projects}))
+        )
+        .await
+        .status,
+        200
+    );
+    let writer = |w: i64| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let mut statuses = Vec::new();
+            for i in 0..100_i64 {
+                // Overlapping projects, a value no other submission sends.
+                let body = json!({"values": [
+                    {"project_ref": format!("P{}", (w + i) % 5), "indicator": "RCR02", "period": "2026H1", "value": w * 1000 + i + 1}
+                ]});
+                statuses.push(
+                    send(app, post_json(&submit_path("07"), &token, &body))
+                        .await
+                        .status
+                        .as_u16(),
+                );
+            }
+            statuses
+        }
+    };
+    let statuses: Vec<u16> = futures_util::future::join_all((0..8).map(writer))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(statuses.len(), 800);
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every submission stored: {statuses:?}"
+    );
+    assert_eq!(
+        t.count("value_revisions"),
+        800,
+        "every change is one revision"
+    );
+    assert_eq!(t.count("submissions"), 801);
+    for i in 0..5 {
+        let history = send(
+            &app,
+            get(&format!("/api/v1/regions/07/projects/P{i}/history"), &token),
+        )
+        .await
+        .json();
+        let history = history.as_array().unwrap();
+        for pair in history.windows(2) {
+            assert_eq!(
+                pair[1]["old_value"], pair[0]["new_value"],
+                "each revision starts where the last ended"
+            );
+        }
+        let detail = send(
+            &app,
+            get(&format!("/api/v1/regions/07/projects/P{i}"), &token),
+        )
+        .await
+        .json();
+        assert_eq!(
+            detail["values"][0]["value"],
+            history.last().unwrap()["new_value"]
+        );
+    }
 }
