@@ -4,6 +4,7 @@ mod common;
 
 mod aggregates;
 mod auth;
+mod faults;
 mod operations;
 mod reference;
 mod reports;
