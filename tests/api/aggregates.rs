@@ -4,7 +4,7 @@ use actix_web::test;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::common::{Backend, TestApp, get, post_json, send};
+use crate::common::{Backend, TestApp, TestService, get, post_json, send};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
@@ -55,15 +55,7 @@ fn entities(reference: &str, period: &str, orgnr: &[&str]) -> Value {
 }
 
 /// Kronoberg (07) runs A and B, Kalmar (08) runs C; see each test for the figures.
-pub async fn load<S, B>(t: &TestApp, app: &S)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn load(t: &TestApp, app: &impl TestService) {
     for (id, deadline) in [("2026H1", "2030-01-31"), ("2026H2", "2030-01-31")] {
         send(
             app,

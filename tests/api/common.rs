@@ -240,11 +240,22 @@ impl Reply {
     }
 }
 
-pub async fn send<S, B>(app: &S, request: TestRequest) -> Reply
+/// The application as `test::init_service` gives it, named once for the helpers.
+pub trait TestService:
+    Service<actix_http::Request, Response = ServiceResponse<Self::Body>, Error = actix_web::Error>
+{
+    type Body: MessageBody;
+}
+
+impl<S, B> TestService for S
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    type Body = B;
+}
+
+pub async fn send(app: &impl TestService, request: TestRequest) -> Reply {
     let response = test::call_service(app, request.to_request()).await;
     let status = response.status();
     let headers = response.headers().clone();

@@ -4,7 +4,7 @@ use actix_web::test::{self, TestRequest};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::common::{Backend, TestApp, get, post_json, put_json, send};
+use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, put_json, send};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
@@ -28,15 +28,7 @@ backend_tests!(
 );
 
 /// Opens 2025H2 (deadline passed), 2026H1 and 2026H2 (open) and 2099H1 (not started).
-async fn open_periods<S, B>(t: &TestApp, app: &S)
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn open_periods(t: &TestApp, app: &impl TestService) {
     for (id, deadline) in [
         ("2025H2", "2026-01-31"),
         ("2026H1", "2030-01-31"),
@@ -96,6 +88,15 @@ fn submission(reference: &str) -> Value {
 
 fn submit_path(region: &str) -> String {
     format!("/api/v1/regions/{region}/submissions")
+}
+
+/// A region's own token posting `body` to its submissions.
+async fn submit_as(t: &TestApp, app: &impl TestService, region: &str, body: &Value) -> Reply {
+    send(
+        app,
+        post_json(&submit_path(region), &region_token(t, region), body),
+    )
+    .await
 }
 
 fn region_token(t: &TestApp, region: &str) -> String {
@@ -275,15 +276,7 @@ async fn put_creates_and_replaces_a_project(backend: Backend) {
 
 /// Sends `body` (a submission) and asserts a 422 naming exactly `fields`, and that nothing
 /// was stored.
-async fn assert_refused<S, B>(t: &TestApp, app: &S, body: &Value, fields: &[&str])
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
+async fn assert_refused(t: &TestApp, app: &impl TestService, body: &Value, fields: &[&str]) {
     let before = stored_rows(t);
     let reply = send(
         app,
@@ -637,11 +630,7 @@ async fn one_bad_item_in_twenty_stores_nothing(backend: Backend) {
     );
     let admin_reply = send(&app, post_json(&submit_path("07"), &t.admin(), &body)).await;
     assert_eq!(admin_reply.invalid_fields(), vec!["values[9].value"]);
-    let reply = send(
-        &app,
-        post_json(&submit_path("07"), &region_token(&t, "07"), &body),
-    )
-    .await;
+    let reply = submit_as(&t, &app, "07", &body).await;
     // Every problem at once: the bad value, and the values for the closed 2025H2.
     let problem = reply.json();
     let fields = reply.invalid_fields();
@@ -863,15 +852,7 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
         })
     };
     // 2025H2's deadline has passed.
-    let late = send(
-        &app,
-        post_json(
-            &submit_path("07"),
-            &region_token(&t, "07"),
-            &value("2025H2", 1),
-        ),
-    )
-    .await;
+    let late = submit_as(&t, &app, "07", &value("2025H2", 1)).await;
     let problem = late.problem(409);
     assert_eq!(problem["status"], "rejected");
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
@@ -899,28 +880,12 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
     assert_eq!(unlocked.status, 200);
     assert_eq!(unlocked.json()["lock_exceptions"], json!(["07"]));
     assert_eq!(
-        send(
-            &app,
-            post_json(
-                &submit_path("07"),
-                &region_token(&t, "07"),
-                &value("2025H2", 2)
-            )
-        )
-        .await
-        .status,
+        submit_as(&t, &app, "07", &value("2025H2", 2)).await.status,
         200
     );
-    send(
-        &app,
-        post_json(
-            &submit_path("08"),
-            &region_token(&t, "08"),
-            &value("2025H2", 2),
-        ),
-    )
-    .await
-    .problem(409);
+    submit_as(&t, &app, "08", &value("2025H2", 2))
+        .await
+        .problem(409);
     // An admin lock closes an open period for everyone and ends the exceptions.
     let locked = send(
         &app,
@@ -929,16 +894,9 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
     .await
     .json();
     assert_eq!(locked["locked"], true);
-    send(
-        &app,
-        post_json(
-            &submit_path("07"),
-            &region_token(&t, "07"),
-            &value("2026H1", 1),
-        ),
-    )
-    .await
-    .problem(409);
+    submit_as(&t, &app, "07", &value("2026H1", 1))
+        .await
+        .problem(409);
     let relocked = send(
         &app,
         post_json("/api/v1/periods/2025H2/lock", &admin, &json!({})),
@@ -946,16 +904,9 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
     .await
     .json();
     assert_eq!(relocked["lock_exceptions"], json!([]));
-    send(
-        &app,
-        post_json(
-            &submit_path("07"),
-            &region_token(&t, "07"),
-            &value("2025H2", 3),
-        ),
-    )
-    .await
-    .problem(409);
+    submit_as(&t, &app, "07", &value("2025H2", 3))
+        .await
+        .problem(409);
     // Unlock without region reopens for all, deadline or not.
     let open = send(
         &app,
@@ -965,16 +916,7 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
     .json();
     assert_eq!(open["locked"], false);
     assert_eq!(
-        send(
-            &app,
-            post_json(
-                &submit_path("08"),
-                &region_token(&t, "08"),
-                &value("2025H2", 4)
-            )
-        )
-        .await
-        .status,
+        submit_as(&t, &app, "08", &value("2025H2", 4)).await.status,
         200
     );
     // Locking the year closes its half-years.
@@ -992,16 +934,7 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
         201
     );
     assert_eq!(
-        send(
-            &app,
-            post_json(
-                &submit_path("08"),
-                &region_token(&t, "08"),
-                &value("2026H2", 1)
-            )
-        )
-        .await
-        .status,
+        submit_as(&t, &app, "08", &value("2026H2", 1)).await.status,
         200
     );
     send(
@@ -1009,16 +942,9 @@ async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
         post_json("/api/v1/periods/2026/lock", &admin, &json!({})),
     )
     .await;
-    send(
-        &app,
-        post_json(
-            &submit_path("08"),
-            &region_token(&t, "08"),
-            &value("2026H2", 2),
-        ),
-    )
-    .await
-    .problem(409);
+    submit_as(&t, &app, "08", &value("2026H2", 2))
+        .await
+        .problem(409);
     // Locks are for admins; unknown periods and regions are named.
     send(
         &app,
@@ -1309,11 +1235,7 @@ async fn fifty_thousand_values_in_one_submission(backend: Backend) {
     }
     assert_eq!(values.len(), 50_000);
     let body = json!({"projects": projects, "values": values});
-    let reply = send(
-        &app,
-        post_json(&submit_path("07"), &region_token(&t, "07"), &body),
-    )
-    .await;
+    let reply = submit_as(&t, &app, "07", &body).await;
     assert_eq!(
         reply.status,
         200,
