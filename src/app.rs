@@ -7,13 +7,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpMessage, HttpResponse, get, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, get, web};
 use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
+use crate::api::allowed_methods::AllowedMethods;
 use crate::auth::TokenKeys;
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::{self, DbConnection, DbPool};
@@ -202,8 +203,14 @@ async fn docs_redirect() -> HttpResponse {
         .finish()
 }
 
-async fn unknown_route() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("no such resource".into()))
+async fn unknown_route(
+    request: HttpRequest,
+    allowed: web::Data<AllowedMethods>,
+) -> Result<HttpResponse, AppError> {
+    match allowed.for_path(request.path()) {
+        Some(methods) => Err(AppError::MethodNotAllowed(methods)),
+        None => Err(AppError::NotFound("no such resource".into())),
+    }
 }
 
 /// Cross-origin browser calls only from the configured origins; with none configured,
@@ -239,7 +246,9 @@ pub fn build_app(
     let max_body_bytes = state.config.max_body_bytes;
     let state_cors_origins = state.config.cors_allowed_origins.clone();
     let (app, document) = api_routes(state.config.max_submission_bytes);
+    let allowed_methods = web::Data::new(AllowedMethods::from_document(&document));
     app.app_data(state)
+        .app_data(allowed_methods)
         .app_data(web::PayloadConfig::new(max_body_bytes))
         .app_data(api::extract::query_config())
         .app_data(api::extract::path_config())

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, one function per endpoint.
 
 pub mod aggregates;
+pub mod allowed_methods;
 pub mod classifications;
 pub mod completeness;
 pub mod extract;

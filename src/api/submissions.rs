@@ -128,7 +128,7 @@ enum Decision {
         (status = 200, description = "Stored, or validated in a dry run", body = SubmissionResult),
         (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A period is closed for the region; nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid; nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body, parameter or Idempotency-Key; nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
     )
 )]
 #[post("")]
@@ -136,25 +136,38 @@ pub async fn submit(
     caller: Authorized<RegionWrite>,
     state: web::Data<AppState>,
     region: web::Path<String>,
-    params: web::Query<SubmitParams>,
     request: HttpRequest,
     body: JsonBytes,
 ) -> Result<HttpResponse, AppError> {
     let region = parse_region(&region)?;
-    let key = idempotency_key(&request)?;
-    let bytes = body.0;
-    let request_sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let dry_run = params.dry_run;
-    let input: SubmissionInput = match parse_json(&bytes) {
-        Ok(input) => input,
-        // A body of the wrong shape is refused in the same shape as any other rejection.
+    // Read by hand rather than by extractor so that a bad parameter is refused in the same
+    // shape as every other invalid submission.
+    let params = web::Query::<SubmitParams>::from_query(request.query_string());
+    let dry_run = params.as_ref().is_ok_and(|params| params.dry_run);
+    let received = receive(caller.principal, state, region, params, &request, body.0).await;
+    match received {
         Err(AppError::Invalid(errors)) => {
             let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Invalid(errors));
-            return Ok(respond(Decision::Answer(result, status)));
+            Ok(respond(Decision::Answer(result, status)))
         }
-        Err(other) => return Err(other),
-    };
-    let principal = caller.principal;
+        other => other.map(respond),
+    }
+}
+
+async fn receive(
+    principal: Principal,
+    state: web::Data<AppState>,
+    region: RegionCode,
+    params: Result<web::Query<SubmitParams>, actix_web::error::QueryPayloadError>,
+    request: &HttpRequest,
+    bytes: web::Bytes,
+) -> Result<Decision, AppError> {
+    let dry_run = params
+        .map_err(|error| AppError::invalid("query", "invalid_query", error.to_string()))?
+        .dry_run;
+    let key = idempotency_key(request)?;
+    let request_sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let input: SubmissionInput = parse_json(&bytes)?;
     let decision = state
         .db(move |conn| {
             db::write_transaction(conn, |conn| {
@@ -180,7 +193,7 @@ pub async fn submit(
             narratives: result.narratives,
         });
     }
-    Ok(respond(decision))
+    Ok(decision)
 }
 
 fn respond(decision: Decision) -> HttpResponse {

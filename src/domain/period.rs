@@ -38,7 +38,8 @@ impl PeriodId {
     pub fn parse(text: &str) -> Option<PeriodId> {
         let (year_text, half) = match text.len() {
             4 => (text, None),
-            6 if &text[4..5] == "H" => (&text[..4], Some(&text[5..])),
+            // Compared as a byte so that a multi-byte character there cannot split a slice.
+            6 if text.as_bytes()[4] == b'H' => (&text[..4], Some(&text[5..])),
             _ => return None,
         };
         if !year_text.bytes().all(|b| b.is_ascii_digit()) {
@@ -210,6 +211,9 @@ mod tests {
             "abcd",
             "2026-H1",
             "２０２６",
+            "\u{80}\u{80}\u{80}",
+            "2026é",
+            "20Ïé",
         ] {
             assert_eq!(PeriodId::parse(bad), None, "{bad:?}");
         }

@@ -14,6 +14,7 @@ backend_tests!(
     health_answers_without_a_token,
     every_response_has_a_request_id,
     unknown_routes_are_problem_json,
+    other_methods_on_known_paths_are_405_with_allow,
     bodies_over_the_limit_get_413,
     a_second_start_applies_no_migration,
     each_token_subject_is_rate_limited,
@@ -65,6 +66,34 @@ async fn unknown_routes_are_problem_json(backend: Backend) {
         .await
         .problem(404);
     send(&app, TestRequest::get().uri("/")).await.problem(404);
+}
+
+async fn other_methods_on_known_paths_are_405_with_allow(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let cases = [
+        (TestRequest::delete().uri("/api/v1/indicators"), "GET, POST"),
+        (
+            TestRequest::patch().uri("/api/v1/indicators/NAT-A01"),
+            "GET, PUT",
+        ),
+        (
+            TestRequest::default()
+                .method(actix_web::http::Method::TRACE)
+                .uri("/api/v1/periods"),
+            "GET, POST",
+        ),
+        (
+            TestRequest::get().uri("/api/v1/regions/01/submissions"),
+            "POST",
+        ),
+    ];
+    for (request, allow) in cases {
+        let reply = send(&app, request).await;
+        reply.problem(405);
+        assert_eq!(reply.headers.get("allow").unwrap(), allow);
+    }
+    assert_eq!(t.count("indicators"), 17, "the seeded catalogue, unchanged");
 }
 
 async fn bodies_over_the_limit_get_413(backend: Backend) {

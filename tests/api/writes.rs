@@ -780,6 +780,11 @@ async fn idempotency_keys_replay_and_refuse_other_bodies(backend: Backend) {
     assert_eq!(send(&app, other_region).await.status, 200);
     let bad_key = send(&app, keyed(&submission("P1"), &"k".repeat(201))).await;
     assert_eq!(bad_key.invalid_fields(), vec!["Idempotency-Key"]);
+    // Every refusal of a submission has the submission's own shape.
+    for refused in [other.json(), bad_key.json()] {
+        assert_eq!(refused["status"], "rejected", "{refused}");
+        assert_eq!(refused["dry_run"], false);
+    }
 }
 
 async fn a_dry_run_stores_nothing(backend: Backend) {
@@ -826,6 +831,8 @@ async fn a_dry_run_stores_nothing(backend: Backend) {
     )
     .await;
     assert_eq!(bad.invalid_fields(), vec!["query"]);
+    assert_eq!(bad.json()["status"], "rejected");
+    assert_eq!(t.count("value_revisions"), 4);
 }
 
 async fn closed_periods_refuse_regions_until_opened(backend: Backend) {
