@@ -152,7 +152,25 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {error}"))
+        if lost_connection(&error) {
+            // The pool drops the broken connection; the next request gets a new one once
+            // the database is back.
+            AppError::Unavailable(format!("database: {error}"))
+        } else {
+            AppError::Internal(format!("database: {error}"))
+        }
+    }
+}
+
+/// Whether `error` means the database went away rather than that the query was wrong.
+fn lost_connection(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::RollbackErrorOnCommit { commit_error, .. } => lost_connection(commit_error),
+        // A rollback that could not be sent: the connection is gone.
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 
@@ -168,4 +186,35 @@ pub struct Problem {
     /// The fields that are invalid (for 422 answers); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind) -> Error {
+        Error::DatabaseError(kind, Box::new("server closed the connection".to_string()))
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_a_bad_query_internal() {
+        let lost = AppError::from(database_error(DatabaseErrorKind::ClosedConnection));
+        assert_eq!(lost.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(database_error(DatabaseErrorKind::ClosedConnection)),
+            commit_error: Box::new(database_error(DatabaseErrorKind::ClosedConnection)),
+        };
+        assert_eq!(
+            AppError::from(commit).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let unique = AppError::from(database_error(DatabaseErrorKind::UniqueViolation));
+        assert_eq!(unique.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            AppError::from(Error::NotFound).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

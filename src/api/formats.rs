@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use actix_web::HttpResponse;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
@@ -31,13 +32,7 @@ pub fn respond(
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(aggregate),
         Format::JsonStat => HttpResponse::Ok().json(json_stat(aggregate, labels)),
-        Format::Csv => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"{file}.csv\""),
-            ))
-            .body(csv(aggregate, labels)?),
+        Format::Csv => csv_attachment(&file, csv(aggregate, labels)?),
         Format::Xlsx => HttpResponse::Ok()
             .content_type(XLSX)
             .insert_header((
@@ -132,6 +127,36 @@ fn csv(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
             .collect()
     });
     csv_document(&header(aggregate), records)
+}
+
+/// Whether a listing that is JSON by default is asked for as CSV: `format=csv`, or
+/// `Accept: text/csv` without a `format`.
+pub fn wants_csv(format: Option<&str>, request: &HttpRequest) -> Result<bool, AppError> {
+    match format {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(AppError::invalid(
+            "format",
+            "unknown_format",
+            "must be json or csv",
+        )),
+        None => Ok(request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"))),
+    }
+}
+
+/// A CSV document sent as a file named `{name}.csv`.
+pub fn csv_attachment(name: &str, document: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .body(document)
 }
 
 /// A CSV file as Excel and statistics tools read it: UTF-8 with a byte-order mark (so that

@@ -1,10 +1,11 @@
 //! The qualitative part, read across projects: progress, lessons and deviations.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::api::pagination::Page;
 use crate::app::AppState;
 use crate::auth::{Authorized, NarrativeRead, Role};
@@ -49,6 +50,9 @@ pub struct NarrativeParams {
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<i64>,
+    /// `json` (default, one page) or `csv` (every matching narrative in one file; `page`
+    /// and `page_size` do not apply).
+    pub format: Option<String>,
 }
 
 /// Narratives by region, project and period, filtered and searched, a page at a time.
@@ -56,15 +60,20 @@ pub struct NarrativeParams {
     tag = "projects",
     security(("bearer" = [])),
     params(NarrativeParams),
-    responses((status = 200, description = "One page of narratives", body = NarrativePage))
+    responses((status = 200, description = "One page of narratives, or all of them as CSV", content(
+        (NarrativePage = "application/json"),
+        (String = "text/csv"),
+    )))
 )]
 #[get("/narratives")]
 pub async fn list_narratives(
     caller: Authorized<NarrativeRead>,
     state: web::Data<AppState>,
     params: web::Query<NarrativeParams>,
-) -> Result<web::Json<NarrativePage>, AppError> {
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
+    let csv = wants_csv(params.format.as_deref(), &request)?;
     let page = Page::checked(params.page, params.page_size)?;
     let periods: Vec<String> = match &params.period {
         None => Vec::new(),
@@ -122,27 +131,58 @@ pub async fn list_narratives(
                     .any(|text| text.to_lowercase().contains(&needle))
         })
         .collect();
-    let total = matching.len() as i64;
+    let items = matching.into_iter().map(|n| NarrativeItem {
+        region: n.region,
+        project_ref: n.project_ref,
+        project_title: n.title,
+        period: n.row.period,
+        progress: n.row.progress,
+        lessons: n.row.lessons,
+        deviations: n.row.deviations,
+        updated_at: n.row.updated_at.and_utc(),
+    });
+    if csv {
+        return Ok(csv_attachment("narratives", narratives_csv(items)?));
+    }
+    let total = items.len() as i64;
     let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let items = matching
-        .into_iter()
-        .skip(offset)
-        .take(page.size as usize)
-        .map(|n| NarrativeItem {
-            region: n.region,
-            project_ref: n.project_ref,
-            project_title: n.title,
-            period: n.row.period,
-            progress: n.row.progress,
-            lessons: n.row.lessons,
-            deviations: n.row.deviations,
-            updated_at: n.row.updated_at.and_utc(),
-        })
-        .collect();
-    Ok(web::Json(NarrativePage {
+    let items = items.skip(offset).take(page.size as usize).collect();
+    Ok(HttpResponse::Ok().json(NarrativePage {
         items,
         page: page.page,
         page_size: page.size,
         total,
     }))
+}
+
+/// One line per narrative; every text cell neutralised, since titles and narratives are
+/// free text that a spreadsheet would otherwise run as a formula.
+fn narratives_csv(items: impl Iterator<Item = NarrativeItem>) -> Result<Vec<u8>, AppError> {
+    let header = [
+        "region",
+        "project_ref",
+        "project_title",
+        "period",
+        "progress",
+        "lessons",
+        "deviations",
+        "updated_at",
+    ]
+    .map(String::from);
+    let records = items.map(|item| {
+        [
+            item.region,
+            item.project_ref,
+            item.project_title,
+            item.period,
+            item.progress,
+            item.lessons,
+            item.deviations,
+            item.updated_at.to_rfc3339(),
+        ]
+        .iter()
+        .map(|text| neutralise(text))
+        .collect()
+    });
+    csv_document(&header, records)
 }

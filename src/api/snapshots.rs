@@ -2,7 +2,6 @@
 //! reproduced byte for byte.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::aggregates::{AggregateRequest, answer};
 use crate::api::extract::JsonBody;
-use crate::api::formats::{csv_document, neutralise};
+use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::app::AppState;
 use crate::auth::{AnyRole, Authorized, SnapshotWrite};
 use crate::db::snapshots::SnapshotRow;
@@ -236,22 +235,7 @@ pub async fn get_snapshot(
     params: web::Query<SnapshotParams>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let csv = match params.format.as_deref() {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => {
-            return Err(AppError::invalid(
-                "format",
-                "unknown_format",
-                "must be json or csv",
-            ));
-        }
-        None => request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/csv")),
-    };
+    let csv = wants_csv(params.format.as_deref(), &request)?;
     let id = id.into_inner();
     let row = state
         .db(move |conn| Ok(db::snapshots::find(conn, &id)?))
@@ -260,13 +244,8 @@ pub async fn get_snapshot(
     let figures: Value = serde_json::from_str(&row.figures)
         .map_err(|e| AppError::Internal(format!("stored figures: {e}")))?;
     if csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"snapshot_{}.csv\"", row.id),
-            ))
-            .body(figures_csv(&figures)?));
+        let name = format!("snapshot_{}", row.id);
+        return Ok(csv_attachment(&name, figures_csv(&figures)?));
     }
     Ok(HttpResponse::Ok().json(Snapshot {
         summary: summary(&row),

@@ -6,6 +6,7 @@ mod aggregates;
 mod auth;
 mod faults;
 mod operations;
+mod outage;
 mod reference;
 mod reports;
 mod writes;

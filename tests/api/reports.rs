@@ -14,6 +14,7 @@ backend_tests!(
     narratives_are_searched_and_scoped_by_role,
     snapshots_freeze_figures_reproducibly,
     bad_snapshot_requests_store_nothing,
+    every_csv_export_neutralises_formulas,
 );
 
 async fn completeness_counts_required_reported_and_missing_values(backend: Backend) {
@@ -340,4 +341,120 @@ async fn snapshots_agree_across_backends() {
     .await
     .json();
     assert_eq!(on_sqlite["sha256"], on_postgres["sha256"]);
+}
+
+/// The cells of a CSV export, after its byte-order mark.
+fn csv_cells(reply: &crate::common::Reply) -> Vec<String> {
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.content_type().starts_with("text/csv"));
+    let text = std::str::from_utf8(&reply.body).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .flat_map(|record| {
+            record
+                .unwrap()
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+async fn every_csv_export_neutralises_formulas(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let admin = t.admin();
+    let code =
+        json!({"code": "formel", "label_sv": "=HYPERLINK(\"http://x\")", "label_en": "@SUM(A1)"});
+    let added = send(
+        &app,
+        post_json("/api/v1/classifications/bransch", &admin, &code),
+    )
+    .await;
+    assert_eq!(added.status, 201);
+    let hostile = json!({
+        "projects": [{
+            "ref": "F", "title": "=1+1", "organisation": "+46 470 00 00 00", "status": "pagaende",
+            "project_type": "projekt", "sakomrade": "innovation_foretagande",
+            "effektkedja": "varor_tjanster_direkt", "branscher": ["formel"],
+            "start_date": "2025-07-01", "end_date": "2027-12-31",
+            "granted_sek": 100, "total_budget_sek": 200,
+            "indicators": [{"indicator": "RCO01", "target": 1}]
+        }],
+        "values": [{"project_ref": "F", "indicator": "RCO01", "period": "2026H1",
+                    "entities": ["5560360793"]}],
+        "narratives": [{"project_ref": "F", "period": "2026H1", "progress": "@SUM(A1)",
+                        "lessons": "-2+3", "deviations": "+cmd|' /C calc'!A0"}]
+    });
+    let stored = send(
+        &app,
+        post_json(
+            "/api/v1/regions/07/submissions",
+            &t.token(Role::Region, Some("07")),
+            &hostile,
+        ),
+    )
+    .await;
+    assert_eq!(
+        stored.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&stored.body)
+    );
+    let scheduler = t.token(Role::Scheduler, None);
+    let snapshot = send(
+        &app,
+        post_json(
+            "/api/v1/snapshots",
+            &scheduler,
+            &json!({"period": "2026H1", "label": "=label"}),
+        ),
+    )
+    .await
+    .json();
+    let national = t.token(Role::National, None);
+    let exports = [
+        get("/api/v1/narratives?format=csv", &national),
+        get(
+            "/api/v1/aggregates?indicator=RCO01&period=2026H1&group_by=bransch&format=csv",
+            &national,
+        ),
+        get(
+            &format!(
+                "/api/v1/snapshots/{}?format=csv",
+                snapshot["id"].as_str().unwrap()
+            ),
+            &national,
+        ),
+    ];
+    let mut all = Vec::new();
+    for export in exports {
+        all.extend(csv_cells(&send(&app, export).await));
+    }
+    for cell in &all {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "a cell a spreadsheet would run: {cell:?}"
+        );
+    }
+    for neutralised in [
+        "'=1+1",
+        "'@SUM(A1)",
+        "'-2+3",
+        "'+cmd|' /C calc'!A0",
+        "'=HYPERLINK(\"http://x\")",
+    ] {
+        assert!(
+            all.iter().any(|c| c == neutralised),
+            "{neutralised} missing"
+        );
+    }
 }

@@ -25,6 +25,7 @@ backend_tests!(
     concurrent_submissions_lose_nothing,
     eight_writers_with_a_hundred_submissions_each_lose_nothing,
     fifty_thousand_values_in_one_submission,
+    submissions_over_the_item_limits_are_refused_whole,
 );
 
 /// Opens 2025H2 (deadline passed), 2026H1 and 2026H2 (open) and 2099H1 (not started).
@@ -1330,4 +1331,47 @@ async fn eight_writers_with_a_hundred_submissions_each_lose_nothing(backend: Bac
             history.last().unwrap()["new_value"]
         );
     }
+}
+
+async fn submissions_over_the_item_limits_are_refused_whole(backend: Backend) {
+    use uppfoljning::domain::submission::{MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES};
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    open_periods(&t, &app).await;
+    let value =
+        json!({"project_ref": "P1", "indicator": "NAT-A01", "period": "2026H1", "value": 1});
+    let narrative = json!({"project_ref": "P1", "period": "2026H1", "progress": "x"});
+    let mut over = submission("P1");
+    over["values"] = Value::Array(vec![value; MAX_VALUES + 1]);
+    over["narratives"] = Value::Array(vec![narrative; MAX_NARRATIVES + 1]);
+    over["projects"] = Value::Array(vec![project("P1"); MAX_PROJECTS + 1]);
+    let reply = submit_as(&t, &app, "07", &over).await;
+    assert_eq!(
+        reply.invalid_fields(),
+        vec!["projects", "values", "narratives"]
+    );
+    assert!(
+        reply.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["code"] == "too_many_items")
+    );
+    assert_eq!(stored_rows(&t), [0; 6]);
+    // At the limit it is not the count that is refused.
+    let mut at_limit = submission("P1");
+    at_limit["values"] = Value::Array(vec![
+        json!({"project_ref": "P1", "indicator": "NAT-A01", "period": "2026H1", "value": 1,
+               "by_sex": {"kvinnor": 1, "man": 0, "ej_angivet": 0}});
+        MAX_VALUES
+    ]);
+    let reply = submit_as(&t, &app, "07", &at_limit).await;
+    let codes: Vec<Value> = reply.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].clone())
+        .collect();
+    assert!(!codes.contains(&json!("too_many_items")), "{codes:?}");
+    assert_eq!(stored_rows(&t), [0; 6]);
 }
