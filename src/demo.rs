@@ -15,7 +15,8 @@ use crate::domain::codes::REGIONS;
 use crate::domain::orgnr;
 use crate::domain::period::PeriodId;
 use crate::domain::submission::{
-    BySexInput, MAX_PROJECTS, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
+    BySexInput, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, NarrativeInput, PlanInput, ProjectInput,
+    SubmissionInput, ValueInput,
 };
 
 /// Roughly each region's share of the population, in per mille; larger regions run more
@@ -434,7 +435,7 @@ pub fn generate(spec: &DemoSpec) -> BTreeMap<String, SubmissionInput> {
 
 /// Splits a submission into several the endpoint accepts: the projects first (at most
 /// `MAX_PROJECTS` or `per_chunk` each), then at most `per_chunk` values and as many
-/// narratives each.
+/// narratives each, never more than a submission may hold.
 pub fn in_chunks(submission: SubmissionInput, per_chunk: usize) -> Vec<SubmissionInput> {
     let mut chunks: Vec<SubmissionInput> = submission
         .projects
@@ -444,8 +445,14 @@ pub fn in_chunks(submission: SubmissionInput, per_chunk: usize) -> Vec<Submissio
             ..SubmissionInput::default()
         })
         .collect();
-    let values: Vec<&[ValueInput]> = submission.values.chunks(per_chunk).collect();
-    let narratives: Vec<&[NarrativeInput]> = submission.narratives.chunks(per_chunk).collect();
+    let values: Vec<&[ValueInput]> = submission
+        .values
+        .chunks(per_chunk.min(MAX_VALUES))
+        .collect();
+    let narratives: Vec<&[NarrativeInput]> = submission
+        .narratives
+        .chunks(per_chunk.min(MAX_NARRATIVES))
+        .collect();
     for i in 0..values.len().max(narratives.len()) {
         chunks.push(SubmissionInput {
             projects: Vec::new(),
@@ -524,6 +531,14 @@ mod tests {
         assert_eq!(
             chunks.iter().map(|c| c.narratives.len()).sum::<usize>(),
             all.narratives.len()
+        );
+        let mut many = all.clone();
+        many.narratives = vec![all.narratives[0].clone(); MAX_NARRATIVES + 1];
+        let chunks = in_chunks(many, usize::MAX);
+        assert!(chunks.iter().all(|c| c.narratives.len() <= MAX_NARRATIVES));
+        assert_eq!(
+            chunks.iter().map(|c| c.narratives.len()).sum::<usize>(),
+            MAX_NARRATIVES + 1
         );
     }
 }
