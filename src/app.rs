@@ -13,7 +13,9 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::answer_cache::AnswerCache;
 use crate::api;
+use crate::api::aggregates::Aggregate;
 use crate::api::allowed_methods::AllowedMethods;
 use crate::auth::TokenKeys;
 use crate::config::{Config, ConfigError, DatabaseUrl};
@@ -27,6 +29,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: TokenKeys,
     pub rate_limiter: Option<RateLimiter>,
+    /// Aggregate answers, kept until the data changes.
+    pub answers: AnswerCache<Aggregate>,
     pub config: Config,
 }
 
@@ -60,6 +64,7 @@ impl AppState {
             pool,
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
+            answers: AnswerCache::new(api::aggregates::KEPT_ANSWERS),
             config,
         })
     }

@@ -2,6 +2,7 @@
 //! anslag 1:1. `main.rs` is the command line; `app` builds the HTTP service from `api`
 //! (endpoints), `auth`, `db` (storage) and `domain` (the rules).
 
+pub mod answer_cache;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -1,6 +1,7 @@
 //! National aggregates, computed live from the stored values by each indicator's rule.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -10,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::answer_cache::AnswerCache;
 use crate::api::formats;
 use crate::app::AppState;
 use crate::auth::{AnyRole, Authorized};
@@ -300,11 +302,14 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
             let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
                 db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
             };
-            // Without grouping the one group is the nation: one query, not two.
+            // Without grouping the one group is the nation; where every project is in one
+            // group, sums and ratios of the nation are the groups' added up. Distinct
+            // enterprises are not: one may work with projects in several groups.
             let mut both =
                 |of: TallyOf<'_>| -> QueryResult<(Vec<aggregate::Tally>, Vec<aggregate::Tally>)> {
                     let grouped = tally(&request.group_by, of)?;
-                    let national = if request.group_by.is_empty() {
+                    let additive = one_group_each && !matches!(of, TallyOf::Distinct(_));
+                    let national = if request.group_by.is_empty() || additive {
                         grouped.clone()
                     } else {
                         tally(&[], of)?
@@ -490,7 +495,10 @@ pub fn labels(
 #[utoipa::path(
     tag = "aggregates",
     security(("bearer" = [])),
-    params(AggregateParams),
+    params(
+        AggregateParams,
+        ("Cache-Control" = Option<String>, Header, description = "`no-cache` computes the answer afresh instead of reusing the one computed since the last write"),
+    ),
     responses(
         (status = 200, description = "The aggregate", content(
             (Aggregate = "application/json"),
@@ -512,9 +520,16 @@ pub async fn get_aggregates(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/csv"));
     let (question, format) = params.into_inner().into_request(accept_csv)?;
+    // `Cache-Control: no-cache` asks for the answer computed afresh.
+    let fresh = request
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|value| value.contains("no-cache"));
+    let kept = state.clone();
     let (aggregate, labels) = state
         .db(move |conn| {
-            let aggregate = answer(conn, &question)?;
+            let aggregate = kept_or_answered(conn, &kept.answers, &question, fresh)?;
             let labels = if matches!(format, Format::Json) {
                 HashMap::new()
             } else {
@@ -524,4 +539,34 @@ pub async fn get_aggregates(
         })
         .await?;
     formats::respond(&aggregate, &labels, format)
+}
+
+/// How many aggregate answers an instance keeps.
+pub const KEPT_ANSWERS: usize = 256;
+
+/// The answer kept from an earlier request if no write has happened since, or a new one.
+fn kept_or_answered(
+    conn: &mut DbConnection,
+    answers: &AnswerCache<Aggregate>,
+    question: &AggregateRequest,
+    fresh: bool,
+) -> Result<Aggregate, AppError> {
+    // Read before the data, so that the answer is at least as new as the version.
+    let version = db::data_version::current(conn)?;
+    // The checked question, printed, names it exactly: same question, same text.
+    let key = format!("{question:?}");
+    let kept = answers.get(version, &key).filter(|_| !fresh);
+    let mut aggregate = match kept {
+        Some(kept) => Aggregate::clone(&kept),
+        None => {
+            let computed = answer(conn, question)?;
+            answers.put(version, key, Arc::new(computed.clone()));
+            computed
+        }
+    };
+    if question.as_of.is_none() {
+        // Nothing has changed since it was computed: it is also the answer as of now.
+        aggregate.as_of = crate::domain::now().and_utc();
+    }
+    Ok(aggregate)
 }

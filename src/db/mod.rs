@@ -2,6 +2,7 @@
 //! migrations, and query functions per aggregate root. Everything here returns `QueryResult`.
 
 pub mod aggregates;
+pub mod data_version;
 pub mod indicators;
 pub mod narratives;
 pub mod periods;
@@ -57,7 +58,6 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
             sqlite
                 .batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
-                     PRAGMA journal_mode = WAL;
                      PRAGMA foreign_keys = ON;
                      PRAGMA cache_size = -{SQLITE_CACHE_KIB};
                      PRAGMA temp_store = MEMORY;"
@@ -78,8 +78,9 @@ pub fn connect(url: &DatabaseUrl, size: u32) -> Result<DbPool, diesel::r2d2::Poo
         .build(manager)
 }
 
-/// Applies the migrations not yet applied and returns how many ran. On PostgreSQL an
-/// advisory lock keeps several instances starting at once from migrating together.
+/// Applies the migrations not yet applied and returns how many ran (on SQLite, after
+/// switching the file to WAL). On PostgreSQL an advisory lock keeps several instances
+/// starting at once from migrating together.
 pub fn run_migrations(
     conn: &mut DbConnection,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
@@ -92,9 +93,15 @@ pub fn run_migrations(
             pg.batch_execute("SELECT pg_advisory_unlock(2026112801)")?;
             applied
         }
-        DbConnection::Sqlite(sqlite) => sqlite
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len()),
+        DbConnection::Sqlite(sqlite) => {
+            // WAL is kept in the database file, so it is set once here rather than on every
+            // new connection, where it can fail with "database is locked" while another
+            // connection writes.
+            sqlite.batch_execute("PRAGMA journal_mode = WAL")?;
+            sqlite
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+        }
     }
 }
 
@@ -102,6 +109,9 @@ pub fn run_migrations(
 /// which takes the write lock up front: a deferred transaction that reads first and writes
 /// later fails at once with "database is locked" when another writer got there in between,
 /// while an immediate one waits its turn (busy_timeout).
+///
+/// Every write transaction increases the data version last, just before it commits, so that
+/// cached answers are never reused after a change.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -109,6 +119,11 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let f = |conn: &mut DbConnection| {
+        let value = f(conn)?;
+        data_version::increase(conn)?;
+        Ok(value)
+    };
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };

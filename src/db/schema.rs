@@ -192,6 +192,13 @@ diesel::table! {
 
 diesel::joinable!(project_codes -> projects (project_id));
 diesel::joinable!(project_indicators -> projects (project_id));
+diesel::table! {
+    data_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(indicator_values -> projects (project_id));
 diesel::joinable!(narratives -> projects (project_id));
 diesel::joinable!(value_revisions -> projects (project_id));

@@ -18,6 +18,7 @@ backend_tests!(
     as_of_gives_the_figures_as_they_stood,
     csv_xlsx_and_json_stat_carry_the_json_numbers,
     bad_questions_name_their_parameter,
+    a_write_on_any_instance_changes_the_next_answer,
 );
 
 const X: &str = "5560360793";
@@ -642,4 +643,38 @@ async fn bad_questions_name_their_parameter(backend: Backend) {
         .status,
         200
     );
+}
+
+/// Answers are kept between writes; a write through another instance on the same database
+/// must still show in the next answer of this one.
+async fn a_write_on_any_instance_changes_the_next_answer(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let other_instance = actix_web::web::Data::new(
+        uppfoljning::app::AppState::open(t.config.clone()).expect("a second instance"),
+    );
+    let other = test::init_service(build_app(other_instance)).await;
+    let question = "indicator=NAT-E01&period=2026H1&group_by=region";
+    let national = |reply: crate::common::Reply| reply.json()["national"]["value"].clone();
+    let first = national(send(&app, aggregates(&t, question)).await);
+    assert_eq!(first, json!(15));
+    assert_eq!(national(send(&app, aggregates(&t, question)).await), first);
+    let correction = json!({"values": [value("A", "NAT-E01", "2026H1", json!(30))]});
+    let stored = send(
+        &other,
+        post_json(
+            "/api/v1/regions/07/submissions",
+            &t.token(Role::Region, Some("07")),
+            &correction,
+        ),
+    )
+    .await;
+    assert_eq!(stored.status, 200);
+    assert_eq!(
+        national(send(&app, aggregates(&t, question)).await),
+        json!(35)
+    );
+    let afresh = aggregates(&t, question).insert_header(("Cache-Control", "no-cache"));
+    assert_eq!(national(send(&app, afresh).await), json!(35));
 }
