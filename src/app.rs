@@ -1,6 +1,6 @@
 //! The application: shared state, routes, middleware and the HTTP server.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, get, web};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -23,6 +24,9 @@ use crate::db::{self, DbConnection, DbPool};
 use crate::error::AppError;
 use crate::rate_limit::RateLimiter;
 
+/// How long a request waits for its turn at the database before it is answered 503.
+const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
+
 /// What every request handler shares. Everything else lives in the database, so several
 /// instances can serve one PostgreSQL.
 pub struct AppState {
@@ -31,6 +35,8 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
     /// Aggregate answers, kept until the data changes.
     pub answers: AnswerCache<Aggregate>,
+    /// One per pooled connection: the requests that may use the database at once.
+    db_permits: Semaphore,
     pub config: Config,
 }
 
@@ -65,6 +71,7 @@ impl AppState {
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(api::aggregates::KEPT_ANSWERS),
+            db_permits: Semaphore::new(config.pool_size as usize),
             config,
         })
     }
@@ -76,6 +83,13 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
+        // Waiting here, in turn and without holding a thread, rather than for a pooled
+        // connection: a burst of slow questions queues instead of failing after the pool's
+        // short wait, and no more answers are computed at once than there are connections.
+        let _turn = actix_web::rt::time::timeout(DATABASE_QUEUE_WAIT, self.db_permits.acquire())
+            .await
+            .map_err(|_| AppError::Unavailable("no turn at the database in time".into()))?
+            .map_err(|_| AppError::Internal("the database queue is closed".into()))?;
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool

@@ -295,14 +295,19 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .get()
         .map_err(|e| e.to_string())?;
+    // Each question twice: as answered again between writes (the answer kept since the
+    // last write), and recomputed from the stored values (`Cache-Control: no-cache`), the
+    // cost of the first question after every write.
     for (name, query, sql) in QUERIES {
         let url = format!("{base}/api/v1/aggregates?{query}");
-        let api = time(args.repeat, || {
-            let mut response = agent
+        let ask = |recompute: bool| {
+            let mut request = agent
                 .get(&url)
-                .header("Authorization", format!("Bearer {national}"))
-                .call()
-                .map_err(|e| e.to_string())?;
+                .header("Authorization", format!("Bearer {national}"));
+            if recompute {
+                request = request.header("Cache-Control", "no-cache");
+            }
+            let mut response = request.call().map_err(|e| e.to_string())?;
             let _ = response
                 .body_mut()
                 .read_to_vec()
@@ -312,7 +317,9 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             } else {
                 Ok(())
             }
-        })?;
+        };
+        let kept = time(args.repeat, || ask(false))?;
+        let recomputed = time((args.repeat / 5).max(10), || ask(true))?;
         let floor = time(args.repeat, || {
             let conn: &mut DbConnection = &mut conn;
             diesel::sql_query(sql)
@@ -320,46 +327,59 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })?;
-        for (label, p) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99)] {
+        let floor_p50 = percentile(&floor, 0.5);
+        for (times, how) in [(&kept, "kept"), (&recomputed, "recomputed")] {
+            for (label, p) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99)] {
+                figure(
+                    backend,
+                    size,
+                    &format!("{name}, {how} {label}"),
+                    percentile(times, p),
+                    "ms",
+                );
+            }
             figure(
                 backend,
                 size,
-                &format!("{name} {label}"),
-                percentile(&api, p),
-                "ms",
+                &format!("{name}, {how} p50 / floor p50"),
+                percentile(times, 0.5) / floor_p50,
+                "x",
             );
         }
         figure(
             backend,
             size,
-            &format!("{name} floor p50"),
-            percentile(&floor, 0.5),
+            &format!("{name}, floor p50"),
+            floor_p50,
             "ms",
+        );
+    }
+
+    // Throughput with concurrent clients, answers kept and recomputed.
+    for recompute in [false, true] {
+        let how = if recompute { "recomputed" } else { "kept" };
+        let (requests, errors) = throughput(
+            &base,
+            &national,
+            args.clients,
+            Duration::from_secs(args.seconds),
+            recompute,
         );
         figure(
             backend,
             size,
-            &format!("{name} p50 / floor p50"),
-            percentile(&api, 0.5) / percentile(&floor, 0.5),
-            "x",
+            &format!("aggregates with {} clients, {how}", args.clients),
+            requests as f64 / args.seconds as f64,
+            "requests/s",
+        );
+        figure(
+            backend,
+            size,
+            &format!("errors under load, {how}"),
+            errors as f64,
+            "errors",
         );
     }
-
-    // Throughput with concurrent clients.
-    let (requests, errors) = throughput(
-        &base,
-        &national,
-        args.clients,
-        Duration::from_secs(args.seconds),
-    );
-    figure(
-        backend,
-        size,
-        &format!("aggregates with {} clients", args.clients),
-        requests as f64 / args.seconds as f64,
-        "requests/s",
-    );
-    figure(backend, size, "errors under load", errors as f64, "errors");
     figure(
         backend,
         size,
@@ -480,7 +500,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn throughput(base: &str, token: &str, clients: usize, duration: Duration) -> (u64, u64) {
+fn throughput(
+    base: &str,
+    token: &str,
+    clients: usize,
+    duration: Duration,
+    recompute: bool,
+) -> (u64, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -493,9 +519,13 @@ fn throughput(base: &str, token: &str, clients: usize, duration: Duration) -> (u
                 let mut i = client;
                 while !stop.load(Ordering::Relaxed) {
                     let url = format!("{base}/api/v1/aggregates?{}", QUERIES[i % QUERIES.len()].1);
-                    let ok = agent
+                    let mut request = agent
                         .get(&url)
-                        .header("Authorization", format!("Bearer {token}"))
+                        .header("Authorization", format!("Bearer {token}"));
+                    if recompute {
+                        request = request.header("Cache-Control", "no-cache");
+                    }
+                    let ok = request
                         .call()
                         .is_ok_and(|mut r| r.status() == 200 && r.body_mut().read_to_vec().is_ok());
                     if ok {
