@@ -37,6 +37,8 @@ pub struct AppState {
     pub answers: AnswerCache<Aggregate>,
     /// One per pooled connection: the requests that may use the database at once.
     db_permits: Semaphore,
+    /// One per processor core: the answers that may be computed at once.
+    computation_permits: Semaphore,
     pub config: Config,
 }
 
@@ -72,6 +74,9 @@ impl AppState {
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(api::aggregates::KEPT_ANSWERS),
             db_permits: Semaphore::new(config.pool_size as usize),
+            computation_permits: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |cores| cores.get()),
+            ),
             config,
         })
     }
@@ -86,10 +91,7 @@ impl AppState {
         // Waiting here, in turn and without holding a thread, rather than for a pooled
         // connection: a burst of slow questions queues instead of failing after the pool's
         // short wait, and no more answers are computed at once than there are connections.
-        let _turn = actix_web::rt::time::timeout(DATABASE_QUEUE_WAIT, self.db_permits.acquire())
-            .await
-            .map_err(|_| AppError::Unavailable("no turn at the database in time".into()))?
-            .map_err(|_| AppError::Internal("the database queue is closed".into()))?;
+        let _turn = take_turn(&self.db_permits).await?;
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool
@@ -100,6 +102,26 @@ impl AppState {
         .await
         .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
     }
+
+    /// Runs `f` as `db` does, for work that keeps a processor busy (computing an answer
+    /// from every matched value): no more at once than there are cores, since more would
+    /// not finish sooner but would hold the memory of each at the same time.
+    pub async fn compute<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let _turn = take_turn(&self.computation_permits).await?;
+        self.db(f).await
+    }
+}
+
+/// Waits in turn for one of `permits`, up to `DATABASE_QUEUE_WAIT`.
+async fn take_turn(permits: &Semaphore) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+    actix_web::rt::time::timeout(DATABASE_QUEUE_WAIT, permits.acquire())
+        .await
+        .map_err(|_| AppError::Unavailable("no turn at the database in time".into()))?
+        .map_err(|_| AppError::Internal("the database queue is closed".into()))
 }
 
 /// The request id of the request being served: taken from a well-formed incoming

@@ -11,7 +11,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::answer_cache::AnswerCache;
 use crate::api::formats;
 use crate::app::AppState;
 use crate::auth::{AnyRole, Authorized};
@@ -526,18 +525,11 @@ pub async fn get_aggregates(
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|value| value.contains("no-cache"));
-    let kept = state.clone();
-    let (aggregate, labels) = state
-        .db(move |conn| {
-            let aggregate = kept_or_answered(conn, &kept.answers, &question, fresh)?;
-            let labels = if matches!(format, Format::Json) {
-                HashMap::new()
-            } else {
-                labels(conn)?
-            };
-            Ok((aggregate, labels))
-        })
-        .await?;
+    let aggregate = kept_or_answered(&state, question, fresh).await?;
+    let labels = match format {
+        Format::Json => HashMap::new(),
+        _ => state.db(labels).await?,
+    };
     formats::respond(&aggregate, &labels, format)
 }
 
@@ -545,22 +537,25 @@ pub async fn get_aggregates(
 pub const KEPT_ANSWERS: usize = 256;
 
 /// The answer kept from an earlier request if no write has happened since, or a new one.
-fn kept_or_answered(
-    conn: &mut DbConnection,
-    answers: &AnswerCache<Aggregate>,
-    question: &AggregateRequest,
+async fn kept_or_answered(
+    state: &web::Data<AppState>,
+    question: AggregateRequest,
     fresh: bool,
 ) -> Result<Aggregate, AppError> {
-    // Read before the data, so that the answer is at least as new as the version.
-    let version = db::data_version::current(conn)?;
+    // Read before the data, so that an answer computed after is at least as new as the
+    // version it is kept under.
+    let version = state
+        .db(|conn| Ok(db::data_version::current(conn)?))
+        .await?;
     // The checked question, printed, names it exactly: same question, same text.
     let key = format!("{question:?}");
-    let kept = answers.get(version, &key).filter(|_| !fresh);
+    let kept = state.answers.get(version, &key).filter(|_| !fresh);
     let mut aggregate = match kept {
         Some(kept) => Aggregate::clone(&kept),
         None => {
-            let computed = answer(conn, question)?;
-            answers.put(version, key, Arc::new(computed.clone()));
+            let asked = question.clone();
+            let computed = state.compute(move |conn| answer(conn, &asked)).await?;
+            state.answers.put(version, key, Arc::new(computed.clone()));
             computed
         }
     };

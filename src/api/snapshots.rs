@@ -176,7 +176,9 @@ pub async fn create_snapshot(
     let input = body.0;
     checked_input(&input)?;
     let subject = caller.principal.subject;
-    let row = state.db(move |conn| create(conn, &input, &subject)).await?;
+    let row = state
+        .compute(move |conn| create(conn, &input, &subject))
+        .await?;
     Ok((web::Json(summary(&row)), StatusCode::CREATED))
 }
 

@@ -6,7 +6,7 @@
 //! is written here. Every text put into it is a code, period or time the API has checked
 //! against its list or format, and is quoted as a SQL string literal besides.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -170,8 +170,11 @@ impl AttributeColumns {
 struct MemberRow {
     #[diesel(embed)]
     keys: AttributeColumns,
-    #[diesel(sql_type = Nullable<Text>)]
-    bucket: Option<String>,
+    /// Indexes into the buckets asked for; 0 and 0 without periods.
+    #[diesel(sql_type = BigInt)]
+    first_bucket: i64,
+    #[diesel(sql_type = BigInt)]
+    last_bucket: i64,
     #[diesel(sql_type = BigInt)]
     projects: i64,
     #[diesel(sql_type = Nullable<Text>)]
@@ -200,51 +203,44 @@ pub fn memberships(
     let columns = attribute_columns(group_by);
     let by_period = group_by.contains(&GroupBy::Period);
     let (start, end) = filter.active_between;
-    let (bucket_join, bucket_column, activity) = if by_period {
-        let rows: Vec<String> = buckets
-            .iter()
-            .map(|b| {
-                format!(
-                    "SELECT {} AS id, {} AS s, {} AS e",
-                    literal(&b.to_string()),
-                    date(conn, b.start_date()),
-                    date(conn, b.end_date())
-                )
-            })
-            .collect();
+    // With periods, each project is counted once with the first and the last of the
+    // (ordered, adjoining) buckets it is active in, and spread over the buckets between
+    // here: one pass over the projects instead of one per bucket.
+    let (first_bucket, last_bucket) = if by_period {
+        let count_of = |condition: &dyn Fn(&PeriodId) -> String| {
+            buckets
+                .iter()
+                .map(|b| format!("CASE WHEN {} THEN 1 ELSE 0 END", condition(b)))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
         (
+            count_of(&|b| format!("p.start_date > {}", date(conn, b.end_date()))),
             format!(
-                " JOIN ({}) t ON p.start_date <= t.e AND p.end_date >= t.s",
-                rows.join(" UNION ALL ")
+                "{} - 1",
+                count_of(&|b| format!("p.end_date >= {}", date(conn, b.start_date())))
             ),
-            "t.id",
-            String::new(),
         )
     } else {
-        (
-            String::new(),
-            "CAST(NULL AS TEXT)",
-            format!(
-                " AND p.start_date <= {} AND p.end_date >= {}",
-                date(conn, end),
-                date(conn, start)
-            ),
-        )
+        ("0".to_string(), "0".to_string())
     };
     let mut group_columns: Vec<&str> = columns.clone();
     if by_period {
-        group_columns.push("t.id");
+        group_columns.extend(["first_bucket", "last_bucket"]);
     }
     let sql = format!(
-        "SELECT {attributes}, {bucket_column} AS bucket, COUNT(*) AS projects, \
-         CAST(SUM(i.target) AS TEXT) AS target, CAST(SUM({field}) AS TEXT) AS field \
-         FROM projects p{bransch}{bucket_join} \
+        "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
+         CAST({last_bucket} AS BIGINT) AS last_bucket, \
+         COUNT(*) AS projects, CAST(SUM(i.target) AS TEXT) AS target, CAST(SUM({field}) AS TEXT) AS field \
+         FROM projects p{bransch} \
          LEFT JOIN project_indicators i ON i.project_id = p.id AND i.indicator = {indicator} \
-         WHERE 1 = 1{activity}{conditions}{group}",
+         WHERE p.start_date <= {end} AND p.end_date >= {start}{conditions}{group}",
         attributes = select_attributes(&columns),
         field = field.map_or("0", ProjectField::column),
         bransch = bransch_join(group_by),
         indicator = literal(target_indicator),
+        end = date(conn, end),
+        start = date(conn, start),
         conditions = project_conditions(filter),
         group = if group_columns.is_empty() {
             String::new()
@@ -253,17 +249,49 @@ pub fn memberships(
         },
     );
     let rows: Vec<MemberRow> = diesel::sql_query(sql).load(conn)?;
-    Ok(rows
+    let rows = rows
         .into_iter()
-        .filter(|row| row.projects > 0 || columns.is_empty())
-        .map(|row| Membership {
-            attributes: row.keys.take(columns.len()),
-            bucket: row.bucket.as_deref().and_then(PeriodId::parse),
-            projects: row.projects as u64,
-            target: parse_sum(row.target),
-            field: parse_sum(row.field).unwrap_or(0),
-        })
-        .collect())
+        .filter(|row| row.projects > 0 || columns.is_empty());
+    if !by_period {
+        return Ok(rows
+            .map(|row| Membership {
+                attributes: row.keys.take(columns.len()),
+                bucket: None,
+                projects: row.projects as u64,
+                target: parse_sum(row.target),
+                field: parse_sum(row.field).unwrap_or(0),
+            })
+            .collect());
+    }
+    let mut spread: BTreeMap<(Vec<Option<String>>, usize), Membership> = BTreeMap::new();
+    for row in rows {
+        let attributes = row.keys.take(columns.len());
+        let (target, field) = (parse_sum(row.target), parse_sum(row.field).unwrap_or(0));
+        let (Ok(first), Ok(last)) = (
+            usize::try_from(row.first_bucket),
+            usize::try_from(row.last_bucket),
+        ) else {
+            continue;
+        };
+        for (index, bucket) in buckets.iter().enumerate().take(last + 1).skip(first) {
+            let membership = spread
+                .entry((attributes.clone(), index))
+                .or_insert_with(|| Membership {
+                    attributes: attributes.clone(),
+                    bucket: Some(*bucket),
+                    projects: 0,
+                    target: None,
+                    field: 0,
+                });
+            membership.projects += row.projects as u64;
+            membership.target = match (membership.target, target) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            membership.field += field;
+        }
+    }
+    Ok(spread.into_values().collect())
 }
 
 #[derive(QueryableByName)]

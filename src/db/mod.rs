@@ -59,8 +59,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
                 .batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA foreign_keys = ON;
-                     PRAGMA cache_size = -{SQLITE_CACHE_KIB};
-                     PRAGMA temp_store = MEMORY;"
+                     PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }

@@ -227,6 +227,25 @@ async fn sums_are_exact_and_years_are_their_half_years(backend: Backend) {
         rows(&years),
         vec![json!(["2025", null]), json!(["2026", 3.8])]
     );
+    // All three projects run from 2025-07-01: active in both years, none before. A target
+    // is for a project's whole life, so none is shown per period.
+    let active: Vec<Value> = years["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| json!([row["period"], row["projects"], row["target"]]))
+        .collect();
+    assert_eq!(
+        active,
+        vec![json!(["2025", 3, null]), json!(["2026", 3, null])]
+    );
+    let from_2022 = send(
+        &app,
+        aggregates(&t, "indicator=RCR01&period=2022..2026&group_by=period"),
+    )
+    .await
+    .json();
+    assert_eq!(from_2022["rows"], years["rows"]);
     let filtered = send(
         &app,
         aggregates(
