@@ -290,6 +290,13 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
     let ingest_seconds = started.elapsed().as_secs_f64();
     let ingest_rate = stored as f64 / ingest_seconds;
     figure(backend, size, "ingest over HTTP", ingest_rate, "values/s");
+    figure(
+        backend,
+        size,
+        "server peak resident memory after ingest",
+        peak_memory_mb(server.id()),
+        "MB",
+    );
     for (region, narratives) in narratives {
         let only_narratives = SubmissionInput {
             narratives,
@@ -386,6 +393,13 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         );
     }
 
+    figure(
+        backend,
+        size,
+        "server peak resident memory after the latency runs",
+        peak_memory_mb(server.id()),
+        "MB",
+    );
     // Throughput with concurrent clients, answers kept and recomputed.
     for recompute in [false, true] {
         let how = if recompute { "recomputed" } else { "kept" };

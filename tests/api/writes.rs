@@ -549,6 +549,22 @@ async fn invalid_values_are_rejected_and_not_stored(backend: Backend) {
         reply.status
     );
     assert_eq!(t.count("indicator_values"), 0);
+    // Nesting deep enough to exhaust a recursive parser's stack is refused at its first
+    // bracket, where a text was expected, not a crash.
+    let deep = format!(
+        r#"{{"values": [{{"project_ref": "P1", "comment": {}{}}}]}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let nested = TestRequest::post()
+        .uri(&submit_path("07"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "application/json"))
+        .set_payload(deep);
+    let before = stored_rows(&t);
+    let reply = send(&app, nested).await;
+    assert_eq!(reply.invalid_fields(), vec!["values[0].comment"]);
+    assert_eq!(stored_rows(&t), before);
     // Negative zero is zero.
     let zero = value(json!({"value": -0.0}));
     assert_eq!(
