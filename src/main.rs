@@ -96,6 +96,7 @@ fn parse_region(text: &str) -> Result<RegionCode, String> {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     // A missing .env is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
@@ -254,3 +255,18 @@ fn load_demo_data(state: &AppState, spec: &DemoSpec) -> Result<(), String> {
     );
     Ok(())
 }
+
+/// glibc gives each thread that allocates its own memory arena and rarely returns an
+/// arena's memory; the blocking threads that compute answers then each keep the peak of
+/// the largest answer they computed. Two arenas keep the server's peak memory at about half
+/// (measured in docs/benchmarks.md). Called first, before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes an allocator setting; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
