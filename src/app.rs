@@ -90,7 +90,7 @@ impl AppState {
     {
         // Waiting here, in turn and without holding a thread, rather than for a pooled
         // connection: a burst of slow questions queues instead of failing after the pool's
-        // short wait, and no more answers are computed at once than there are connections.
+        // short wait, which is left to tell that the database is gone.
         let _turn = take_turn(&self.db_permits).await?;
         let pool = self.pool.clone();
         web::block(move || {
