@@ -153,8 +153,8 @@ fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
 /// `X-Request-Id` header.
 async fn request_context(
     request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
     let request_id =
         incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     request
@@ -170,7 +170,14 @@ async fn request_context(
     let started = Instant::now();
     // Swagger UI runs scripts and styles of its own; everything else is data.
     let is_docs = request.path().starts_with("/docs");
-    let mut response = next.call(request).instrument(span.clone()).await?;
+    let mut response = match nul_in_uri(&request) {
+        Some(refused) => request.error_response(refused),
+        None => next
+            .call(request)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body(),
+    };
     let route = response
         .request()
         .match_pattern()
@@ -205,6 +212,16 @@ async fn request_context(
         );
     }
     Ok(response)
+}
+
+/// A NUL character (`%00`) in the path names no resource: no identifier contains one, and
+/// PostgreSQL refuses it in text, so it is refused here, before any handler looks it up.
+fn nul_in_uri(request: &ServiceRequest) -> Option<AppError> {
+    request
+        .uri()
+        .path()
+        .contains("%00")
+        .then(|| AppError::NotFound("no such resource".into()))
 }
 
 /// The routes of the API with the OpenAPI document collected from them.

@@ -135,6 +135,16 @@ impl AggregateParams {
     /// Checks what can be checked without the database.
     fn into_request(self, accept_csv: bool) -> Result<(AggregateRequest, Format), AppError> {
         let mut errors = Errors::new();
+        // Looked up in the database after; a code of another shape names no indicator (and
+        // a NUL in it would be refused by PostgreSQL).
+        let code_shape = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if self.indicator.is_empty() || !self.indicator.chars().all(code_shape) {
+            errors.add(
+                "indicator",
+                "unknown_indicator",
+                format!("no indicator '{}'", self.indicator.escape_default()),
+            );
+        }
         let span = PeriodSpan::parse(&self.period);
         if span.is_none() {
             errors.add(
@@ -226,7 +236,7 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
     let aggregation = Aggregation::parse(&indicator.aggregation).ok_or_else(|| {
         AppError::Internal(format!("stored aggregation '{}'", indicator.aggregation))
     })?;
-    check_filter_codes(conn, request)?;
+    check_filter_codes(conn, &request.filters)?;
     let field = match indicator.derived_from.as_deref() {
         Some("granted_sek") => Some(ProjectField::GrantedSek),
         Some("total_budget_sek") => Some(ProjectField::TotalBudgetSek),
@@ -450,9 +460,13 @@ fn project_filter(request: &AggregateRequest, as_of: Option<NaiveDateTime>) -> P
 }
 
 /// Unknown codes in a filter are typing errors, not empty answers.
-fn check_filter_codes(conn: &mut DbConnection, request: &AggregateRequest) -> Result<(), AppError> {
+/// Every filter code must be in its list; an unknown one is a 422 naming the parameter.
+pub fn check_filter_codes(
+    conn: &mut DbConnection,
+    filters: &[(Dimension, Vec<String>)],
+) -> Result<(), AppError> {
     let mut errors: Vec<FieldError> = Vec::new();
-    for (dimension, codes) in &request.filters {
+    for (dimension, codes) in filters {
         let known: HashSet<String> = db::reference::codes_of(conn, dimension.as_str())?
             .into_iter()
             .collect();
@@ -513,12 +527,9 @@ pub async fn get_aggregates(
     params: web::Query<AggregateParams>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let accept_csv = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    let (question, format) = params.into_inner().into_request(accept_csv)?;
+    let (question, format) = params
+        .into_inner()
+        .into_request(formats::accepts_csv(&request))?;
     // `Cache-Control: no-cache` asks for the answer computed afresh.
     let fresh = request
         .headers()

@@ -140,12 +140,17 @@ pub fn wants_csv(format: Option<&str>, request: &HttpRequest) -> Result<bool, Ap
             "unknown_format",
             "must be json or csv",
         )),
-        None => Ok(request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/csv"))),
+        None => Ok(accepts_csv(request)),
     }
+}
+
+/// Whether the request's `Accept` header asks for CSV.
+pub fn accepts_csv(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"))
 }
 
 /// A CSV document sent as a file named `{name}.csv`.

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::aggregates::check_filter_codes;
 use crate::api::extract::JsonBody;
 use crate::api::pagination::Page;
 use crate::api::submissions::{check, parse_region};
@@ -16,6 +17,7 @@ use crate::auth::{Authorized, RegionRead, RegionWrite};
 use crate::db::projects::{ProjectFilter, StoredProject};
 use crate::db::submissions::Writer;
 use crate::db::{self, DbConnection};
+use crate::domain::codes::Dimension;
 use crate::domain::decimal::from_scaled;
 use crate::domain::period::PeriodId;
 use crate::domain::submission::{Change, ProjectInput, Rejection, SubmissionInput};
@@ -334,6 +336,14 @@ pub async fn list_projects(
             Some((id.start_date(), id.end_date()))
         }
     };
+    let codes: Vec<(Dimension, Vec<String>)> = [
+        (Dimension::Status, &query.status),
+        (Dimension::Sakomrade, &query.sakomrade),
+        (Dimension::Effektkedja, &query.effektkedja),
+    ]
+    .into_iter()
+    .filter_map(|(dimension, code)| Some((dimension, vec![code.clone()?])))
+    .collect();
     let filter = ProjectFilter {
         status: query.status,
         sakomrade: query.sakomrade,
@@ -343,6 +353,7 @@ pub async fn list_projects(
     let (offset, page_size) = (page.offset(), page.size);
     let (items, total) = state
         .db(move |conn| {
+            check_filter_codes(conn, &codes)?;
             let (ids, total) =
                 db::projects::list(conn, region.as_str(), &filter, offset, page_size)?;
             let mut stored = db::projects::load(conn, &ids)?;

@@ -4,7 +4,7 @@ use actix_web::test::{self, TestRequest};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::common::{Backend, TestApp, post_json, send};
+use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::{AppState, build_app, openapi_document};
 use uppfoljning::auth::Role;
 use uppfoljning::config::{Config, JwtKeySource};
@@ -15,6 +15,7 @@ backend_tests!(
     every_response_has_a_request_id,
     unknown_routes_are_problem_json,
     other_methods_on_known_paths_are_405_with_allow,
+    nul_characters_in_the_uri_are_refused,
     bodies_over_the_limit_get_413,
     a_second_start_applies_no_migration,
     each_token_subject_is_rate_limited,
@@ -66,6 +67,33 @@ async fn unknown_routes_are_problem_json(backend: Backend) {
         .await
         .problem(404);
     send(&app, TestRequest::get().uri("/")).await.problem(404);
+}
+
+/// Found by the fuzzing: PostgreSQL refuses NUL in text, so a NUL in a project filter was a
+/// 500. Filter codes are now checked against their lists, and a NUL in the path is a 404.
+async fn nul_characters_in_the_uri_are_refused(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let admin = t.admin();
+    let filter = get("/api/v1/regions/14/projects?effektkedja=a%00b", &admin);
+    assert_eq!(
+        send(&app, filter).await.invalid_fields(),
+        vec!["effektkedja"]
+    );
+    let unknown = get("/api/v1/regions/14/projects?status=ok&sakomrade=x", &admin);
+    assert_eq!(
+        send(&app, unknown).await.invalid_fields(),
+        vec!["status", "sakomrade"]
+    );
+    let indicator = get("/api/v1/aggregates?indicator=%00RCO01&period=2026", &admin);
+    assert_eq!(
+        send(&app, indicator).await.invalid_fields(),
+        vec!["indicator"]
+    );
+    let path = get("/api/v1/regions/14/projects/P%001", &admin);
+    let reply = send(&app, path).await;
+    reply.problem(404);
+    assert!(reply.headers.contains_key("x-request-id"));
 }
 
 async fn other_methods_on_known_paths_are_405_with_allow(backend: Backend) {

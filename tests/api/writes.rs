@@ -1101,15 +1101,8 @@ async fn project_lists_filter_and_page(backend: Backend) {
             p
         })
         .collect();
-    assert_eq!(
-        send(
-            &app,
-            post_json(&submit_path("07"), &token, &json!({"projects": projects}))
-        )
-        .await
-        .status,
-        200
-    );
+    let stored = submit_as(&t, &app, "07", &json!({"projects": projects})).await;
+    assert_eq!(stored.status, 200);
     let list = |query: &str| get(&format!("/api/v1/regions/07/projects{query}"), &token);
     let page = send(&app, list("?page_size=3&page=2")).await.json();
     assert_eq!(page["total"], 7);
@@ -1278,15 +1271,8 @@ async fn eight_writers_with_a_hundred_submissions_each_lose_nothing(backend: Bac
     open_periods(&t, &app).await;
     let token = region_token(&t, "07");
     let projects: Vec<Value> = (0..5).map(|i| project(&format!("P{i}"))).collect();
-    assert_eq!(
-        send(
-            &app,
-            post_json(&submit_path("07"), &token, &json!({"projects": projects}))
-        )
-        .await
-        .status,
-        200
-    );
+    let stored = submit_as(&t, &app, "07", &json!({"projects": projects})).await;
+    assert_eq!(stored.status, 200);
     let writer = |w: i64| {
         let (app, token) = (&app, token.clone());
         async move {
