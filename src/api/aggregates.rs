@@ -327,11 +327,8 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
                 };
             let (mut tallies, mut national) = both(of)?;
             if let TallyOf::Distinct(code) = of {
-                // A value may list no enterprise (a reported zero): reporting projects come
-                // from the values, the distinct counts from the enterprises.
-                for row in tallies.iter_mut().chain(national.iter_mut()) {
-                    row.reporting = 0;
-                }
+                // The distinct counts come from the enterprises, the reporting projects from
+                // the values.
                 let (reported, reported_nationally) = both(TallyOf::Sum(code))?;
                 tallies.extend(reported);
                 national.extend(reported_nationally);

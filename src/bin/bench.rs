@@ -62,50 +62,133 @@ const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 /// Values per stored demo project over 2022H1..2026H2, measured on the generator.
 const VALUES_PER_PROJECT: usize = 13;
 
-/// The representative questions, each with the hand-written SQL that answers it.
-const QUERIES: [(&str, &str, &str); 5] = [
-    (
-        "sum by region, one year",
-        "indicator=RCR01&period=2025&group_by=region",
-        "SELECT p.region AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v JOIN projects p ON p.id = v.project_id \
-         WHERE v.indicator = 'RCR01' AND v.period IN ('2025H1', '2025H2') GROUP BY p.region",
-    ),
-    (
-        "distinct national, one year",
-        "indicator=RCO01&period=2025",
-        "SELECT 'national' AS k, CAST(COUNT(DISTINCT e.orgnr) AS TEXT) AS n FROM value_entities e \
-         WHERE e.indicator = 'RCO01' AND e.period IN ('2025H1', '2025H2')",
-    ),
-    (
-        "ratio by sakomrade",
-        "indicator=NAT-U01&period=2025&group_by=sakomrade",
-        "SELECT p.sakomrade AS k, CAST(SUM(n.value) AS TEXT) || '/' || CAST(SUM(d.value) AS TEXT) AS n \
-         FROM indicator_values n JOIN indicator_values d ON d.project_id = n.project_id AND d.period = n.period AND d.indicator = 'NAT-A01' \
-         JOIN projects p ON p.id = n.project_id WHERE n.indicator = 'NAT-U01N' AND n.period IN ('2025H1', '2025H2') GROUP BY p.sakomrade",
-    ),
-    (
-        "latest by region",
-        "indicator=NAT-E01&period=2025&group_by=region",
-        "SELECT p.region AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v JOIN projects p ON p.id = v.project_id \
-         WHERE v.indicator = 'NAT-E01' AND v.period = (SELECT MAX(l.period) FROM indicator_values l WHERE l.project_id = v.project_id \
-         AND l.indicator = 'NAT-E01' AND l.period IN ('2025H1', '2025H2')) GROUP BY p.region",
-    ),
-    (
-        "five-year range by period",
-        "indicator=RCR02&period=2022..2026&group_by=period",
-        "SELECT SUBSTR(v.period, 1, 4) AS k, CAST(SUM(v.value) AS TEXT) AS n FROM indicator_values v \
-         WHERE v.indicator = 'RCR02' AND v.period IN ('2022H1','2022H2','2023H1','2023H2','2024H1','2024H2','2025H1','2025H2','2026H1','2026H2') \
-         GROUP BY SUBSTR(v.period, 1, 4)",
-    ),
-];
+/// Projects active in 2025, for the one-year questions.
+const ACTIVE_2025: &str = "p.start_date <= '2025-12-31' AND p.end_date >= '2025-01-01'";
+const HALF_YEARS_2025: &str = "('2025H1', '2025H2')";
 
+/// The representative questions, each with the hand-written SQL that gives the same answer
+/// as the API: per group and nationally the value, the targets of the matched projects,
+/// the projects active in the period and those of them reporting. Each floor row is
+/// (`k` group or 'national', `n` value or numerator/denominator, `target`, `projects`,
+/// `reporting`), scaled as stored; `check_same_answer` holds the API to it.
+fn queries() -> [(&'static str, &'static str, String); 5] {
+    // A group's members and its values' tally, joined, and the nation added from the groups
+    // (every project is in one region or sakområde).
+    let by_group = |column: &str, target: &str, tally: &str| {
+        format!(
+            "WITH m AS (SELECT {column} AS k, COUNT(*) AS projects, SUM(i.target) AS target FROM projects p \
+             LEFT JOIN project_indicators i ON i.project_id = p.id AND i.indicator = '{target}' \
+             WHERE {ACTIVE_2025} GROUP BY {column}), \
+             t AS ({tally}), \
+             g AS (SELECT m.k, t.n, t.d, m.target, m.projects, COALESCE(t.reporting, 0) AS reporting FROM m LEFT JOIN t ON t.k = m.k) \
+             SELECT k, {n}, CAST(target AS TEXT) AS target, projects, reporting FROM g \
+             UNION ALL SELECT 'national', {national_n}, CAST(SUM(target) AS TEXT), \
+             CAST(SUM(projects) AS BIGINT), CAST(SUM(reporting) AS BIGINT) FROM g",
+            n = "CASE WHEN d IS NULL THEN CAST(n AS TEXT) ELSE CAST(n AS TEXT) || '/' || CAST(d AS TEXT) END AS n",
+            national_n = "CASE WHEN SUM(d) IS NULL THEN CAST(SUM(n) AS TEXT) ELSE CAST(SUM(n) AS TEXT) || '/' || CAST(SUM(d) AS TEXT) END",
+        )
+    };
+    let years = "(VALUES (2022), (2023), (2024), (2025), (2026))";
+    let year_of = |column: &str| format!("CAST(SUBSTR(CAST({column} AS TEXT), 1, 4) AS INTEGER)");
+    let five_years = "('2022H1','2022H2','2023H1','2023H2','2024H1','2024H2','2025H1','2025H2','2026H1','2026H2')";
+    [
+        (
+            "sum by region, one year",
+            "indicator=RCR01&period=2025&group_by=region",
+            by_group(
+                "p.region",
+                "RCR01",
+                &format!(
+                    "SELECT p.region AS k, SUM(v.value) AS n, CAST(NULL AS BIGINT) AS d, COUNT(DISTINCT v.project_id) AS reporting \
+                     FROM indicator_values v JOIN projects p ON p.id = v.project_id \
+                     WHERE v.indicator = 'RCR01' AND v.period IN {HALF_YEARS_2025} GROUP BY p.region"
+                ),
+            ),
+        ),
+        (
+            "distinct national, one year",
+            "indicator=RCO01&period=2025",
+            format!(
+                "SELECT 'national' AS k, \
+                 (SELECT CAST(COUNT(DISTINCT e.orgnr) * 10000 AS TEXT) FROM value_entities e \
+                  WHERE e.indicator = 'RCO01' AND e.period IN {HALF_YEARS_2025}) AS n, \
+                 (SELECT CAST(SUM(i.target) AS TEXT) FROM projects p JOIN project_indicators i ON i.project_id = p.id \
+                  AND i.indicator = 'RCO01' WHERE {ACTIVE_2025}) AS target, \
+                 (SELECT COUNT(*) FROM projects p WHERE {ACTIVE_2025}) AS projects, \
+                 (SELECT COUNT(DISTINCT v.project_id) FROM indicator_values v \
+                  WHERE v.indicator = 'RCO01' AND v.period IN {HALF_YEARS_2025}) AS reporting"
+            ),
+        ),
+        (
+            "ratio by sakomrade",
+            "indicator=NAT-U01&period=2025&group_by=sakomrade",
+            by_group(
+                "p.sakomrade",
+                "NAT-U01",
+                &format!(
+                    "SELECT p.sakomrade AS k, SUM(n.value) AS n, SUM(d.value) AS d, COUNT(DISTINCT n.project_id) AS reporting \
+                     FROM indicator_values n JOIN indicator_values d ON d.project_id = n.project_id AND d.period = n.period \
+                     AND d.indicator = 'NAT-A01' JOIN projects p ON p.id = n.project_id \
+                     WHERE n.indicator = 'NAT-U01N' AND n.period IN {HALF_YEARS_2025} GROUP BY p.sakomrade"
+                ),
+            ),
+        ),
+        (
+            "latest by region",
+            "indicator=NAT-E01&period=2025&group_by=region",
+            by_group(
+                "p.region",
+                "NAT-E01",
+                &format!(
+                    "SELECT p.region AS k, SUM(v.value) AS n, CAST(NULL AS BIGINT) AS d, COUNT(*) AS reporting \
+                     FROM indicator_values v JOIN projects p ON p.id = v.project_id \
+                     WHERE v.indicator = 'NAT-E01' AND v.period = (SELECT MAX(l.period) FROM indicator_values l \
+                     WHERE l.project_id = v.project_id AND l.indicator = 'NAT-E01' AND l.period IN {HALF_YEARS_2025}) \
+                     GROUP BY p.region"
+                ),
+            ),
+        ),
+        (
+            "five-year range by period",
+            "indicator=RCR02&period=2022..2026&group_by=period",
+            // Targets are given only nationally; a project counts in every year it is
+            // active in, and once nationally.
+            format!(
+                "WITH y(n) AS {years}, \
+                 m AS (SELECT y.n AS year, COUNT(*) AS projects FROM y JOIN projects p ON {start} <= y.n AND {end} >= y.n \
+                  GROUP BY y.n), \
+                 t AS (SELECT CAST(SUBSTR(v.period, 1, 4) AS INTEGER) AS year, SUM(v.value) AS n, \
+                  COUNT(DISTINCT v.project_id) AS reporting FROM indicator_values v \
+                  WHERE v.indicator = 'RCR02' AND v.period IN {five_years} GROUP BY SUBSTR(v.period, 1, 4)) \
+                 SELECT CAST(m.year AS TEXT) AS k, CAST(t.n AS TEXT) AS n, CAST(NULL AS TEXT) AS target, m.projects, \
+                  COALESCE(t.reporting, 0) AS reporting FROM m LEFT JOIN t ON t.year = m.year \
+                 UNION ALL SELECT 'national', \
+                  (SELECT CAST(SUM(v.value) AS TEXT) FROM indicator_values v WHERE v.indicator = 'RCR02' AND v.period IN {five_years}), \
+                  (SELECT CAST(SUM(i.target) AS TEXT) FROM projects p JOIN project_indicators i ON i.project_id = p.id \
+                   AND i.indicator = 'RCR02' WHERE {active}), \
+                  (SELECT COUNT(*) FROM projects p WHERE {active}), \
+                  (SELECT COUNT(DISTINCT v.project_id) FROM indicator_values v WHERE v.indicator = 'RCR02' AND v.period IN {five_years})",
+                active = "p.start_date <= '2026-12-31' AND p.end_date >= '2022-01-01'",
+                start = year_of("p.start_date"),
+                end = year_of("p.end_date"),
+            ),
+        ),
+    ]
+}
+
+/// A row of a floor query (see `queries`).
 #[derive(QueryableByName)]
-#[allow(dead_code)]
 struct FloorRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    k: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    k: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     n: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    target: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    projects: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    reporting: i64,
 }
 
 fn main() {
@@ -336,7 +419,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
     // Each question twice: as answered again between writes (the answer kept since the
     // last write), and recomputed from the stored values (`Cache-Control: no-cache`), the
     // cost of the first question after every write.
-    for (name, query, sql) in QUERIES {
+    for (name, query, sql) in queries() {
         let url = format!("{base}/api/v1/aggregates?{query}");
         let ask = |recompute: bool| {
             let mut request = agent
@@ -346,25 +429,27 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
                 request = request.header("Cache-Control", "no-cache");
             }
             let mut response = request.call().map_err(|e| e.to_string())?;
-            let _ = response
+            let body = response
                 .body_mut()
                 .read_to_vec()
                 .map_err(|e| e.to_string())?;
             if response.status() != 200 {
                 Err(format!("{name}: status {}", response.status()))
             } else {
-                Ok(())
+                Ok(body)
             }
         };
-        let kept = time(args.repeat, || ask(false))?;
-        let recomputed = time((args.repeat / 5).max(10), || ask(true))?;
-        let floor = time(args.repeat, || {
+        let mut load_floor = || {
             let conn: &mut DbConnection = &mut conn;
-            diesel::sql_query(sql)
+            diesel::sql_query(&sql)
                 .load::<FloorRow>(conn)
-                .map(|_| ())
                 .map_err(|e| e.to_string())
-        })?;
+        };
+        check_same_answer(&ask(true)?, &load_floor()?)
+            .map_err(|e| format!("{name}: the floor is not the API's answer: {e}"))?;
+        let kept = time(args.repeat, || ask(false).map(drop))?;
+        let recomputed = time((args.repeat / 5).max(10), || ask(true).map(drop))?;
+        let floor = time(args.repeat, || load_floor().map(drop))?;
         let floor_p50 = percentile(&floor, 0.5);
         for (times, how) in [(&kept, "kept"), (&recomputed, "recomputed")] {
             for (label, p) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99)] {
@@ -526,6 +611,63 @@ fn wait_ready(base: &str) -> Result<(), String> {
 }
 
 /// Milliseconds of each of `repeat` calls, after a short warm-up.
+/// Holds the API's answer (JSON) to the floor's rows: the same groups, and in each, and
+/// nationally, the same value (or numerator and denominator), target, projects and
+/// reporting projects. The floor's figures are scaled as stored.
+fn check_same_answer(body: &[u8], floor: &[FloorRow]) -> Result<(), String> {
+    use rust_decimal::Decimal;
+    let answer: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let group = answer["group_by"][0].as_str();
+    let scaled = |v: &serde_json::Value| -> Option<String> {
+        let number: Decimal = v.to_string().parse().ok()?;
+        Some((number * Decimal::from(10_000)).normalize().to_string())
+    };
+    let api_rows = answer["rows"].as_array().ok_or("no rows")?;
+    // Without grouping the API's one row is the nation.
+    let grouped_rows = if group.is_some() { floor.len() - 1 } else { 1 };
+    if api_rows.len() != grouped_rows {
+        return Err(format!(
+            "{} rows from the API, {grouped_rows} from the floor",
+            api_rows.len(),
+        ));
+    }
+    let national_twice = group.is_none().then(|| &api_rows[0]);
+    for row in floor {
+        let api = if row.k == "national" {
+            if national_twice.is_some_and(|row| *row != answer["national"]) {
+                return Err("the one row is not the nation".into());
+            }
+            &answer["national"]
+        } else {
+            let group = group.ok_or("the API has no group_by")?;
+            api_rows
+                .iter()
+                .find(|r| r[group].as_str() == Some(row.k.as_str()))
+                .ok_or_else(|| format!("no API row for {}", row.k))?
+        };
+        let value = match (scaled(&api["numerator"]), scaled(&api["denominator"])) {
+            (Some(numerator), Some(denominator)) => Some(format!("{numerator}/{denominator}")),
+            _ => scaled(&api["value"]),
+        };
+        let got = (
+            value,
+            scaled(&api["target"]),
+            api["projects"].as_i64(),
+            api["reporting_projects"].as_i64(),
+        );
+        let expected = (
+            row.n.clone(),
+            row.target.clone(),
+            Some(row.projects),
+            Some(row.reporting),
+        );
+        if got != expected {
+            return Err(format!("{}: API {got:?}, floor {expected:?}", row.k));
+        }
+    }
+    Ok(())
+}
+
 fn time(repeat: usize, mut call: impl FnMut() -> Result<(), String>) -> Result<Vec<f64>, String> {
     for _ in 0..3 {
         call()?;
@@ -555,15 +697,16 @@ fn throughput(
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let paths: Vec<&str> = queries().iter().map(|(_, path, _)| *path).collect();
     let threads: Vec<_> = (0..clients)
         .map(|client| {
             let (stop, done, failed) = (stop.clone(), done.clone(), failed.clone());
-            let (base, token) = (base.to_string(), token.to_string());
+            let (base, token, paths) = (base.to_string(), token.to_string(), paths.clone());
             std::thread::spawn(move || {
                 let agent = agent();
                 let mut i = client;
                 while !stop.load(Ordering::Relaxed) {
-                    let url = format!("{base}/api/v1/aggregates?{}", QUERIES[i % QUERIES.len()].1);
+                    let url = format!("{base}/api/v1/aggregates?{}", paths[i % paths.len()]);
                     let mut request = agent
                         .get(&url)
                         .header("Authorization", format!("Bearer {token}"));

@@ -442,45 +442,60 @@ pub fn tallies(
 ) -> QueryResult<Vec<Tally>> {
     let columns = attribute_columns(group_by);
     let periods = list(&period_ids(half_years));
-    let (from, measures, reported_by) = match of {
+    let (from, indicator, measures) = match of {
         TallyOf::Sum(code) => (
-            format!("indicator_values v JOIN projects p ON p.id = v.project_id AND v.indicator = {}", literal(code)),
-            "CAST(SUM(v.value) AS TEXT) AS total, CAST(NULL AS TEXT) AS below, CAST(0 AS BIGINT) AS counted".to_string(),
-            "v",
+            "indicator_values v".to_string(),
+            code,
+            "CAST(SUM(v.value) AS TEXT) AS total, CAST(NULL AS TEXT) AS below, CAST(0 AS BIGINT) AS counted, \
+             COUNT(DISTINCT v.project_id) AS reporting",
         ),
         // Only the project half-years that reported both parts: the join.
-        TallyOf::Ratio { numerator, denominator } => (
+        TallyOf::Ratio {
+            numerator,
+            denominator,
+        } => (
             format!(
                 "indicator_values v JOIN indicator_values d ON d.project_id = v.project_id AND d.period = v.period \
-                 AND d.indicator = {} JOIN projects p ON p.id = v.project_id AND v.indicator = {}",
+                 AND d.indicator = {}",
                 literal(denominator),
-                literal(numerator)
             ),
-            "CAST(SUM(v.value) AS TEXT) AS total, CAST(SUM(d.value) AS TEXT) AS below, CAST(0 AS BIGINT) AS counted".to_string(),
-            "v",
+            numerator,
+            "CAST(SUM(v.value) AS TEXT) AS total, CAST(SUM(d.value) AS TEXT) AS below, CAST(0 AS BIGINT) AS counted, \
+             COUNT(DISTINCT v.project_id) AS reporting",
         ),
+        // A value may list no enterprise (a reported zero): the projects reporting are
+        // counted from the values, by a `Sum` tally.
         TallyOf::Distinct(code) => (
-            format!("value_entities v JOIN projects p ON p.id = v.project_id AND v.indicator = {}", literal(code)),
-            "CAST(NULL AS TEXT) AS total, CAST(NULL AS TEXT) AS below, COUNT(DISTINCT v.orgnr) AS counted".to_string(),
-            "v",
+            "value_entities v".to_string(),
+            code,
+            "CAST(NULL AS TEXT) AS total, CAST(NULL AS TEXT) AS below, COUNT(DISTINCT v.orgnr) AS counted, \
+             CAST(0 AS BIGINT) AS reporting",
         ),
+    };
+    let conditions = project_conditions(filter);
+    // The projects are read only when grouped or filtered by their attributes: the foreign
+    // key already says every value has its project.
+    let projects = if columns.is_empty() && conditions.is_empty() {
+        ""
+    } else {
+        " JOIN projects p ON p.id = v.project_id"
     };
     let by_period = group_by.contains(&GroupBy::Period);
     let bucket = match (by_period, by_year) {
-        (false, _) => "CAST(NULL AS TEXT)".to_string(),
-        (true, true) => format!("SUBSTR({reported_by}.period, 1, 4)"),
-        (true, false) => format!("{reported_by}.period"),
+        (false, _) => "CAST(NULL AS TEXT)",
+        (true, true) => "SUBSTR(v.period, 1, 4)",
+        (true, false) => "v.period",
     };
-    let mut group_columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let mut group_columns: Vec<&str> = columns.clone();
     if by_period {
-        group_columns.push(bucket.clone());
+        group_columns.push(bucket);
     }
     let sql = format!(
-        "SELECT {attributes}, {bucket} AS bucket, {measures}, COUNT(DISTINCT {reported_by}.project_id) AS reporting \
-         FROM {from}{bransch} WHERE {reported_by}.period IN ({periods}){conditions}{group}",
+        "SELECT {attributes}, {bucket} AS bucket, {measures} \
+         FROM {from}{projects}{bransch} WHERE v.indicator = {indicator} AND v.period IN ({periods}){conditions}{group}",
         attributes = select_attributes(&columns),
+        indicator = literal(indicator),
         bransch = bransch_join(group_by),
-        conditions = project_conditions(filter),
         group = if group_columns.is_empty() {
             String::new()
         } else {
@@ -490,7 +505,7 @@ pub fn tallies(
     let rows: Vec<TallyRow> = diesel::sql_query(sql).load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|row| row.reporting > 0)
+        .filter(|row| row.reporting > 0 || row.counted > 0)
         .map(|row| Tally {
             attributes: row.keys.take(columns.len()),
             bucket: row.bucket.as_deref().and_then(PeriodId::parse),
