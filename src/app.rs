@@ -39,6 +39,9 @@ pub struct AppState {
     db_permits: Semaphore,
     /// One per processor core: the answers that may be computed at once.
     computation_permits: Semaphore,
+    /// The writes that may run at once: one on SQLite, which has one writer, one per core
+    /// on PostgreSQL.
+    write_permits: Semaphore,
     pub config: Config,
 }
 
@@ -68,15 +71,18 @@ impl AppState {
             .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrated");
         let keys = TokenKeys::load(&config)?;
+        let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
         Ok(AppState {
             pool,
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(api::aggregates::KEPT_ANSWERS),
             db_permits: Semaphore::new(config.pool_size as usize),
-            computation_permits: Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |cores| cores.get()),
-            ),
+            computation_permits: Semaphore::new(cores),
+            write_permits: Semaphore::new(match config.database {
+                DatabaseUrl::Sqlite(_) => 1,
+                DatabaseUrl::Postgres(_) => cores,
+            }),
             config,
         })
     }
@@ -112,6 +118,18 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let _turn = take_turn(&self.computation_permits).await?;
+        self.db(f).await
+    }
+
+    /// Runs `f`, which writes, as `db` does, after the writes before it. On SQLite the next
+    /// writer is handed the turn at once, where SQLite itself would let it poll for the
+    /// lock in sleeps of up to 100 ms; and a queue of bulk submissions waits unparsed.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let _turn = take_turn(&self.write_permits).await?;
         self.db(f).await
     }
 }

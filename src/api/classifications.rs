@@ -192,7 +192,7 @@ pub async fn add_code(
         parent_code: input.sakomrade,
     };
     let row = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 if let Some(sakomrade) = &row.parent_code
                     && !db::reference::code_exists(conn, Dimension::Sakomrade.as_str(), sakomrade)?

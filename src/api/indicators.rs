@@ -184,7 +184,7 @@ pub async fn create_indicator(
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %definition.code, "create indicator");
     let indicator = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 if db::indicators::find(conn, &definition.code)?.is_some() {
                     return Err(AppError::Conflict(format!(
@@ -225,7 +225,7 @@ pub async fn replace_indicator(
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %code, "replace indicator");
     let indicator = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 let (stored, _) = db::indicators::find(conn, &code)?
                     .ok_or_else(|| AppError::NotFound("no such indicator".into()))?;

@@ -123,7 +123,7 @@ pub async fn create_period(
         created_at: crate::domain::now(),
     };
     let period = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 if db::periods::find(conn, &row.id)?.is_some() {
                     return Err(AppError::Conflict(format!("period {} exists", row.id)));
@@ -155,7 +155,7 @@ pub async fn lock_period(
     let id = id.into_inner();
     tracing::info!(subject = %caller.principal.subject, period = %id, "lock period");
     let period = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));
@@ -204,7 +204,7 @@ pub async fn unlock_period(
     let subject = caller.principal.subject;
     tracing::info!(subject = %subject, period = %id, region = ?region, "unlock period");
     let period = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));

@@ -233,7 +233,7 @@ pub async fn put_project(
     }
     let principal = caller.principal;
     let (project, change) = state
-        .db(move |conn| {
+        .write(move |conn| {
             db::write_transaction(conn, |conn| {
                 db::lock_region(conn, region.as_str())?;
                 let submission = SubmissionInput {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -50,6 +50,10 @@ struct Args {
     /// Seconds of the throughput run.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Concurrent submitters in the ingest, each sending the next submission as soon as
+    /// its last is answered; the submissions are taken region by region in turn.
+    #[arg(long, default_value_t = 1)]
+    writers: usize,
     /// Concurrent clients in the throughput run.
     #[arg(long, default_value_t = 32)]
     clients: usize,
@@ -321,7 +325,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
     open_periods(&state, &spec)?;
     drop(state);
     let port = free_port()?;
-    let mut server = start_server(args, &database.url, port)?;
+    let server = start_server(args, &database.url, port)?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base)?;
     let keys = uppfoljning::auth::TokenKeys::load(&config).map_err(|e| e.to_string())?;
@@ -364,20 +368,40 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             value_chunks.push((region, chunk));
         }
     }
+    let value_chunks = taking_regions_in_turn(value_chunks);
+    let stored: usize = value_chunks.iter().map(|(_, c)| c.values.len()).sum();
+    let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let mut stored = 0usize;
-    for (region, chunk) in &value_chunks {
-        submit(region, chunk)?;
-        stored += chunk.values.len();
-    }
-    let ingest_seconds = started.elapsed().as_secs_f64();
-    let ingest_rate = stored as f64 / ingest_seconds;
-    figure(backend, size, "ingest over HTTP", ingest_rate, "values/s");
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..args.writers.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    while let Some((region, chunk)) =
+                        value_chunks.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        submit(region, chunk)?;
+                    }
+                    Ok::<(), String>(())
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| "a writer panicked".to_string())?)
+    })?;
+    let ingest_rate = stored as f64 / started.elapsed().as_secs_f64();
+    figure(
+        backend,
+        size,
+        &format!("ingest over HTTP, {} writers", args.writers.max(1)),
+        ingest_rate,
+        "values/s",
+    );
     figure(
         backend,
         size,
         "server peak resident memory after ingest",
-        peak_memory_mb(server.id()),
+        peak_memory_mb(server.0.id()),
         "MB",
     );
     for (region, narratives) in narratives {
@@ -482,7 +506,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         backend,
         size,
         "server peak resident memory after the latency runs",
-        peak_memory_mb(server.id()),
+        peak_memory_mb(server.0.id()),
         "MB",
     );
     // Throughput with concurrent clients, answers kept and recomputed.
@@ -514,11 +538,9 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         backend,
         size,
         "server peak resident memory",
-        peak_memory_mb(server.id()),
+        peak_memory_mb(server.0.id()),
         "MB",
     );
-    let _ = server.kill();
-    let _ = server.wait();
     Ok(())
 }
 
@@ -563,7 +585,17 @@ fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Child, String> {
+/// The service under measurement; stopped when the run ends, also on an error.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Server, String> {
     let database = match url {
         DatabaseUrl::Postgres(url) => url.clone(),
         DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
@@ -578,6 +610,7 @@ fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Child, Stri
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
+        .map(Server)
         .map_err(|e| {
             format!(
                 "cannot start {}: {e} (run cargo build --release first)",
@@ -611,6 +644,27 @@ fn wait_ready(base: &str) -> Result<(), String> {
 }
 
 /// Milliseconds of each of `repeat` calls, after a short warm-up.
+/// The submissions reordered so that consecutive ones come from different regions, as at a
+/// reporting deadline: concurrent writers then do not wait for each other's region.
+fn taking_regions_in_turn<T>(chunks: Vec<(&String, T)>) -> Vec<(&String, T)> {
+    let mut by_region: std::collections::BTreeMap<&String, std::collections::VecDeque<T>> =
+        std::collections::BTreeMap::new();
+    for (region, chunk) in chunks {
+        by_region.entry(region).or_default().push_back(chunk);
+    }
+    let mut in_turn = Vec::new();
+    while !by_region.is_empty() {
+        by_region.retain(|region, queue| match queue.pop_front() {
+            Some(chunk) => {
+                in_turn.push((*region, chunk));
+                true
+            }
+            None => false,
+        });
+    }
+    in_turn
+}
+
 /// Holds the API's answer (JSON) to the floor's rows: the same groups, and in each, and
 /// nationally, the same value (or numerator and denominator), target, projects and
 /// reporting projects. The floor's figures are scaled as stored.
