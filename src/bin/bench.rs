@@ -390,13 +390,11 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             .try_for_each(|w| w.join().map_err(|_| "a writer panicked".to_string())?)
     })?;
     let ingest_rate = stored as f64 / started.elapsed().as_secs_f64();
-    figure(
-        backend,
-        size,
-        &format!("ingest over HTTP, {} writers", args.writers.max(1)),
-        ingest_rate,
-        "values/s",
-    );
+    let ingest = match args.writers {
+        0 | 1 => "ingest over HTTP".to_string(),
+        writers => format!("ingest over HTTP, {writers} writers"),
+    };
+    figure(backend, size, &ingest, ingest_rate, "values/s");
     figure(
         backend,
         size,
