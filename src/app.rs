@@ -1,6 +1,6 @@
-//! The application: shared state, routes, middleware and the HTTP server.
+//! The application: routes, middleware and the HTTP server around the shared `AppState`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -8,139 +8,13 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, get, web};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
-use utoipa::openapi::OpenApi;
-use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::answer_cache::AnswerCache;
 use crate::api;
-use crate::api::aggregates::Aggregate;
 use crate::api::allowed_methods::AllowedMethods;
-use crate::auth::TokenKeys;
-use crate::config::{Config, ConfigError, DatabaseUrl};
-use crate::db::{self, DbConnection, DbPool};
 use crate::error::AppError;
-use crate::rate_limit::RateLimiter;
-
-/// How long a request waits for its turn at the database before it is answered 503.
-const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
-
-/// What every request handler shares. Everything else lives in the database, so several
-/// instances can serve one PostgreSQL.
-pub struct AppState {
-    pub pool: DbPool,
-    pub keys: TokenKeys,
-    pub rate_limiter: Option<RateLimiter>,
-    /// Aggregate answers, kept until the data changes.
-    pub answers: AnswerCache<Aggregate>,
-    /// One per pooled connection: the requests that may use the database at once.
-    db_permits: Semaphore,
-    /// One per processor core: the answers that may be computed at once.
-    computation_permits: Semaphore,
-    /// The writes that may run at once: one on SQLite, which has one writer, one per core
-    /// on PostgreSQL.
-    write_permits: Semaphore,
-    pub config: Config,
-}
-
-/// Why the service could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("DATABASE_URL: {0}")]
-    Database(String),
-}
-
-impl AppState {
-    /// Connects to the database, applies pending migrations and loads the token keys.
-    pub fn open(config: Config) -> Result<AppState, StartupError> {
-        if let DatabaseUrl::Sqlite(path) = &config.database
-            && let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        {
-            crate::config::ensure_dir(folder, "DATABASE_URL")?;
-        }
-        let pool = db::connect(&config.database, config.pool_size)
-            .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
-        let mut conn = pool
-            .get()
-            .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
-        let applied = db::run_migrations(&mut conn)
-            .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
-        tracing::info!(applied, "database migrated");
-        let keys = TokenKeys::load(&config)?;
-        let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
-        Ok(AppState {
-            pool,
-            keys,
-            rate_limiter: RateLimiter::new(config.rate_limit_per_second),
-            answers: AnswerCache::new(api::aggregates::KEPT_ANSWERS),
-            db_permits: Semaphore::new(config.pool_size as usize),
-            computation_permits: Semaphore::new(cores),
-            write_permits: Semaphore::new(match config.database {
-                DatabaseUrl::Sqlite(_) => 1,
-                DatabaseUrl::Postgres(_) => cores,
-            }),
-            config,
-        })
-    }
-
-    /// Runs `f` with a pooled connection on the blocking thread pool, so that database work
-    /// never stalls the async workers.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    {
-        // Waiting here, in turn and without holding a thread, rather than for a pooled
-        // connection: a burst of slow questions queues instead of failing after the pool's
-        // short wait, which is left to tell that the database is gone.
-        let _turn = take_turn(&self.db_permits).await?;
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
-    }
-
-    /// Runs `f` as `db` does, for work that keeps a processor busy (computing an answer
-    /// from every matched value): no more at once than there are cores, since more would
-    /// not finish sooner but would hold the memory of each at the same time.
-    pub async fn compute<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    {
-        let _turn = take_turn(&self.computation_permits).await?;
-        self.db(f).await
-    }
-
-    /// Runs `f`, which writes, as `db` does, after the writes before it. On SQLite the next
-    /// writer is handed the turn at once, where SQLite itself would let it poll for the
-    /// lock in sleeps of up to 100 ms; and a queue of bulk submissions waits unparsed.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
-    {
-        let _turn = take_turn(&self.write_permits).await?;
-        self.db(f).await
-    }
-}
-
-/// Waits in turn for one of `permits`, up to `DATABASE_QUEUE_WAIT`.
-async fn take_turn(permits: &Semaphore) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
-    actix_web::rt::time::timeout(DATABASE_QUEUE_WAIT, permits.acquire())
-        .await
-        .map_err(|_| AppError::Unavailable("no turn at the database in time".into()))?
-        .map_err(|_| AppError::Internal("the database queue is closed".into()))
-}
+use crate::state::AppState;
 
 /// The request id of the request being served: taken from a well-formed incoming
 /// `X-Request-Id` (set by a load balancer) or made here.
@@ -242,35 +116,6 @@ fn nul_in_uri(request: &ServiceRequest) -> Option<AppError> {
         .then(|| AppError::NotFound("no such resource".into()))
 }
 
-/// The routes of the API with the OpenAPI document collected from them.
-fn api_routes(
-    max_submission_bytes: usize,
-) -> (
-    App<
-        impl ServiceFactory<
-            ServiceRequest,
-            Config = (),
-            Response = ServiceResponse,
-            Error = actix_web::Error,
-            InitError = (),
-        >,
-    >,
-    OpenApi,
-) {
-    let (app, mut document) = App::new()
-        .into_utoipa_app()
-        .openapi(api::base_document())
-        .configure(api::configure(max_submission_bytes))
-        .split_for_parts();
-    api::document_common_responses(&mut document);
-    (app, document)
-}
-
-/// The OpenAPI document the service serves at `/openapi.json`.
-pub fn openapi_document() -> OpenApi {
-    api_routes(crate::config::DEFAULT_MAX_SUBMISSION_BYTES).1
-}
-
 /// Swagger UI answers only below `/docs/`.
 #[get("/docs")]
 async fn docs_redirect() -> HttpResponse {
@@ -321,7 +166,7 @@ pub fn build_app(
     crate::observability::handle();
     let max_body_bytes = state.config.max_body_bytes;
     let state_cors_origins = state.config.cors_allowed_origins.clone();
-    let (app, document) = api_routes(state.config.max_submission_bytes);
+    let (app, document) = api::routes(state.config.max_submission_bytes);
     let allowed_methods = web::Data::new(AllowedMethods::from_document(&document));
     app.app_data(state)
         .app_data(allowed_methods)

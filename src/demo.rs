@@ -19,6 +19,9 @@ use crate::domain::submission::{
     SubmissionInput, ValueInput,
 };
 
+/// Each region's submission, by län code.
+pub type Portfolio = BTreeMap<String, SubmissionInput>;
+
 /// Roughly each region's share of the population, in per mille; larger regions run more
 /// projects.
 const REGION_WEIGHTS: [(&str, u32); 21] = [
@@ -244,7 +247,7 @@ fn enterprise_pool(rng: &mut StdRng, size: usize) -> Vec<String> {
 }
 
 /// Each region's submission: its projects, values and narratives.
-pub fn generate(spec: &DemoSpec) -> BTreeMap<String, SubmissionInput> {
+pub fn generate(spec: &DemoSpec) -> Portfolio {
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let pool = enterprise_pool(&mut rng, (spec.projects * 4).clamp(200, 50_000));
     let all_half_years: Vec<PeriodId> = half_years(spec)

@@ -1,6 +1,8 @@
 //! uppfoljning: the national follow-up service for regional growth projects funded by
 //! anslag 1:1. `main.rs` is the command line; `app` builds the HTTP service from `api`
-//! (endpoints), `auth`, `db` (storage) and `domain` (the rules).
+//! (endpoints, which parse, authorise and respond), `service` (what the service decides),
+//! `views` (what it answers), `db` (storage) and `domain` (the rules). ARCHITECTURE.md is
+//! the map.
 
 pub mod answer_cache;
 pub mod api;
@@ -13,3 +15,6 @@ pub mod domain;
 pub mod error;
 pub mod observability;
 pub mod rate_limit;
+pub mod service;
+pub mod state;
+pub mod views;

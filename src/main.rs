@@ -1,21 +1,23 @@
 //! The command line of uppfoljning: serve (the default), migrate, token, openapi.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
-use uppfoljning::api::snapshots::{self, SnapshotInput};
-use uppfoljning::api::submissions;
-use uppfoljning::app::{self, AppState};
-use uppfoljning::auth::{Principal, Role, TokenKeys};
+use uppfoljning::app;
+use uppfoljning::auth::{Role, TokenKeys};
 use uppfoljning::config::Config;
 use uppfoljning::db;
-use uppfoljning::db::periods::PeriodRow;
 use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::codes::RegionCode;
-use uppfoljning::domain::period::{LockMode, PeriodId, swedish_today};
+use uppfoljning::domain::period::{PeriodId, swedish_today};
 use uppfoljning::error::AppError;
+use uppfoljning::service::{demo_data, snapshots};
+use uppfoljning::state::AppState;
+use uppfoljning::views::snapshots::SnapshotSummary;
 
 #[derive(Parser)]
 #[command(
@@ -98,11 +100,20 @@ fn parse_region(text: &str) -> Result<RegionCode, String> {
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
     // A missing .env is normal; settings then come from the environment alone.
     let _ = dotenvy::dotenv();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The server logs what it serves; a command run by hand shows its progress instead, and
+    // logs only what went wrong.
+    let default_level = match command {
+        Command::Serve => "info",
+        _ => "warn",
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // LOG_FORMAT=json gives one JSON object per line, with the request's span fields
     // (request id, method, path) on every line, for log collectors.
@@ -111,7 +122,7 @@ fn main() -> ExitCode {
     } else {
         logs.init();
     }
-    match run(cli.command.unwrap_or(Command::Serve)) {
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("uppfoljning: {message}");
@@ -123,7 +134,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Openapi => {
-            let document = app::openapi_document();
+            let document = uppfoljning::api::openapi_document();
             println!("{}", document.to_pretty_json().map_err(|e| e.to_string())?);
             Ok(())
         }
@@ -146,18 +157,16 @@ fn run(command: Command) -> Result<(), String> {
             label,
             as_of,
         } => {
-            let config = Config::from_env().map_err(|e| e.to_string())?;
-            let state = AppState::open(config).map_err(|e| e.to_string())?;
+            let request =
+                snapshots::check(&period, &label, as_of.as_deref()).map_err(|e| describe(&e))?;
+            let state = open_state()?;
             let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
-            let input = SnapshotInput {
-                period,
-                label,
-                as_of,
-            };
+            let working = spinner(format!("computing the figures of {period}"));
             let row =
-                db::write_transaction(&mut conn, |conn| snapshots::create(conn, &input, "cli"))
+                db::write_transaction(&mut conn, |conn| snapshots::create(conn, &request, "cli"))
                     .map_err(|e| describe(&e))?;
-            let summary = serde_json::to_string_pretty(&snapshots::summary(&row))
+            working.finish_and_clear();
+            let summary = serde_json::to_string_pretty(&SnapshotSummary::from(&row))
                 .map_err(|e| e.to_string())?;
             println!("{summary}");
             Ok(())
@@ -171,8 +180,7 @@ fn run(command: Command) -> Result<(), String> {
             if to < from {
                 return Err("--to must not be before --from".into());
             }
-            let config = Config::from_env().map_err(|e| e.to_string())?;
-            let state = AppState::open(config).map_err(|e| e.to_string())?;
+            let state = open_state()?;
             let spec = DemoSpec {
                 projects,
                 seed,
@@ -183,8 +191,8 @@ fn run(command: Command) -> Result<(), String> {
             load_demo_data(&state, &spec)
         }
         Command::Migrate => {
-            let config = Config::from_env().map_err(|e| e.to_string())?;
-            AppState::open(config).map_err(|e| e.to_string())?;
+            open_state()?;
+            eprintln!("uppfoljning: the database is migrated");
             Ok(())
         }
         Command::Serve => {
@@ -210,48 +218,49 @@ fn describe(error: &AppError) -> String {
     line
 }
 
-/// Opens the demo periods and stores each region's portfolio, in submissions the bulk
-/// endpoint would accept.
+/// Opens the configured database and applies pending migrations, with a spinner on a
+/// terminal: a migration of a large database can take a while.
+fn open_state() -> Result<AppState, String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let working = spinner("opening and migrating the database".into());
+    let state = AppState::open(config).map_err(|e| e.to_string());
+    working.finish_and_clear();
+    state
+}
+
+/// A spinner with `message` on a terminal; nothing otherwise.
+fn spinner(message: String) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let spinner = ProgressBar::new_spinner().with_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
+/// Generates the portfolio and stores it, with a progress bar on a terminal and one line
+/// when done.
 fn load_demo_data(state: &AppState, spec: &DemoSpec) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
-    for (period, deadline) in demo::periods(spec) {
-        let id = period.to_string();
-        if db::periods::find(&mut conn, &id)
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            let row = PeriodRow {
-                id,
-                kind: period.kind().as_str().to_string(),
-                start_date: period.start_date(),
-                end_date: period.end_date(),
-                deadline,
-                lock_mode: LockMode::Deadline.as_str().to_string(),
-                created_at: uppfoljning::domain::now(),
-            };
-            db::periods::insert(&mut conn, &row).map_err(|e| e.to_string())?;
-        }
-    }
-    let loader = Principal {
-        subject: "demo-data".into(),
-        role: Role::Admin,
-        region: None,
+    let generating = spinner(format!("generating {} projects", spec.projects));
+    let portfolio = demo::generate(spec);
+    generating.finish_and_clear();
+    let total = demo_data::item_count(&portfolio) as u64;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} items, {eta} left")
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        ProgressBar::hidden()
     };
-    let (mut projects, mut values, mut narratives) = (0, 0, 0);
-    for (region, submission) in demo::generate(spec) {
-        let region = RegionCode::parse(&region).ok_or("demo region")?;
-        for chunk in demo::in_chunks(submission, 50_000) {
-            let result = db::write_transaction(&mut conn, |conn| {
-                submissions::store(conn, &region, &loader, chunk)
-            })
-            .map_err(|e| describe(&e))?;
-            projects += result.projects.created + result.projects.updated;
-            values += result.values.created + result.values.updated;
-            narratives += result.narratives.created + result.narratives.updated;
-        }
-    }
+    bar.set_message("storing");
+    let loaded = demo_data::load(&mut conn, spec, portfolio, |items| bar.inc(items as u64))
+        .map_err(|e| describe(&e))?;
+    bar.finish_and_clear();
     eprintln!(
-        "demo data: {projects} projects, {values} values and {narratives} narratives stored or changed"
+        "demo data: {} projects, {} values and {} narratives stored or changed",
+        loaded.projects, loaded.values, loaded.narratives
     );
     Ok(())
 }

@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn known_paths_give_their_methods_and_others_none() {
-        let allowed = AllowedMethods::from_document(&crate::app::openapi_document());
+        let allowed = AllowedMethods::from_document(&crate::api::openapi_document());
         assert_eq!(
             allowed.for_path("/api/v1/indicators").as_deref(),
             Some("GET, POST")

@@ -5,14 +5,14 @@ use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
-use crate::app::AppState;
-use crate::auth::{AdminOnly, AnyRole, Authorized};
 use crate::db;
 use crate::db::reference::CodeRow;
 use crate::domain::codes::{Dimension, is_code_shaped};
 use crate::domain::validation::{Errors, check_text};
 use crate::error::{AppError, Problem};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Code {

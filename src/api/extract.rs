@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use crate::domain::codes::RegionCode;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
@@ -106,6 +107,11 @@ pub fn query_config() -> web::QueryConfig {
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default()
         .error_handler(|_, _| AppError::NotFound("no such resource".into()).into())
+}
+
+/// The region of the path; a code that is no län names no resource.
+pub fn parse_region(text: &str) -> Result<RegionCode, AppError> {
+    RegionCode::parse(text).ok_or_else(|| AppError::NotFound(format!("no region '{text}'")))
 }
 
 #[cfg(test)]

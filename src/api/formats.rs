@@ -11,8 +11,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
-use crate::api::aggregates::{Aggregate, AggregateRow, Format};
+use crate::api::aggregates::Format;
 use crate::error::AppError;
+use crate::views::aggregates::{Aggregate, AggregateRow};
 
 /// dimension → code → label.
 pub type Labels = HashMap<String, HashMap<String, String>>;

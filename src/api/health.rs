@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

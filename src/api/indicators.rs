@@ -7,14 +7,14 @@ use actix_web::{get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
-use crate::app::AppState;
-use crate::auth::{AdminOnly, AnyRole, Authorized};
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::{Aggregation, IndicatorDefinition, KnownCodes};
 use crate::error::{AppError, Problem};
+use crate::state::AppState;
 
 /// An indicator of the catalogue.
 #[derive(Serialize, ToSchema)]

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, one function per endpoint.
 
+pub mod access;
 pub mod aggregates;
 pub mod allowed_methods;
 pub mod classifications;
@@ -16,10 +17,12 @@ pub mod regions;
 pub mod snapshots;
 pub mod submissions;
 
-use actix_web::web;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa_actix_web::AppExt;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -66,6 +69,35 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                         .service(submissions::submit),
                 ),
         );
+}
+
+/// The routes of the API with the OpenAPI document collected from them.
+pub fn routes(
+    max_submission_bytes: usize,
+) -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    let (app, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(base_document())
+        .configure(configure(max_submission_bytes))
+        .split_for_parts();
+    document_common_responses(&mut document);
+    (app, document)
+}
+
+/// The OpenAPI document the service serves at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes(crate::config::DEFAULT_MAX_SUBMISSION_BYTES).1
 }
 
 #[derive(OpenApi)]

@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::access::{Authorized, NarrativeRead};
 use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::api::pagination::Page;
-use crate::app::AppState;
-use crate::auth::{Authorized, NarrativeRead, Role};
+use crate::auth::Role;
 use crate::db;
 use crate::domain::aggregate::PeriodSpan;
 use crate::domain::codes::RegionCode;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct NarrativeItem {

@@ -6,14 +6,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
-use crate::app::AppState;
-use crate::auth::{AdminOnly, AnyRole, Authorized};
 use crate::db;
 use crate::db::periods::PeriodRow;
 use crate::domain::codes::RegionCode;
 use crate::domain::period::{LockMode, PeriodId, swedish_today};
 use crate::error::{AppError, Problem};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Period {

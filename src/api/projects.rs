@@ -8,12 +8,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::aggregates::check_filter_codes;
-use crate::api::extract::JsonBody;
+use crate::api::access::{Authorized, RegionRead, RegionWrite};
+use crate::api::extract::{JsonBody, parse_region};
 use crate::api::pagination::Page;
-use crate::api::submissions::{check, parse_region};
-use crate::app::AppState;
-use crate::auth::{Authorized, RegionRead, RegionWrite};
 use crate::db::projects::{ProjectFilter, StoredProject};
 use crate::db::submissions::Writer;
 use crate::db::{self, DbConnection};
@@ -23,6 +20,9 @@ use crate::domain::period::PeriodId;
 use crate::domain::submission::{Change, ProjectInput, Rejection, SubmissionInput};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
+use crate::service::aggregates as answering;
+use crate::service::submissions;
+use crate::state::AppState;
 
 fn utc(time: NaiveDateTime) -> DateTime<Utc> {
     time.and_utc()
@@ -240,12 +240,14 @@ pub async fn put_project(
                     projects: vec![input],
                     ..SubmissionInput::default()
                 };
-                let (checked, region_projects) = check(conn, &region, &principal, submission)?
-                    .map_err(|rejection| match rejection {
-                        Rejection::Invalid(errors) | Rejection::Locked(errors) => {
-                            AppError::Invalid(errors.into_iter().map(unprefixed).collect())
-                        }
-                    })?;
+                let (checked, region_projects) = submissions::check(
+                    conn, &region, &principal, submission,
+                )?
+                .map_err(|rejection| match rejection {
+                    Rejection::Invalid(errors) | Rejection::Locked(errors) => {
+                        AppError::Invalid(errors.into_iter().map(unprefixed).collect())
+                    }
+                })?;
                 let writer = Writer {
                     subject: &principal.subject,
                     submission_id: None,
@@ -353,7 +355,7 @@ pub async fn list_projects(
     let (offset, page_size) = (page.offset(), page.size);
     let (items, total) = state
         .db(move |conn| {
-            check_filter_codes(conn, &codes)?;
+            answering::check_filter_codes(conn, &codes)?;
             let (ids, total) =
                 db::projects::list(conn, region.as_str(), &filter, offset, page_size)?;
             let mut stored = db::projects::load(conn, &ids)?;

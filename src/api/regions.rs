@@ -4,10 +4,10 @@ use actix_web::{get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::{AnyRole, Authorized};
+use crate::api::access::{AnyRole, Authorized};
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Region {

@@ -321,7 +321,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
 
     let database = fresh_database(args, backend, &format!("{size}"))?;
     let config = config(&database.url);
-    let state = uppfoljning::app::AppState::open(config.clone()).map_err(|e| e.to_string())?;
+    let state = uppfoljning::state::AppState::open(config.clone()).map_err(|e| e.to_string())?;
     open_periods(&state, &spec)?;
     drop(state);
     let port = free_port()?;
@@ -558,24 +558,9 @@ fn config(url: &DatabaseUrl) -> Config {
     }
 }
 
-fn open_periods(state: &uppfoljning::app::AppState, spec: &DemoSpec) -> Result<(), String> {
+fn open_periods(state: &uppfoljning::state::AppState, spec: &DemoSpec) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    for (period, deadline) in demo::periods(spec) {
-        db::periods::insert(
-            &mut conn,
-            &db::periods::PeriodRow {
-                id: period.to_string(),
-                kind: period.kind().as_str().into(),
-                start_date: period.start_date(),
-                end_date: period.end_date(),
-                deadline,
-                lock_mode: "deadline".into(),
-                created_at: uppfoljning::domain::now(),
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    uppfoljning::service::demo_data::open_periods(&mut conn, spec).map_err(|e| e.to_string())
 }
 
 fn free_port() -> Result<u16, String> {
@@ -817,7 +802,7 @@ fn ingest_floor(
     use uppfoljning::db::schema::{indicator_values, projects, value_entities, value_revisions};
     let database = fresh_database(args, backend, &format!("floor_{size}"))?;
     let state =
-        uppfoljning::app::AppState::open(config(&database.url)).map_err(|e| e.to_string())?;
+        uppfoljning::state::AppState::open(config(&database.url)).map_err(|e| e.to_string())?;
     open_periods(&state, spec)?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let now = uppfoljning::domain::now();

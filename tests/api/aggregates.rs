@@ -671,7 +671,7 @@ async fn a_write_on_any_instance_changes_the_next_answer(backend: Backend) {
     let app = test::init_service(build_app(t.state.clone())).await;
     load(&t, &app).await;
     let other_instance = actix_web::web::Data::new(
-        uppfoljning::app::AppState::open(t.config.clone()).expect("a second instance"),
+        uppfoljning::state::AppState::open(t.config.clone()).expect("a second instance"),
     );
     let other = test::init_service(build_app(other_instance)).await;
     let question = "indicator=NAT-E01&period=2026H1&group_by=region";

@@ -12,11 +12,11 @@ use diesel::prelude::*;
 use diesel::{Connection, PgConnection};
 use serde_json::Value;
 
-use uppfoljning::app::AppState;
 use uppfoljning::auth::Role;
 use uppfoljning::config::{Config, DatabaseUrl, JwtKeySource};
 use uppfoljning::db::{DbConnection, PooledDb};
 use uppfoljning::domain::codes::RegionCode;
+use uppfoljning::state::AppState;
 
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
 

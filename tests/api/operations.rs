@@ -5,10 +5,12 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestApp, get, post_json, send};
-use uppfoljning::app::{AppState, build_app, openapi_document};
+use uppfoljning::api::openapi_document;
+use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 use uppfoljning::config::{Config, JwtKeySource};
 use uppfoljning::db;
+use uppfoljning::state::AppState;
 
 backend_tests!(
     health_answers_without_a_token,

@@ -1,0 +1,164 @@
+//! Role checks. Handlers state who may call them by the extractor they take
+//! (`Authorized<AdminOnly>`, ...); none checks roles by hand.
+
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use crate::auth::{Principal, Role};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Who may pass: each implementation is one access rule.
+pub trait Access {
+    fn check(principal: &Principal, request: &HttpRequest) -> Result<(), AppError>;
+}
+
+/// An authenticated caller that passed the access rule `A`.
+pub struct Authorized<A: Access> {
+    pub principal: Principal,
+    rule: PhantomData<A>,
+}
+
+impl<A: Access> FromRequest for Authorized<A> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(request).and_then(|principal| {
+            A::check(&principal, request)?;
+            Ok(Authorized {
+                principal,
+                rule: PhantomData,
+            })
+        }))
+    }
+}
+
+fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal("application state missing".into()))?;
+    let header = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(AppError::Unauthorized(
+            "an Authorization: Bearer token is required",
+        ))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        ))?;
+    let principal = state.keys.verify(token).map_err(AppError::Unauthorized)?;
+    tracing::Span::current().record("subject", principal.subject.as_str());
+    if let Some(limiter) = &state.rate_limiter {
+        limiter
+            .check(&principal.subject, std::time::Instant::now())
+            .map_err(AppError::TooManyRequests)?;
+    }
+    Ok(principal)
+}
+
+/// Any authenticated caller.
+pub struct AnyRole;
+
+impl Access for AnyRole {
+    fn check(_: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        Ok(())
+    }
+}
+
+/// Admins only: the catalogue, periods, locks.
+pub struct AdminOnly;
+
+impl Access for AdminOnly {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin => Ok(()),
+            _ => Err(AppError::Forbidden("this operation is for admins".into())),
+        }
+    }
+}
+
+/// The region named in the request path (`{region}`).
+fn path_region(request: &HttpRequest) -> &str {
+    request.match_info().get("region").unwrap_or_default()
+}
+
+fn is_own_region(principal: &Principal, request: &HttpRequest) -> bool {
+    principal
+        .region
+        .as_ref()
+        .is_some_and(|own| own.as_str() == path_region(request))
+}
+
+/// Writes to a region's data: admins, and region tokens of that region.
+pub struct RegionWrite;
+
+impl Access for RegionWrite {
+    fn check(principal: &Principal, request: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin => Ok(()),
+            Role::Region if is_own_region(principal, request) => Ok(()),
+            Role::Region => Err(AppError::Forbidden(
+                "a region token writes only its own region".into(),
+            )),
+            _ => Err(AppError::Forbidden(
+                "only a region's own token or an admin writes regional data".into(),
+            )),
+        }
+    }
+}
+
+/// Reads of a region's project data: admins, national readers, and region tokens of that
+/// region.
+pub struct RegionRead;
+
+impl Access for RegionRead {
+    fn check(principal: &Principal, request: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National => Ok(()),
+            Role::Region if is_own_region(principal, request) => Ok(()),
+            Role::Region => Err(AppError::Forbidden(
+                "a region token reads only its own region".into(),
+            )),
+            Role::Scheduler => Err(AppError::Forbidden(
+                "the scheduler reads aggregates, not project data".into(),
+            )),
+        }
+    }
+}
+
+/// Reads of narratives: admins and national readers see all, region tokens their own.
+pub struct NarrativeRead;
+
+impl Access for NarrativeRead {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National | Role::Region => Ok(()),
+            Role::Scheduler => Err(AppError::Forbidden(
+                "the scheduler reads aggregates, not narratives".into(),
+            )),
+        }
+    }
+}
+
+/// Creating snapshots: the scheduler and admins.
+pub struct SnapshotWrite;
+
+impl Access for SnapshotWrite {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::Scheduler => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "snapshots are made by the scheduler or an admin".into(),
+            )),
+        }
+    }
+}

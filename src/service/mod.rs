@@ -1,0 +1,9 @@
+//! The service layer: what the service decides, called alike by the HTTP handlers (`api`)
+//! and by the command line (`main.rs`). Each module is one use case; it reads and writes
+//! through `db` and applies the rules of `domain`.
+
+pub mod aggregates;
+pub mod completeness;
+pub mod demo_data;
+pub mod snapshots;
+pub mod submissions;

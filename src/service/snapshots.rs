@@ -1,0 +1,119 @@
+//! Freezing the national figures of a period: every active indicator by region, computed
+//! as of one instant, stored with the SHA-256 of its canonical JSON.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::db::snapshots::SnapshotRow;
+use crate::db::{self, DbConnection};
+use crate::domain::aggregate::{GroupBy, PeriodSpan};
+use crate::domain::validation::{Errors, check_text};
+use crate::error::AppError;
+use crate::service::aggregates::{AggregateRequest, answer};
+
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// A checked request for a snapshot.
+#[derive(Debug, Clone)]
+pub struct SnapshotRequest {
+    pub period: String,
+    pub span: PeriodSpan,
+    pub label: String,
+    pub as_of: DateTime<Utc>,
+}
+
+/// Checks the period, the label, and an `as_of` (RFC 3339) not in the future; without one,
+/// the snapshot is of now.
+pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotRequest, AppError> {
+    let mut errors = Errors::new();
+    let span = PeriodSpan::parse(period);
+    if span.is_none() {
+        errors.add(
+            "period",
+            "invalid_period",
+            "must be YYYY, YYYYH1, YYYYH2 or a range A..B",
+        );
+    }
+    check_text(&mut errors, "label", label, MAX_LABEL_CHARS);
+    let now = Utc::now().trunc_subsecs(6);
+    let as_of = match as_of {
+        None => Some(now),
+        Some(text) => match DateTime::parse_from_rfc3339(text) {
+            Ok(time) if time.with_timezone(&Utc) > now => {
+                errors.add(
+                    "as_of",
+                    "in_the_future",
+                    "a snapshot freezes figures that exist: as_of must not be in the future",
+                );
+                None
+            }
+            Ok(time) => Some(time.with_timezone(&Utc).trunc_subsecs(6)),
+            Err(_) => {
+                errors.add(
+                    "as_of",
+                    "invalid_time",
+                    "must be an RFC 3339 time such as 2027-04-15T00:00:00Z",
+                );
+                None
+            }
+        },
+    };
+    errors.into_result().map_err(AppError::Invalid)?;
+    Ok(SnapshotRequest {
+        period: period.to_string(),
+        span: span.expect("checked"),
+        label: label.to_string(),
+        as_of: as_of.expect("checked"),
+    })
+}
+
+/// The canonical JSON of a period's figures at `as_of`: every active indicator by region
+/// and nationally, keys sorted, numbers exact.
+fn figures(
+    conn: &mut DbConnection,
+    period: &str,
+    span: &PeriodSpan,
+    as_of: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let mut aggregates = Vec::new();
+    for (indicator, _) in db::indicators::list(conn)?
+        .into_iter()
+        .filter(|(row, _)| row.active)
+    {
+        let request = AggregateRequest {
+            indicator: indicator.code,
+            period: period.to_string(),
+            span: span.clone(),
+            group_by: vec![GroupBy::Region],
+            regions: Vec::new(),
+            filters: Vec::new(),
+            as_of: Some(as_of),
+        };
+        aggregates.push(answer(conn, &request)?);
+    }
+    let figures = serde_json::json!({"period": period, "as_of": as_of, "aggregates": aggregates});
+    // serde_json's maps are ordered by key, so this text is canonical.
+    Ok(figures.to_string())
+}
+
+/// Computes and stores a snapshot, made by `subject`.
+pub fn create(
+    conn: &mut DbConnection,
+    request: &SnapshotRequest,
+    subject: &str,
+) -> Result<SnapshotRow, AppError> {
+    let figures = figures(conn, &request.period, &request.span, request.as_of)?;
+    let row = SnapshotRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        period: request.period.clone(),
+        label: request.label.clone(),
+        as_of: request.as_of.naive_utc(),
+        created_at: crate::domain::now(),
+        created_by: subject.to_string(),
+        sha256: format!("{:x}", Sha256::digest(figures.as_bytes())),
+        figures,
+    };
+    db::snapshots::insert(conn, &row)?;
+    tracing::info!(snapshot = %row.id, period = %row.period, sha256 = %row.sha256, subject, "snapshot stored");
+    Ok(row)
+}

@@ -1,0 +1,185 @@
+//! Storing a region's submission: checked whole against what the database knows, stored
+//! in one transaction or not at all, answered again for a repeated `Idempotency-Key`.
+
+use actix_web::web::Bytes;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{Principal, Role};
+use crate::db::submissions::{SubmissionRow, Writer};
+use crate::db::{self, DbConnection};
+use crate::domain::codes::RegionCode;
+use crate::domain::period::swedish_today;
+use crate::domain::submission::{self, Checked, Outcome, Rejection, SubmissionInput};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::views::submissions::{SubmissionResult, SubmissionStatus};
+
+/// A submission as it arrived, before it is read.
+pub struct Received {
+    pub region: RegionCode,
+    pub principal: Principal,
+    pub dry_run: bool,
+    pub idempotency_key: Option<String>,
+    /// The body, read by `read` in the writer's turn.
+    pub body: Bytes,
+}
+
+/// What the transaction decided.
+pub enum Decision {
+    /// The same key and body came before: its answer again.
+    Replay(String),
+    Answer(SubmissionResult, u16),
+}
+
+/// Stores a submission as the bulk endpoint does, without HTTP: checked whole, stored all or
+/// nothing, recorded as a submission of `principal`.
+pub fn store(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    principal: &Principal,
+    input: SubmissionInput,
+) -> Result<SubmissionResult, AppError> {
+    let body =
+        serde_json::to_vec(&input).map_err(|e| AppError::Internal(format!("serialise: {e}")))?;
+    let request_sha256 = format!("{:x}", Sha256::digest(&body));
+    match decide(conn, region, principal, input, false, None, request_sha256)? {
+        Decision::Answer(result, 200) => Ok(result),
+        Decision::Answer(result, _) => Err(AppError::Invalid(result.errors)),
+        Decision::Replay(_) => Err(AppError::Internal("no key, no replay".into())),
+    }
+}
+
+fn decide(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    principal: &Principal,
+    input: SubmissionInput,
+    dry_run: bool,
+    key: Option<String>,
+    request_sha256: String,
+) -> Result<Decision, AppError> {
+    db::lock_region(conn, region.as_str())?;
+    let key = key.filter(|_| !dry_run);
+    if let Some(key) = &key
+        && let Some(earlier) = db::submissions::find_by_key(conn, region.as_str(), key)?
+    {
+        if earlier.request_sha256 == request_sha256 {
+            return Ok(Decision::Replay(earlier.response));
+        }
+        return Err(AppError::invalid(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "this key was used with another body; use a new key for new data",
+        ));
+    }
+    let (checked, region_projects) = match check(conn, region, principal, input)? {
+        Ok(checked) => checked,
+        Err(rejection) => {
+            let (result, status) = SubmissionResult::rejected(dry_run, rejection);
+            return Ok(Decision::Answer(result, status));
+        }
+    };
+    if dry_run {
+        let outcome =
+            db::submissions::apply(conn, region.as_str(), &checked, &region_projects, None)?;
+        let result = SubmissionResult::counted(SubmissionStatus::Validated, true, None, outcome);
+        return Ok(Decision::Answer(result, 200));
+    }
+    let submission_id = uuid::Uuid::new_v4().to_string();
+    let now = crate::domain::now();
+    db::submissions::insert(
+        conn,
+        &SubmissionRow {
+            id: submission_id.clone(),
+            region: region.to_string(),
+            subject: principal.subject.clone(),
+            idempotency_key: key,
+            request_sha256,
+            response: String::new(),
+            created_at: now,
+        },
+    )?;
+    let writer = Writer {
+        subject: &principal.subject,
+        submission_id: Some(&submission_id),
+        now,
+    };
+    let outcome = db::submissions::apply(
+        conn,
+        region.as_str(),
+        &checked,
+        &region_projects,
+        Some(&writer),
+    )?;
+    let result = SubmissionResult::counted(
+        SubmissionStatus::Stored,
+        false,
+        Some(submission_id.clone()),
+        outcome,
+    );
+    db::submissions::set_response(
+        conn,
+        &submission_id,
+        &serde_json::to_string(&result).expect("serialises"),
+    )?;
+    tracing::info!(
+        submission_id = %submission_id,
+        region = %region,
+        subject = %principal.subject,
+        projects = ?outcome.projects,
+        values = ?outcome.values,
+        narratives = ?outcome.narratives,
+        "submission stored"
+    );
+    Ok(Decision::Answer(result, 200))
+}
+
+/// Loads the context and checks the input; admins are not held by period locks.
+pub fn check(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    principal: &Principal,
+    input: SubmissionInput,
+) -> Result<Result<(Checked, db::submissions::RegionProjects), Rejection>, AppError> {
+    let enforce_locks = principal.role != Role::Admin;
+    let (context, region_projects) =
+        db::submissions::load_context(conn, region.as_str(), enforce_locks, swedish_today())?;
+    Ok(submission::check(input, &context).map(|checked| (checked, region_projects)))
+}
+
+/// Reads and stores a received submission in the writer's turn. It is read there, not on
+/// arrival: a burst of submissions then waits as bytes, not as parsed items several times
+/// their size.
+pub async fn receive<R>(state: &AppState, received: Received, read: R) -> Result<Decision, AppError>
+where
+    R: FnOnce(&[u8]) -> Result<SubmissionInput, AppError> + Send + 'static,
+{
+    let decision = state
+        .write(move |conn| {
+            let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
+            let input = read(&received.body)?;
+            db::write_transaction(conn, |conn| {
+                decide(
+                    conn,
+                    &received.region,
+                    &received.principal,
+                    input,
+                    received.dry_run,
+                    received.idempotency_key,
+                    request_sha256,
+                )
+            })
+        })
+        .await?;
+    // Counted once the transaction has committed.
+    if let Decision::Answer(result, _) = &decision
+        && result.status == SubmissionStatus::Stored
+    {
+        crate::observability::record_submission(&Outcome {
+            projects: result.projects,
+            values: result.values,
+            narratives: result.narratives,
+        });
+    }
+    Ok(decision)
+}

@@ -1,0 +1,66 @@
+//! The answer to an aggregate question, as clients read it and snapshots hash it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::indicator::Aggregation;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorSummary {
+    pub code: String,
+    pub name_sv: String,
+    pub name_en: String,
+    pub unit: String,
+    pub aggregation: Aggregation,
+    pub decimals: i64,
+}
+
+/// One group's figures; the group's codes come first, one field per `group_by` dimension
+/// (`null` for projects without that code).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AggregateRow {
+    #[serde(flatten)]
+    pub groups: BTreeMap<String, Option<String>>,
+    /// The indicator's value for the group; null when nothing is reported (or a ratio's
+    /// denominator is zero).
+    pub value: Option<Decimal>,
+    /// For ratios: the sum of the numerator indicator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerator: Option<Decimal>,
+    /// For ratios: the sum of the denominator indicator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denominator: Option<Decimal>,
+    /// The sum of the matched projects' targets (not for ratios, nor by period or sex).
+    pub target: Option<Decimal>,
+    /// Matched projects active in the period.
+    pub projects: u64,
+    /// Of those, the ones with a reported value.
+    pub reporting_projects: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AggregateStats {
+    pub median: Option<Decimal>,
+    pub mean: Option<Decimal>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+}
+
+/// An indicator aggregated over the matched projects.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Aggregate {
+    pub indicator: IndicatorSummary,
+    pub period: String,
+    pub group_by: Vec<String>,
+    /// The instant the figures describe.
+    pub as_of: DateTime<Utc>,
+    pub rows: Vec<AggregateRow>,
+    /// Over everything matched; not the sum of the rows.
+    pub national: AggregateRow,
+    /// Over the rows' values.
+    pub stats: AggregateStats,
+}

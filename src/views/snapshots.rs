@@ -1,0 +1,44 @@
+//! A snapshot as clients read it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::snapshots::SnapshotRow;
+
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotSummary {
+    pub id: String,
+    pub period: String,
+    pub label: String,
+    pub as_of: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    /// SHA-256 (hex) of the canonical JSON of `figures`: period, as_of and the aggregates.
+    pub sha256: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Snapshot {
+    #[serde(flatten)]
+    pub summary: SnapshotSummary,
+    /// `{"period", "as_of", "aggregates": [...]}`: each active indicator grouped by region,
+    /// as `GET /api/v1/aggregates` answered at `as_of`.
+    #[schema(value_type = Object)]
+    pub figures: Value,
+}
+
+impl From<&SnapshotRow> for SnapshotSummary {
+    fn from(row: &SnapshotRow) -> Self {
+        SnapshotSummary {
+            id: row.id.clone(),
+            period: row.period.clone(),
+            label: row.label.clone(),
+            as_of: row.as_of.and_utc(),
+            created_at: row.created_at.and_utc(),
+            created_by: row.created_by.clone(),
+            sha256: row.sha256.clone(),
+        }
+    }
+}

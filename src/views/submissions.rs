@@ -1,0 +1,86 @@
+//! The answer to a submission as clients read it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::submission::{Counts, Outcome, Rejection};
+use crate::domain::validation::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionStatus {
+    /// Stored.
+    Stored,
+    /// Checked and counted in a dry run; nothing stored.
+    Validated,
+    /// Refused; nothing stored. `errors` says why.
+    Rejected,
+}
+
+/// The answer to a submission. A rejection (422, or 409 for closed periods) has the same
+/// shape, as `application/problem+json` with the problem fields `type`, `title` and
+/// `detail` added (its `status` stays the submission's).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmissionResult {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub problem_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Set when stored.
+    pub submission_id: Option<String>,
+    pub status: SubmissionStatus,
+    pub dry_run: bool,
+    pub projects: Counts,
+    pub values: Counts,
+    pub narratives: Counts,
+    pub errors: Vec<FieldError>,
+}
+
+impl SubmissionResult {
+    pub fn counted(
+        status: SubmissionStatus,
+        dry_run: bool,
+        submission_id: Option<String>,
+        outcome: Outcome,
+    ) -> Self {
+        SubmissionResult {
+            problem_type: None,
+            title: None,
+            detail: None,
+            submission_id,
+            status,
+            dry_run,
+            projects: outcome.projects,
+            values: outcome.values,
+            narratives: outcome.narratives,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn rejected(dry_run: bool, rejection: Rejection) -> (Self, u16) {
+        let (slug, title, status, errors) = match rejection {
+            Rejection::Invalid(errors) => ("validation", "Invalid submission", 422, errors),
+            Rejection::Locked(errors) => {
+                ("period-locked", "Period closed for reporting", 409, errors)
+            }
+        };
+        let result = SubmissionResult {
+            problem_type: Some(format!("urn:uppfoljning:problem:{slug}")),
+            title: Some(title.to_string()),
+            detail: Some(format!(
+                "{} item(s) refused; nothing was stored",
+                errors.len()
+            )),
+            errors,
+            ..SubmissionResult::counted(
+                SubmissionStatus::Rejected,
+                dry_run,
+                None,
+                Outcome::default(),
+            )
+        };
+        (result, status)
+    }
+}
