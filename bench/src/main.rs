@@ -1,6 +1,6 @@
 //! The benchmark: ingest, aggregate latency and throughput, and the server's peak memory,
 //! each beside its floor, on SQLite and PostgreSQL at several sizes. A tool, not a test:
-//! `cargo run --release --bin bench -- --help`.
+//! `cargo run --release -p uppfoljning-bench -- --help`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
