@@ -3,8 +3,8 @@
 //! they are now or as they stood at an instant.
 //!
 //! The grouping varies per question, which diesel's typed queries cannot express, so the SQL
-//! is written here. Every text put into it is a code, period or time the API has checked
-//! against its list or format, and is quoted as a SQL string literal besides.
+//! is written here; its column names come from fixed lists, and every value in it is a bound
+//! parameter (`binds`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConnection;
-use super::schema::{project_indicators, projects, value_revisions};
+use super::binds::Binds;
 use crate::domain::aggregate::{GroupBy, Membership, Tally, ValueFact};
 use crate::domain::period::PeriodId;
 
@@ -46,32 +46,6 @@ impl ProjectField {
             ProjectField::TotalBudgetSek => "p.total_budget_sek",
         }
     }
-}
-
-/// A SQL string literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-fn list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| literal(i))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A date as the backend compares it: PostgreSQL needs a date, SQLite stores text.
-fn date(conn: &DbConnection, day: NaiveDate) -> String {
-    match conn {
-        DbConnection::Postgres(_) => format!("CAST({} AS DATE)", literal(&day.to_string())),
-        DbConnection::Sqlite(_) => literal(&day.to_string()),
-    }
-}
-
-/// A UTC time in the form diesel stores it on SQLite, which PostgreSQL also reads.
-fn timestamp(time: NaiveDateTime) -> String {
-    literal(&time.format("%F %T%.f").to_string())
 }
 
 /// The project attributes to group by, as SQL expressions, in `group_by` order; bransch
@@ -114,7 +88,7 @@ fn bransch_join(group_by: &[GroupBy]) -> &'static str {
 }
 
 /// The WHERE conditions on the project `p`.
-fn project_conditions(filter: &ProjectFilter) -> String {
+fn project_conditions(filter: &ProjectFilter, binds: &mut Binds) -> String {
     let mut conditions = String::new();
     for (column, codes) in [
         ("p.region", &filter.regions),
@@ -124,17 +98,17 @@ fn project_conditions(filter: &ProjectFilter) -> String {
         ("p.project_type", &filter.project_types),
     ] {
         if !codes.is_empty() {
-            conditions.push_str(&format!(" AND {column} IN ({})", list(codes)));
+            conditions.push_str(&format!(" AND {column} IN ({})", binds.texts(codes)));
         }
     }
     if !filter.branscher.is_empty() {
         conditions.push_str(&format!(
             " AND p.id IN (SELECT b.project_id FROM project_codes b WHERE b.dimension = 'bransch' AND b.code IN ({}))",
-            list(&filter.branscher)
+            binds.texts(&filter.branscher)
         ));
     }
     if let Some(as_of) = filter.as_of {
-        conditions.push_str(&format!(" AND p.created_at <= {}", timestamp(as_of)));
+        conditions.push_str(&format!(" AND p.created_at <= {}", binds.timestamp(as_of)));
     }
     conditions
 }
@@ -183,8 +157,17 @@ struct MemberRow {
     field: Option<String>,
 }
 
-fn parse_sum(text: Option<String>) -> Option<i128> {
-    text.and_then(|t| t.parse().ok())
+/// A sum the database gave as text (PostgreSQL's SUM of bigints is a numeric, wider than
+/// 64 bits); text that is no whole number is an error, never a zero.
+fn parse_sum(text: Option<String>) -> QueryResult<Option<i128>> {
+    text.map(|text| {
+        text.parse().map_err(|_| {
+            diesel::result::Error::DeserializationError(
+                format!("a sum that is not a whole number: '{text}'").into(),
+            )
+        })
+    })
+    .transpose()
 }
 
 /// The matched projects counted per group (each row of the join is one project in one
@@ -203,24 +186,21 @@ pub fn memberships(
     let columns = attribute_columns(group_by);
     let by_period = group_by.contains(&GroupBy::Period);
     let (start, end) = filter.active_between;
+    let mut binds = Binds::for_connection(conn);
     // With periods, each project is counted once with the first and the last of the
     // (ordered, adjoining) buckets it is active in, and spread over the buckets between
     // here: one pass over the projects instead of one per bucket.
     let (first_bucket, last_bucket) = if by_period {
-        let count_of = |condition: &dyn Fn(&PeriodId) -> String| {
+        let mut count_of = |condition: &dyn Fn(&mut Binds, &PeriodId) -> String| {
             buckets
                 .iter()
-                .map(|b| format!("CASE WHEN {} THEN 1 ELSE 0 END", condition(b)))
+                .map(|b| format!("CASE WHEN {} THEN 1 ELSE 0 END", condition(&mut binds, b)))
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
-        (
-            count_of(&|b| format!("p.start_date > {}", date(conn, b.end_date()))),
-            format!(
-                "{} - 1",
-                count_of(&|b| format!("p.end_date >= {}", date(conn, b.start_date())))
-            ),
-        )
+        let before = count_of(&|binds, b| format!("p.start_date > {}", binds.date(b.end_date())));
+        let reached = count_of(&|binds, b| format!("p.end_date >= {}", binds.date(b.start_date())));
+        (before, format!("{reached} - 1"))
     } else {
         ("0".to_string(), "0".to_string())
     };
@@ -238,35 +218,37 @@ pub fn memberships(
         attributes = select_attributes(&columns),
         field = field.map_or("0", ProjectField::column),
         bransch = bransch_join(group_by),
-        indicator = literal(target_indicator),
-        end = date(conn, end),
-        start = date(conn, start),
-        conditions = project_conditions(filter),
+        indicator = binds.text(target_indicator),
+        end = binds.date(end),
+        start = binds.date(start),
+        conditions = project_conditions(filter, &mut binds),
         group = if group_columns.is_empty() {
             String::new()
         } else {
             format!(" GROUP BY {}", group_columns.join(", "))
         },
     );
-    let rows: Vec<MemberRow> = diesel::sql_query(sql).load(conn)?;
+    let rows: Vec<MemberRow> = binds.load(conn, sql)?;
     let rows = rows
         .into_iter()
         .filter(|row| row.projects > 0 || columns.is_empty());
     if !by_period {
-        return Ok(rows
-            .map(|row| Membership {
-                attributes: row.keys.take(columns.len()),
-                bucket: None,
-                projects: row.projects as u64,
-                target: parse_sum(row.target),
-                field: parse_sum(row.field).unwrap_or(0),
+        return rows
+            .map(|row| {
+                Ok(Membership {
+                    attributes: row.keys.take(columns.len()),
+                    bucket: None,
+                    projects: row.projects as u64,
+                    target: parse_sum(row.target)?,
+                    field: parse_sum(row.field)?.unwrap_or(0),
+                })
             })
-            .collect());
+            .collect();
     }
     let mut spread: BTreeMap<(Vec<Option<String>>, usize), Membership> = BTreeMap::new();
     for row in rows {
         let attributes = row.keys.take(columns.len());
-        let (target, field) = (parse_sum(row.target), parse_sum(row.field).unwrap_or(0));
+        let (target, field) = (parse_sum(row.target)?, parse_sum(row.field)?.unwrap_or(0));
         let (Ok(first), Ok(last)) = (
             usize::try_from(row.first_bucket),
             usize::try_from(row.last_bucket),
@@ -334,21 +316,21 @@ pub fn values(
     with_entities: bool,
 ) -> QueryResult<Vec<ValueFact>> {
     let columns = attribute_columns(group_by);
-    let periods = list(&period_ids(half_years));
+    let mut binds = Binds::for_connection(conn);
+    let indicator_value = binds.text(indicator);
+    let periods = binds.texts(&period_ids(half_years));
     let source = match filter.as_of {
         None => format!(
             "SELECT v.project_id, v.period, v.value, v.kvinnor, v.man, v.ej_angivet, CAST(NULL AS TEXT) AS entities \
-             FROM indicator_values v WHERE v.indicator = {indicator} AND v.period IN ({periods})",
-            indicator = literal(indicator)
+             FROM indicator_values v WHERE v.indicator = {indicator_value} AND v.period IN ({periods})"
         ),
         // The last revision per value made by then.
         Some(as_of) => format!(
             "SELECT r.project_id, r.period, r.new_value AS value, r.new_kvinnor AS kvinnor, r.new_man AS man, \
              r.new_ej_angivet AS ej_angivet, r.new_entities AS entities FROM value_revisions r \
-             WHERE r.id IN (SELECT MAX(l.id) FROM value_revisions l WHERE l.indicator = {indicator} \
+             WHERE r.id IN (SELECT MAX(l.id) FROM value_revisions l WHERE l.indicator = {indicator_value} \
              AND l.period IN ({periods}) AND l.changed_at <= {as_of} GROUP BY l.project_id, l.period)",
-            indicator = literal(indicator),
-            as_of = timestamp(as_of)
+            as_of = binds.timestamp(as_of)
         ),
     };
     let sql = format!(
@@ -356,9 +338,9 @@ pub fn values(
          FROM ({source}) f JOIN projects p ON p.id = f.project_id{bransch} WHERE 1 = 1{conditions}",
         attributes = select_attributes(&columns),
         bransch = bransch_join(group_by),
-        conditions = project_conditions(filter),
+        conditions = project_conditions(filter, &mut binds),
     );
-    let rows: Vec<FactRow> = diesel::sql_query(sql).load(conn)?;
+    let rows: Vec<FactRow> = binds.load(conn, sql)?;
     let mut current_entities: HashMap<(i64, String), Vec<String>> = HashMap::new();
     if with_entities && filter.as_of.is_none() {
         let found: Vec<(i64, String, String)> = super::schema::value_entities::table
@@ -441,7 +423,7 @@ pub fn tallies(
     by_year: bool,
 ) -> QueryResult<Vec<Tally>> {
     let columns = attribute_columns(group_by);
-    let periods = list(&period_ids(half_years));
+    let mut binds = Binds::for_connection(conn);
     let (from, indicator, measures) = match of {
         TallyOf::Sum(code) => (
             "indicator_values v".to_string(),
@@ -457,7 +439,7 @@ pub fn tallies(
             format!(
                 "indicator_values v JOIN indicator_values d ON d.project_id = v.project_id AND d.period = v.period \
                  AND d.indicator = {}",
-                literal(denominator),
+                binds.text(denominator),
             ),
             numerator,
             "CAST(SUM(v.value) AS TEXT) AS total, CAST(SUM(d.value) AS TEXT) AS below, CAST(0 AS BIGINT) AS counted, \
@@ -472,7 +454,9 @@ pub fn tallies(
              CAST(0 AS BIGINT) AS reporting",
         ),
     };
-    let conditions = project_conditions(filter);
+    let indicator = binds.text(indicator);
+    let periods = binds.texts(&period_ids(half_years));
+    let conditions = project_conditions(filter, &mut binds);
     // The projects are read only when grouped or filtered by their attributes: the foreign
     // key already says every value has its project.
     let projects = if columns.is_empty() && conditions.is_empty() {
@@ -494,7 +478,6 @@ pub fn tallies(
         "SELECT {attributes}, {bucket} AS bucket, {measures} \
          FROM {from}{projects}{bransch} WHERE v.indicator = {indicator} AND v.period IN ({periods}){conditions}{group}",
         attributes = select_attributes(&columns),
-        indicator = literal(indicator),
         bransch = bransch_join(group_by),
         group = if group_columns.is_empty() {
             String::new()
@@ -502,90 +485,34 @@ pub fn tallies(
             format!(" GROUP BY {}", group_columns.join(", "))
         },
     );
-    let rows: Vec<TallyRow> = diesel::sql_query(sql).load(conn)?;
-    Ok(rows
-        .into_iter()
+    let rows: Vec<TallyRow> = binds.load(conn, sql)?;
+    rows.into_iter()
         .filter(|row| row.reporting > 0 || row.counted > 0)
-        .map(|row| Tally {
-            attributes: row.keys.take(columns.len()),
-            bucket: row.bucket.as_deref().and_then(PeriodId::parse),
-            sum: parse_sum(row.total).unwrap_or(0),
-            denominator: parse_sum(row.below).unwrap_or(0),
-            distinct: row.counted as u64,
-            reporting: row.reporting as u64,
+        .map(|row| {
+            Ok(Tally {
+                attributes: row.keys.take(columns.len()),
+                bucket: row.bucket.as_deref().and_then(PeriodId::parse),
+                sum: parse_sum(row.total)?.unwrap_or(0),
+                denominator: parse_sum(row.below)?.unwrap_or(0),
+                distinct: row.counted as u64,
+                reporting: row.reporting as u64,
+            })
         })
-        .collect())
+        .collect()
 }
 
-/// What completeness is counted from.
-pub struct CompletenessFacts {
-    /// Projects active in the span: (id, region, effektkedja, start, end).
-    pub projects: Vec<(i64, String, String, NaiveDate, NaiveDate)>,
-    /// (effektkedja, indicator) pairs that are required.
-    pub requirements: Vec<(String, String)>,
-    /// (project id, indicator) plans.
-    pub plans: Vec<(i64, String)>,
-    /// Reported values in the span: (project id, indicator, half-year) → first reported.
-    pub reported: HashMap<(i64, String, String), NaiveDateTime>,
-}
+#[cfg(test)]
+mod tests {
+    use super::parse_sum;
 
-pub fn completeness_facts(
-    conn: &mut DbConnection,
-    half_years: &[PeriodId],
-    start: NaiveDate,
-    end: NaiveDate,
-) -> QueryResult<CompletenessFacts> {
-    use super::schema::indicator_requirements;
-    let projects = projects::table
-        .filter(
-            projects::start_date
-                .le(end)
-                .and(projects::end_date.ge(start)),
-        )
-        .select((
-            projects::id,
-            projects::region,
-            projects::effektkedja,
-            projects::start_date,
-            projects::end_date,
-        ))
-        .load(conn)?;
-    let requirements = indicator_requirements::table
-        .select((
-            indicator_requirements::effektkedja,
-            indicator_requirements::indicator,
-        ))
-        .load(conn)?;
-    let plans = project_indicators::table
-        .select((
-            project_indicators::project_id,
-            project_indicators::indicator,
-        ))
-        .load(conn)?;
-    let first_reports: Vec<(i64, String, String, Option<NaiveDateTime>)> = value_revisions::table
-        .filter(value_revisions::period.eq_any(period_ids(half_years)))
-        .group_by((
-            value_revisions::project_id,
-            value_revisions::indicator,
-            value_revisions::period,
-        ))
-        .select((
-            value_revisions::project_id,
-            value_revisions::indicator,
-            value_revisions::period,
-            diesel::dsl::min(value_revisions::changed_at),
-        ))
-        .load(conn)?;
-    let reported = first_reports
-        .into_iter()
-        .filter_map(|(project_id, indicator, period, first)| {
-            Some(((project_id, indicator, period), first?))
-        })
-        .collect();
-    Ok(CompletenessFacts {
-        projects,
-        requirements,
-        plans,
-        reported,
-    })
+    #[test]
+    fn sums_are_whole_numbers_or_errors() {
+        assert_eq!(parse_sum(None).unwrap(), None);
+        assert_eq!(
+            parse_sum(Some("170141183460469231731687303715884105727".into())).unwrap(),
+            Some(i128::MAX)
+        );
+        assert!(parse_sum(Some("12.5".into())).is_err(), "not a zero");
+        assert!(parse_sum(Some(String::new())).is_err());
+    }
 }

@@ -2,6 +2,8 @@
 //! migrations, and query functions per aggregate root. Everything here returns `QueryResult`.
 
 pub mod aggregates;
+mod binds;
+pub mod completeness;
 pub mod data_version;
 pub mod indicators;
 pub mod narratives;

@@ -19,8 +19,7 @@ pub fn answer(
     period: String,
     span: &PeriodSpan,
 ) -> Result<Completeness, AppError> {
-    let facts =
-        db::aggregates::completeness_facts(conn, &span.half_years, span.start(), span.end())?;
+    let facts = db::completeness::facts(conn, &span.half_years, span.start(), span.end())?;
     let catalogue = db::indicators::list(conn)?;
     let periods = db::periods::list(conn)?;
     let regions = db::reference::list_regions(conn)?;
