@@ -2,65 +2,74 @@
 //!
 //! Every write transaction increases the data version in the database (`db::data_version`),
 //! so an answer computed at version N is exact for as long as the version is N, on every
-//! instance that serves the same database. The cache holds the answers of the newest
-//! version seen and forgets them all when the version moves on.
+//! instance that serves the same database. An answer is reused only at the version it was
+//! computed at; when the version moves on, the older answers are dropped. Beyond the
+//! capacity the least recently used answer goes (moka).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-pub struct AnswerCache<T> {
-    capacity: usize,
-    state: Mutex<Versioned<T>>,
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
+
+pub struct AnswerCache<T: Send + Sync + 'static> {
+    /// Question → (the version it was computed at, the answer). `None` keeps nothing.
+    answers: Option<Cache<String, (i64, Arc<T>)>>,
+    /// The newest version an answer was kept for.
+    newest: AtomicI64,
 }
 
-struct Versioned<T> {
-    version: i64,
-    answers: HashMap<String, Arc<T>>,
-}
-
-impl<T> AnswerCache<T> {
+impl<T: Send + Sync + 'static> AnswerCache<T> {
     /// Keeps at most `capacity` answers; 0 keeps none.
     pub fn new(capacity: usize) -> AnswerCache<T> {
+        let answers = (capacity > 0).then(|| {
+            Cache::builder()
+                .max_capacity(capacity as u64)
+                .eviction_policy(EvictionPolicy::lru())
+                .build()
+        });
         AnswerCache {
-            capacity,
-            state: Mutex::new(Versioned {
-                version: i64::MIN,
-                answers: HashMap::new(),
-            }),
+            answers,
+            newest: AtomicI64::new(i64::MIN),
         }
     }
 
     /// The answer to `question` computed at `version`, if kept.
     pub fn get(&self, version: i64, question: &str) -> Option<Arc<T>> {
-        let state = self.state.lock().expect("cache lock");
-        if state.version != version {
-            return None;
-        }
-        state.answers.get(question).cloned()
+        let (computed_at, answer) = self.answers.as_ref()?.get(question)?;
+        (computed_at == version).then_some(answer)
     }
 
     /// Keeps `answer`, computed from data at least as new as `version`.
     pub fn put(&self, version: i64, question: String, answer: Arc<T>) {
-        let mut state = self.state.lock().expect("cache lock");
-        if version < state.version || self.capacity == 0 {
+        let Some(answers) = &self.answers else {
+            return;
+        };
+        let newest = self.newest.fetch_max(version, Ordering::AcqRel);
+        if version < newest {
             return;
         }
-        if version > state.version {
-            state.version = version;
-            state.answers.clear();
+        if version > newest {
+            answers.invalidate_all();
         }
-        if state.answers.len() >= self.capacity
-            && let Some(evicted) = state.answers.keys().next().cloned()
-        {
-            state.answers.remove(&evicted);
-        }
-        state.answers.insert(question, answer);
+        answers.insert(question, (version, answer));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kept(cache: &AnswerCache<i32>, version: i64, questions: &[&str]) -> Vec<String> {
+        if let Some(answers) = &cache.answers {
+            answers.run_pending_tasks();
+        }
+        questions
+            .iter()
+            .filter(|q| cache.get(version, q).is_some())
+            .map(|q| q.to_string())
+            .collect()
+    }
 
     #[test]
     fn answers_live_until_the_version_moves_on() {
@@ -76,13 +85,17 @@ mod tests {
             None,
             "an answer of older data is not kept"
         );
-        cache.put(8, "c".into(), Arc::new(3));
-        cache.put(8, "d".into(), Arc::new(4));
-        let kept = ["b", "c", "d"]
-            .iter()
-            .filter(|q| cache.get(8, q).is_some())
-            .count();
-        assert_eq!(kept, 2, "bounded by the capacity");
+    }
+
+    #[test]
+    fn the_least_recently_used_answer_goes_first() {
+        let cache = AnswerCache::new(2);
+        cache.put(1, "a".into(), Arc::new(1));
+        cache.put(1, "b".into(), Arc::new(2));
+        assert_eq!(kept(&cache, 1, &["a", "b"]), ["a", "b"]);
+        assert!(cache.get(1, "a").is_some(), "a is used again");
+        cache.put(1, "c".into(), Arc::new(3));
+        assert_eq!(kept(&cache, 1, &["a", "b", "c"]), ["a", "c"]);
     }
 
     #[test]

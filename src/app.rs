@@ -1,13 +1,16 @@
 //! The application: routes, middleware and the HTTP server around the shared `AppState`.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::error::InternalError;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, get, web};
+use actix_web::{App, HttpRequest, HttpResponse, ResponseError, get, web};
+use futures_util::FutureExt;
 use tracing::Instrument;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -16,14 +19,10 @@ use crate::api::allowed_methods::AllowedMethods;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// The request id of the request being served: taken from a well-formed incoming
-/// `X-Request-Id` (set by a load balancer) or made here.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Sent with every response: no sniffing, no framing, no referrer, no caching of data.
+/// Sent with every response. Set here rather than by actix's `DefaultHeaders`, which
+/// cannot reach the answer to a panicked handler (it leaves as an error, not a response).
 const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
@@ -31,6 +30,8 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("cache-control", "no-store"),
 ];
 
+/// The id of a request: a well-formed incoming `X-Request-Id` (set by a load balancer), so
+/// that one id follows the request through every system, or one made here.
 fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
     let value = request.headers().get(REQUEST_ID)?.to_str().ok()?;
     let well_formed = !value.is_empty()
@@ -42,40 +43,55 @@ fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
 }
 
 /// Gives every request an id, a tracing span and a log line, and every response the
-/// `X-Request-Id` header.
+/// `X-Request-Id` and security headers; a handler that panics is answered 500
+/// problem+json under that id instead of dropping the connection.
 async fn request_context(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse, actix_web::Error> {
     let request_id =
         incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    request
-        .extensions_mut()
-        .insert(RequestId(request_id.clone()));
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
-        method = %request.method(),
+        method = %method,
         path = %request.path(),
         subject = tracing::field::Empty,
     );
     let started = Instant::now();
     // Swagger UI runs scripts and styles of its own; everything else is data.
     let is_docs = request.path().starts_with("/docs");
-    let mut response = match nul_in_uri(&request) {
-        Some(refused) => request.error_response(refused),
-        None => next
-            .call(request)
-            .instrument(span.clone())
-            .await?
-            .map_into_boxed_body(),
+    let served = match nul_in_uri(&request) {
+        Some(refused) => Some(request.error_response(refused)),
+        None => match AssertUnwindSafe(next.call(request).instrument(span.clone()))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => Some(response?.map_into_boxed_body()),
+            Err(_) => None,
+        },
+    };
+    let Some(mut response) = served else {
+        // The request went down with the handler, so the answer leaves as an error that
+        // carries its whole response.
+        let mut answer =
+            span.in_scope(|| AppError::Internal("the handler panicked".into()).error_response());
+        crate::observability::record_request(
+            method.as_str(),
+            "panicked",
+            answer.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+        add_headers(answer.headers_mut(), &request_id, is_docs);
+        return Err(InternalError::from_response("the handler panicked", answer).into());
     };
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     crate::observability::record_request(
-        response.request().method().as_str(),
+        method.as_str(),
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -87,8 +103,14 @@ async fn request_context(
             "served"
         )
     });
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    add_headers(response.headers_mut(), &request_id, is_docs);
+    Ok(response)
+}
+
+/// The request id, and the security headers: no sniffing, no framing, no referrer, no
+/// caching of data, and outside the documentation a policy that loads nothing.
+fn add_headers(headers: &mut HeaderMap, request_id: &str, is_docs: bool) {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, value);
     }
     for (name, value) in SECURITY_HEADERS {
@@ -103,7 +125,6 @@ async fn request_context(
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    Ok(response)
 }
 
 /// A NUL character (`%00`) in the path names no resource: no identifier contains one, and
@@ -190,4 +211,54 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
         .shutdown_timeout(30)
         .run()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, test, web};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_panicking_handler_is_a_500_problem_with_the_request_id() {
+        let app = test::init_service(
+            App::new()
+                .route(
+                    "/panics",
+                    web::get().to(|| async {
+                        panic!("provoked by the test");
+                        #[allow(unreachable_code)]
+                        HttpResponse::Ok().finish()
+                    }),
+                )
+                .wrap(from_fn(request_context)),
+        )
+        .await;
+        let request = test::TestRequest::get()
+            .uri("/panics")
+            .insert_header(("x-request-id", "lb-panic-1"))
+            .to_request();
+        // The server turns an error into its response exactly so.
+        let response = match test::try_call_service(&app, request).await {
+            Ok(response) => response.into_parts().1,
+            Err(error) => error.error_response(),
+        };
+        assert_eq!(response.status(), 500);
+        let headers = response.headers();
+        assert_eq!(headers.get("x-request-id").unwrap(), "lb-panic-1");
+        assert_eq!(
+            headers.get("content-type").unwrap(),
+            crate::error::PROBLEM_JSON
+        );
+        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["type"], "urn:uppfoljning:problem:internal");
+        assert!(
+            !body.to_string().contains("provoked"),
+            "the cause is logged, never sent"
+        );
+    }
 }

@@ -1,77 +1,107 @@
-//! Requests per second per token subject, as a token bucket with a burst of twice the rate.
-//! Each instance limits on its own: behind a load balancer with N instances a subject gets
-//! at most N times the rate, which still stops a runaway client.
+//! Requests per second per token subject, with a burst of twice the rate (governor's GCRA,
+//! one state per subject). Each instance limits on its own: behind a load balancer with N
+//! instances a subject gets at most N times the rate, which still stops a runaway client.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter as Governor};
 
-struct Bucket {
-    tokens: f64,
-    refilled: Instant,
+/// Checks between two sweeps that forget the subjects idle long enough to have their whole
+/// burst again: the map holds the recently active subjects, not every subject ever seen.
+const CHECKS_PER_SWEEP: u64 = 1024;
+
+pub struct RateLimiter<C: Clock + Clone = DefaultClock> {
+    subjects: Governor<String, DashMapStateStore<String>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
+    checks: AtomicU64,
 }
 
 impl RateLimiter {
     /// `None` when `per_second` is 0: no limit.
     pub fn new(per_second: u32) -> Option<RateLimiter> {
-        (per_second > 0).then(|| RateLimiter {
-            per_second: f64::from(per_second),
-            burst: 2.0 * f64::from(per_second),
-            buckets: Mutex::new(HashMap::new()),
+        RateLimiter::with_clock(per_second, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    fn with_clock(per_second: u32, clock: C) -> Option<RateLimiter<C>> {
+        let rate = NonZeroU32::new(per_second)?;
+        let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        Some(RateLimiter {
+            subjects: Governor::dashmap_with_clock(quota, clock.clone()),
+            clock,
+            checks: AtomicU64::new(0),
         })
     }
 
-    /// Takes one request from the subject's bucket, or says in how many whole seconds the
-    /// next one is allowed.
-    pub fn check(&self, subject: &str, now: Instant) -> Result<(), u64> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(subject.to_string()).or_insert(Bucket {
-            tokens: self.burst,
-            refilled: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.refilled = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64)
+    /// Lets one request of `subject` pass, or says in how many whole seconds the next one
+    /// is allowed.
+    pub fn check(&self, subject: &str) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_PER_SWEEP == CHECKS_PER_SWEEP - 1 {
+            self.forget_idle();
         }
+        self.subjects
+            .check_key(&subject.to_string())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(self.clock.now());
+                wait.as_secs_f64().ceil().max(1.0) as u64
+            })
+    }
+
+    fn forget_idle(&self) {
+        self.subjects.retain_recent();
+        self.subjects.shrink_to_fit();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::time::Duration;
 
     #[test]
     fn allows_a_burst_then_the_rate() {
-        let limiter = RateLimiter::new(2).unwrap();
-        let start = Instant::now();
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(2, clock.clone()).unwrap();
         for _ in 0..4 {
-            assert_eq!(limiter.check("a", start), Ok(()));
+            assert_eq!(limiter.check("a"), Ok(()));
         }
-        assert_eq!(limiter.check("a", start), Err(1));
-        assert_eq!(
-            limiter.check("b", start),
-            Ok(()),
-            "subjects have their own buckets"
-        );
-        assert_eq!(
-            limiter.check("a", start + Duration::from_millis(600)),
-            Ok(())
-        );
+        assert_eq!(limiter.check("a"), Err(1));
+        assert_eq!(limiter.check("b"), Ok(()), "subjects have their own state");
+        clock.advance(Duration::from_millis(600));
+        assert_eq!(limiter.check("a"), Ok(()));
         assert!(RateLimiter::new(0).is_none());
+    }
+
+    #[test]
+    fn idle_subjects_are_forgotten() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(10, clock.clone()).unwrap();
+        for subject in 0..100 {
+            assert_eq!(limiter.check(&format!("system-{subject}")), Ok(()));
+        }
+        assert_eq!(limiter.subjects.len(), 100);
+        clock.advance(Duration::from_secs(1));
+        limiter.check("active").unwrap();
+        limiter.forget_idle();
+        assert_eq!(limiter.subjects.len(), 1, "only the active subject is kept");
+        for _ in 0..CHECKS_PER_SWEEP {
+            let _ = limiter.check("active");
+        }
+        clock.advance(Duration::from_secs(10));
+        for _ in 0..CHECKS_PER_SWEEP {
+            let _ = limiter.check("other");
+        }
+        assert_eq!(
+            limiter.subjects.len(),
+            1,
+            "a sweep runs by itself every {CHECKS_PER_SWEEP} checks"
+        );
     }
 }

@@ -59,7 +59,7 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
     tracing::Span::current().record("subject", principal.subject.as_str());
     if let Some(limiter) = &state.rate_limiter {
         limiter
-            .check(&principal.subject, std::time::Instant::now())
+            .check(&principal.subject)
             .map_err(AppError::TooManyRequests)?;
     }
     Ok(principal)

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
+use actix_web::http::header::{Header, Quality};
 use actix_web::{HttpRequest, HttpResponse};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -145,13 +146,30 @@ pub fn wants_csv(format: Option<&str>, request: &HttpRequest) -> Result<bool, Ap
     }
 }
 
-/// Whether the request's `Accept` header asks for CSV.
+/// Whether the request's `Accept` header prefers CSV to JSON: the first of its types, by
+/// quality, that either format satisfies is `text/csv`.
 pub fn accepts_csv(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"))
+    let Ok(accept) = header::Accept::parse(request) else {
+        return false;
+    };
+    let mut wanted: Vec<_> = accept
+        .0
+        .iter()
+        .filter(|item| item.quality > Quality::ZERO)
+        .collect();
+    // Stable: of equal quality, the first named comes first.
+    wanted.sort_by_key(|item| std::cmp::Reverse(item.quality));
+    wanted
+        .iter()
+        .map(|item| &item.item)
+        .find_map(
+            |mime| match (mime.type_().as_str(), mime.subtype().as_str()) {
+                ("text", "csv") => Some(true),
+                ("application", "json" | "*") | ("*", "*") => Some(false),
+                _ => None,
+            },
+        )
+        .unwrap_or(false)
 }
 
 /// A CSV document sent as a file named `{name}.csv`.
@@ -342,7 +360,27 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::neutralise;
+    use super::{accepts_csv, neutralise};
+
+    #[test]
+    fn csv_when_the_accept_header_prefers_it() {
+        let accepts = |value: &str| {
+            let request = actix_web::test::TestRequest::default()
+                .insert_header(("accept", value))
+                .to_http_request();
+            accepts_csv(&request)
+        };
+        assert!(accepts("text/csv"));
+        assert!(accepts("text/csv, application/json;q=0.5"));
+        assert!(accepts("application/xml, text/csv;q=0.9, */*;q=0.1"));
+        assert!(!accepts("application/json, text/csv;q=0.5"));
+        assert!(!accepts("*/*"));
+        assert!(!accepts("text/csv;q=0"), "q=0 refuses it");
+        assert!(!accepts("text/csvx"));
+        assert!(!accepts("not a media type"));
+        let without = actix_web::test::TestRequest::default().to_http_request();
+        assert!(!accepts_csv(&without));
+    }
 
     #[test]
     fn formulas_are_neutralised() {
