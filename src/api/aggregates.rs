@@ -11,8 +11,9 @@ use utoipa::IntoParams;
 
 use crate::api::access::{AnyRole, Authorized};
 use crate::api::formats;
-use crate::domain::aggregate::{GroupBy, PeriodSpan};
+use crate::domain::aggregate::question::GroupBy;
 use crate::domain::codes::Dimension;
+use crate::domain::period::PeriodSpan;
 use crate::domain::validation::Errors;
 use crate::error::AppError;
 use crate::service::aggregates::{self as answering, AggregateRequest};

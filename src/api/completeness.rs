@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{AnyRole, Authorized};
-use crate::domain::aggregate::PeriodSpan;
+use crate::domain::period::PeriodSpan;
 use crate::error::AppError;
 use crate::service::completeness;
 use crate::state::AppState;

@@ -10,8 +10,8 @@ use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::api::pagination::Page;
 use crate::auth::Role;
 use crate::db;
-use crate::domain::aggregate::PeriodSpan;
 use crate::domain::codes::RegionCode;
+use crate::domain::period::PeriodSpan;
 use crate::error::AppError;
 use crate::state::AppState;
 

@@ -14,7 +14,8 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::DbConnection;
 use super::binds::Binds;
-use crate::domain::aggregate::{GroupBy, Membership, Tally, ValueFact};
+use crate::domain::aggregate::facts::{Membership, Tally, ValueFact};
+use crate::domain::aggregate::question::GroupBy;
 use crate::domain::period::PeriodId;
 
 /// Which projects an aggregate covers. Empty lists do not filter.

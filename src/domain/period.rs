@@ -153,6 +153,75 @@ pub fn swedish_today() -> NaiveDate {
         .date_naive()
 }
 
+/// The periods asked for: one period or a range, in half-years, and whether `group_by=period`
+/// gives years or half-years.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodSpan {
+    pub half_years: Vec<PeriodId>,
+    /// Years when both ends are years (`2026`, `2022..2026`), otherwise half-years.
+    pub by_year: bool,
+}
+
+impl PeriodSpan {
+    /// Parses `YYYY`, `YYYYH1`, `YYYYH2` or a range `A..B` of those, B not before A.
+    pub fn parse(text: &str) -> Option<PeriodSpan> {
+        let (first, last) = match text.split_once("..") {
+            Some((a, b)) => (PeriodId::parse(a)?, PeriodId::parse(b)?),
+            None => {
+                let one = PeriodId::parse(text)?;
+                (one, one)
+            }
+        };
+        let start = first.half_years()[0];
+        let end = *last.half_years().last().expect("a period has half-years");
+        if end < start {
+            return None;
+        }
+        let mut half_years = Vec::new();
+        let mut current = start;
+        while current <= end {
+            half_years.push(current);
+            current = match current {
+                PeriodId::HalfYear { year, half: 1 } => PeriodId::HalfYear { year, half: 2 },
+                PeriodId::HalfYear { year, .. } => PeriodId::HalfYear {
+                    year: year + 1,
+                    half: 1,
+                },
+                PeriodId::Year(_) => unreachable!("half-years only"),
+            };
+        }
+        let by_year = matches!(first, PeriodId::Year(_)) && matches!(last, PeriodId::Year(_));
+        Some(PeriodSpan {
+            half_years,
+            by_year,
+        })
+    }
+
+    pub fn start(&self) -> NaiveDate {
+        self.half_years[0].start_date()
+    }
+
+    pub fn end(&self) -> NaiveDate {
+        self.half_years[self.half_years.len() - 1].end_date()
+    }
+
+    /// The `period` group a half-year falls in.
+    pub fn bucket(&self, half_year: PeriodId) -> PeriodId {
+        if self.by_year {
+            PeriodId::Year(half_year.year())
+        } else {
+            half_year
+        }
+    }
+
+    /// The `period` groups of the span, in order.
+    pub fn buckets(&self) -> Vec<PeriodId> {
+        let mut buckets: Vec<PeriodId> = self.half_years.iter().map(|h| self.bucket(*h)).collect();
+        buckets.dedup();
+        buckets
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +286,23 @@ mod tests {
         ] {
             assert_eq!(PeriodId::parse(bad), None, "{bad:?}");
         }
+    }
+
+    fn h(text: &str) -> PeriodId {
+        PeriodId::parse(text).unwrap()
+    }
+
+    #[test]
+    fn spans() {
+        let year = PeriodSpan::parse("2026").unwrap();
+        assert_eq!(year.half_years, vec![h("2026H1"), h("2026H2")]);
+        assert!(year.by_year);
+        let range = PeriodSpan::parse("2024H2..2026H1").unwrap();
+        assert_eq!(range.half_years.len(), 4);
+        assert!(!range.by_year);
+        assert_eq!(PeriodSpan::parse("2022..2026").unwrap().buckets().len(), 5);
+        assert_eq!(PeriodSpan::parse("2026H2..2026H1"), None);
+        assert_eq!(PeriodSpan::parse("2026H3"), None);
+        assert_eq!(PeriodSpan::parse("2026.."), None);
     }
 }

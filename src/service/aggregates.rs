@@ -10,9 +10,12 @@ use diesel::QueryResult;
 
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::{self, DbConnection};
-use crate::domain::aggregate::{self, GroupBy, PeriodSpan, Question, Row, Rule};
+use crate::domain::aggregate::facts::{Facts, Membership, Tally, ValueFact};
+use crate::domain::aggregate::question::{GroupBy, Question, Rule};
+use crate::domain::aggregate::{Row, from_facts, from_tallies};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::Aggregation;
+use crate::domain::period::PeriodSpan;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -83,7 +86,7 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
         .iter()
         .all(|g| g.is_project_attribute() && *g != GroupBy::Bransch);
     let national_members = if one_group_each {
-        aggregate::Membership {
+        Membership {
             attributes: Vec::new(),
             bucket: None,
             projects: members.iter().map(|m| m.projects).sum(),
@@ -113,7 +116,7 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
     let result = match tally_of {
         // The common questions are added up in the database; `latest`, sex breakdowns and
         // `as_of` need the values one by one.
-        Some(of) if as_of.is_none() && aggregate::database_can_tally(&question) => {
+        Some(of) if as_of.is_none() && question.can_be_tallied() => {
             let (half_years, by_year) = (&request.span.half_years, request.span.by_year);
             let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
                 db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
@@ -121,17 +124,16 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
             // Without grouping the one group is the nation; where every project is in one
             // group, sums and ratios of the nation are the groups' added up. Distinct
             // enterprises are not: one may work with projects in several groups.
-            let mut both =
-                |of: TallyOf<'_>| -> QueryResult<(Vec<aggregate::Tally>, Vec<aggregate::Tally>)> {
-                    let grouped = tally(&request.group_by, of)?;
-                    let additive = one_group_each && !matches!(of, TallyOf::Distinct(_));
-                    let national = if request.group_by.is_empty() || additive {
-                        grouped.clone()
-                    } else {
-                        tally(&[], of)?
-                    };
-                    Ok((grouped, national))
+            let mut both = |of: TallyOf<'_>| -> QueryResult<(Vec<Tally>, Vec<Tally>)> {
+                let grouped = tally(&request.group_by, of)?;
+                let additive = one_group_each && !matches!(of, TallyOf::Distinct(_));
+                let national = if request.group_by.is_empty() || additive {
+                    grouped.clone()
+                } else {
+                    tally(&[], of)?
                 };
+                Ok((grouped, national))
+            };
             let (mut tallies, mut national) = both(of)?;
             if let TallyOf::Distinct(code) = of {
                 // The distinct counts come from the enterprises, the reporting projects from
@@ -140,10 +142,8 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
                 tallies.extend(reported);
                 national.extend(reported_nationally);
             }
-            let national = national
-                .into_iter()
-                .fold(aggregate::Tally::empty(), aggregate::Tally::plus);
-            aggregate::aggregate_tallies(
+            let national = national.into_iter().fold(Tally::empty(), Tally::plus);
+            from_tallies::aggregate_tallies(
                 &question,
                 &members,
                 &national_members,
@@ -152,9 +152,7 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
             )
         }
         _ => {
-            let load = |conn: &mut DbConnection,
-                        code: &str|
-             -> Result<Vec<aggregate::ValueFact>, AppError> {
+            let load = |conn: &mut DbConnection, code: &str| -> Result<Vec<ValueFact>, AppError> {
                 Ok(db::aggregates::values(
                     conn,
                     &filter,
@@ -172,9 +170,9 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
                 }
                 _ => (load(conn, &indicator.code)?, Vec::new()),
             };
-            aggregate::aggregate(
+            from_facts::aggregate(
                 &question,
-                &aggregate::Facts {
+                &Facts {
                     members: &members,
                     national_members: &national_members,
                     values: &values,

@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Days, TimeZone};
 
 use crate::db::{self, DbConnection};
-use crate::domain::aggregate::PeriodSpan;
 use crate::domain::completeness::{self, OpenHalfYear, ProjectNeeds};
 use crate::domain::indicator::Aggregation;
+use crate::domain::period::PeriodSpan;
 use crate::domain::period::swedish_today;
 use crate::error::AppError;
 use crate::views::completeness::{Completeness, CompletenessRow};

@@ -6,7 +6,8 @@ use sha2::{Digest, Sha256};
 
 use crate::db::snapshots::SnapshotRow;
 use crate::db::{self, DbConnection};
-use crate::domain::aggregate::{GroupBy, PeriodSpan};
+use crate::domain::aggregate::question::GroupBy;
+use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
 use crate::service::aggregates::{AggregateRequest, answer};

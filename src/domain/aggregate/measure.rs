@@ -1,0 +1,166 @@
+//! One group's row: what is known of its matched projects (`Members`) and what they
+//! reported, measured by the rule (`Reported`). Both paths, value by value and added up in
+//! the database, end here, so a figure is formed the same way whichever path counted it.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::Row;
+use super::question::{Question, Rule};
+use crate::domain::decimal::from_scaled_sum;
+
+/// A group's matched projects: how many are active in the period, the sum of their
+/// targets, and the sum of the project field of a `ProjectField` rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    pub projects: u64,
+    /// Scaled.
+    pub target: Option<i128>,
+    pub field: i128,
+}
+
+/// What a group's projects reported; only groups with at least one reporting project
+/// have one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    /// Projects with a reported value.
+    pub projects: u64,
+    pub amount: Amount,
+}
+
+/// The reported values measured by the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Amount {
+    /// `sum`, and `latest` once each project's latest half-year is taken (scaled).
+    Total(i128),
+    /// Over the project half-years that reported both parts (scaled).
+    Ratio { numerator: i128, denominator: i128 },
+    /// Distinct organisationsnummer.
+    Distinct(u64),
+}
+
+/// The row of the group `keys`.
+pub fn row(
+    question: &Question,
+    keys: Vec<Option<String>>,
+    members: &Members,
+    reported: Option<&Reported>,
+) -> Row {
+    let (value, numerator, denominator) = match (question.rule, reported.map(|r| &r.amount)) {
+        (Rule::ProjectField, _) => (
+            (members.projects > 0).then(|| Decimal::from_i128_with_scale(members.field, 0)),
+            None,
+            None,
+        ),
+        (_, None) => (None, None, None),
+        (_, Some(Amount::Total(total))) => (Some(from_scaled_sum(*total)), None, None),
+        (_, Some(Amount::Distinct(count))) => (Some(Decimal::from(*count)), None, None),
+        (
+            rule,
+            Some(Amount::Ratio {
+                numerator,
+                denominator,
+            }),
+        ) => {
+            let percent = matches!(rule, Rule::Ratio { percent: true });
+            let (numerator, denominator) =
+                (from_scaled_sum(*numerator), from_scaled_sum(*denominator));
+            let share = (!denominator.is_zero()).then(|| {
+                let share = numerator / denominator;
+                let share = if percent {
+                    share * Decimal::ONE_HUNDRED
+                } else {
+                    share
+                };
+                share
+                    .round_dp_with_strategy(
+                        question.decimals,
+                        RoundingStrategy::MidpointAwayFromZero,
+                    )
+                    .normalize()
+            });
+            (share, Some(numerator), Some(denominator))
+        }
+    };
+    let reporting_projects = match question.rule {
+        Rule::ProjectField => members.projects,
+        _ => reported.map_or(0, |r| r.projects),
+    };
+    Row {
+        keys,
+        value,
+        numerator,
+        denominator,
+        target: members.target.map(from_scaled_sum),
+        projects: members.projects,
+        reporting_projects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::aggregate::test_support::{d, question};
+
+    #[test]
+    fn nothing_reported_is_no_value_not_zero() {
+        let members = Members {
+            projects: 3,
+            target: Some(50_000),
+            field: 0,
+        };
+        let row = row(&question(Rule::Sum, &[], "2026"), vec![], &members, None);
+        assert_eq!(row.value, None);
+        assert_eq!(row.target, Some(d("5")));
+        assert_eq!((row.projects, row.reporting_projects), (3, 0));
+    }
+
+    #[test]
+    fn a_share_is_rounded_only_when_printed_and_needs_a_denominator() {
+        let percent = question(Rule::Ratio { percent: true }, &[], "2026");
+        let reported = |numerator, denominator| Reported {
+            projects: 1,
+            amount: Amount::Ratio {
+                numerator,
+                denominator,
+            },
+        };
+        let third = row(
+            &percent,
+            vec![],
+            &Members::default(),
+            Some(&reported(10_000, 30_000)),
+        );
+        assert_eq!(third.value, Some(d("33.3")));
+        assert_eq!(
+            (third.numerator, third.denominator),
+            (Some(d("1")), Some(d("3")))
+        );
+        let zero = row(&percent, vec![], &Members::default(), Some(&reported(0, 0)));
+        assert_eq!(zero.value, None, "no share of nothing");
+        let fraction = question(Rule::Ratio { percent: false }, &[], "2026");
+        let half = row(
+            &fraction,
+            vec![],
+            &Members::default(),
+            Some(&reported(5, 10)),
+        );
+        assert_eq!(half.value, Some(d("0.5")));
+    }
+
+    #[test]
+    fn project_fields_are_whole_kronor_of_every_member() {
+        let members = Members {
+            projects: 2,
+            target: None,
+            field: 2_500_000,
+        };
+        let row = row(
+            &question(Rule::ProjectField, &[], "2026"),
+            vec![],
+            &members,
+            None,
+        );
+        assert_eq!(row.value, Some(d("2500000")));
+        assert_eq!(row.reporting_projects, 2);
+    }
+}
