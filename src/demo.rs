@@ -14,10 +14,10 @@ use rust_decimal::Decimal;
 use crate::domain::codes::REGIONS;
 use crate::domain::orgnr;
 use crate::domain::period::PeriodId;
-use crate::domain::submission::{
-    BySexInput, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, NarrativeInput, PlanInput, ProjectInput,
-    SubmissionInput, ValueInput,
+use crate::domain::submission::input::{
+    BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
 };
+use crate::domain::submission::{MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES};
 
 /// Each region's submission, by län code.
 pub type Portfolio = BTreeMap<String, SubmissionInput>;

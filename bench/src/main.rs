@@ -18,7 +18,7 @@ use uppfoljning::config::{Config, DatabaseUrl, JwtKeySource};
 use uppfoljning::db::{self, DbConnection};
 use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::period::PeriodId;
-use uppfoljning::domain::submission::SubmissionInput;
+use uppfoljning::domain::submission::input::SubmissionInput;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
@@ -796,7 +796,7 @@ fn ingest_floor(
     spec: &DemoSpec,
     portfolio: &std::collections::BTreeMap<
         String,
-        uppfoljning::domain::submission::SubmissionInput,
+        uppfoljning::domain::submission::input::SubmissionInput,
     >,
 ) -> Result<f64, String> {
     use uppfoljning::db::schema::{indicator_values, projects, value_entities, value_revisions};

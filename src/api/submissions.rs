@@ -7,7 +7,8 @@ use utoipa::IntoParams;
 
 use crate::api::access::{Authorized, RegionWrite};
 use crate::api::extract::{JsonBytes, parse_json, parse_region};
-use crate::domain::submission::{Rejection, SubmissionInput};
+use crate::domain::submission::Rejection;
+use crate::domain::submission::input::SubmissionInput;
 use crate::error::{AppError, PROBLEM_JSON, Problem};
 use crate::service::submissions::{self, Decision, Received};
 use crate::state::AppState;

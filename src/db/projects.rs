@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::schema::{project_codes, project_indicators, projects};
 use super::{DbConnection, insert_batch};
 use crate::domain::codes::Dimension;
-use crate::domain::submission::{PlanRecord, ProjectRecord};
+use crate::domain::submission::records::{PlanRecord, ProjectRecord};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = projects)]

@@ -12,10 +12,10 @@ use super::values::{EntityRow, RevisionRow, ValueRow};
 use super::{DbConnection, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::{LockMode, PeriodId};
-use crate::domain::submission::{
-    Change, Checked, CodeLists, Context, IndicatorRule, NarrativeRecord, Outcome, PeriodRule,
-    ValueRecord, change_of,
+use crate::domain::submission::records::{
+    Change, Checked, Counts, NarrativeRecord, Outcome, ValueRecord, change_of,
 };
+use crate::domain::submission::{CodeLists, Context, IndicatorRule, PeriodRule};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = submissions)]
@@ -198,8 +198,8 @@ fn apply_values(
     records: &[ValueRecord],
     ids: &HashMap<String, i64>,
     writer: Option<&Writer<'_>>,
-) -> QueryResult<crate::domain::submission::Counts> {
-    let mut counts = crate::domain::submission::Counts::default();
+) -> QueryResult<Counts> {
+    let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|v| v.project_ref.as_str()), ids);
     let stored = values::load_for_projects(conn, &project_ids)?;
     let mut new_values = Vec::new();
@@ -285,8 +285,8 @@ fn apply_narratives(
     records: &[NarrativeRecord],
     ids: &HashMap<String, i64>,
     writer: Option<&Writer<'_>>,
-) -> QueryResult<crate::domain::submission::Counts> {
-    let mut counts = crate::domain::submission::Counts::default();
+) -> QueryResult<Counts> {
+    let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|n| n.project_ref.as_str()), ids);
     let stored = narratives::load_for_projects(conn, &project_ids)?;
     let mut new_rows = Vec::new();

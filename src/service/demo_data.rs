@@ -7,7 +7,7 @@ use crate::db::{self, DbConnection};
 use crate::demo::{self, DemoSpec, Portfolio};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::LockMode;
-use crate::domain::submission::SubmissionInput;
+use crate::domain::submission::input::SubmissionInput;
 use crate::error::AppError;
 use crate::service::submissions;
 

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::submission::{Counts, Outcome, Rejection};
+use crate::domain::submission::Rejection;
+use crate::domain::submission::records::{Counts, Outcome};
 use crate::domain::validation::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

@@ -1,0 +1,274 @@
+//! The checks of a whole submission: limits, repeated items, which project and half-year
+//! each value and narrative belongs to, and which half-years are closed to the writer.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::input::SubmissionInput;
+use super::records::{Checked, NarrativeRecord};
+use super::{Context, MAX_NARRATIVE_CHARS, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, Rejection};
+use super::{project::check_project, value::check_value};
+use crate::domain::decimal::{DecimalError, to_scaled_non_negative};
+use crate::domain::period::PeriodId;
+use crate::domain::validation::{Errors, FieldError, check_optional_text, check_text};
+
+/// Errors of one item: each is given the item's index and a field path below it.
+pub(super) struct ItemErrors<'a> {
+    pub(super) list: &'a mut Vec<FieldError>,
+    prefix: &'static str,
+    index: usize,
+}
+
+impl ItemErrors<'_> {
+    pub(super) fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.list.push(FieldError {
+            index: Some(self.index),
+            field: format!("{}[{}].{field}", self.prefix, self.index),
+            code: code.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Runs a text check written for plain field names under this item's prefix.
+    pub(super) fn text(&mut self, field: &str, text: &str, max_chars: usize, required: bool) {
+        let mut found = Errors::new();
+        if required {
+            check_text(&mut found, field, text, max_chars);
+        } else {
+            check_optional_text(&mut found, field, text, max_chars);
+        }
+        if let Err(errors) = found.into_result() {
+            for error in errors {
+                self.add(&error.field, &error.code, error.message);
+            }
+        }
+    }
+
+    pub(super) fn scaled(&mut self, field: &str, value: Decimal, decimals: u32) -> Option<i64> {
+        match to_scaled_non_negative(value, decimals) {
+            Ok(scaled) => Some(scaled),
+            Err(DecimalError::TooManyDecimals { allowed }) => {
+                self.add(
+                    field,
+                    "too_many_decimals",
+                    format!("at most {allowed} decimals"),
+                );
+                None
+            }
+            Err(DecimalError::OutOfRange) => {
+                self.add(field, "out_of_range", "too large");
+                None
+            }
+            Err(DecimalError::Negative) => {
+                self.add(field, "negative", "must not be negative");
+                None
+            }
+        }
+    }
+}
+
+/// Checks a whole submission against what the database knows.
+pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejection> {
+    let mut errors = Vec::new();
+    for (field, count, max) in [
+        ("projects", input.projects.len(), MAX_PROJECTS),
+        ("values", input.values.len(), MAX_VALUES),
+        ("narratives", input.narratives.len(), MAX_NARRATIVES),
+    ] {
+        if count > max {
+            errors.push(FieldError::new(
+                field,
+                "too_many_items",
+                format!("at most {max} items in one submission; split it"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Rejection::Invalid(errors));
+    }
+    let mut locked = Vec::new();
+    let mut checked = Checked::default();
+    let mut seen_refs = HashSet::new();
+    for (index, project) in input.projects.into_iter().enumerate() {
+        let mut item = ItemErrors {
+            list: &mut errors,
+            prefix: "projects",
+            index,
+        };
+        if !seen_refs.insert(project.project_ref.clone()) {
+            item.add(
+                "ref",
+                "duplicate",
+                "the same project appears twice in the submission",
+            );
+        }
+        if let Some(record) = check_project(project, context, &mut item) {
+            checked.projects.push(record);
+        }
+    }
+    let project_dates: HashMap<&str, (NaiveDate, NaiveDate)> = context
+        .stored_projects
+        .iter()
+        .map(|(r, dates)| (r.as_str(), *dates))
+        .chain(
+            checked
+                .projects
+                .iter()
+                .map(|p| (p.project_ref.as_str(), (p.start_date, p.end_date))),
+        )
+        .collect();
+    let mut seen_values = HashSet::new();
+    for (index, value) in input.values.into_iter().enumerate() {
+        let mut item = ItemErrors {
+            list: &mut errors,
+            prefix: "values",
+            index,
+        };
+        let key = (
+            value.project_ref.clone(),
+            value.indicator.clone(),
+            value.period.clone(),
+        );
+        if !seen_values.insert(key) {
+            item.add(
+                "period",
+                "duplicate",
+                "the same project, indicator and period appear twice",
+            );
+        }
+        let dates = project_dates.get(value.project_ref.as_str()).copied();
+        let period_ok = check_period(&value.period, dates, context, &mut item, &mut locked);
+        if dates.is_none() {
+            item.add(
+                "project_ref",
+                "unknown_project",
+                "no such project in the region or the submission",
+            );
+        }
+        if let Some(record) = check_value(value, context, &mut item)
+            && period_ok
+            && dates.is_some()
+        {
+            checked.values.push(record);
+        }
+    }
+    let mut seen_narratives = HashSet::new();
+    for (index, narrative) in input.narratives.into_iter().enumerate() {
+        let mut item = ItemErrors {
+            list: &mut errors,
+            prefix: "narratives",
+            index,
+        };
+        if !seen_narratives.insert((narrative.project_ref.clone(), narrative.period.clone())) {
+            item.add(
+                "period",
+                "duplicate",
+                "the same project and period appear twice",
+            );
+        }
+        let dates = project_dates.get(narrative.project_ref.as_str()).copied();
+        check_period(&narrative.period, dates, context, &mut item, &mut locked);
+        if dates.is_none() {
+            item.add(
+                "project_ref",
+                "unknown_project",
+                "no such project in the region or the submission",
+            );
+        }
+        item.text("progress", &narrative.progress, MAX_NARRATIVE_CHARS, false);
+        item.text("lessons", &narrative.lessons, MAX_NARRATIVE_CHARS, false);
+        item.text(
+            "deviations",
+            &narrative.deviations,
+            MAX_NARRATIVE_CHARS,
+            false,
+        );
+        if [
+            &narrative.progress,
+            &narrative.lessons,
+            &narrative.deviations,
+        ]
+        .iter()
+        .all(|text| text.trim().is_empty())
+        {
+            item.add(
+                "progress",
+                "required",
+                "a narrative needs progress, lessons or deviations",
+            );
+        }
+        checked.narratives.push(NarrativeRecord {
+            project_ref: narrative.project_ref,
+            period: narrative.period,
+            progress: narrative.progress,
+            lessons: narrative.lessons,
+            deviations: narrative.deviations,
+        });
+    }
+    match (errors.is_empty(), locked.is_empty()) {
+        (true, true) => Ok(checked),
+        (true, false) => Err(Rejection::Locked(locked)),
+        (false, _) => {
+            errors.extend(locked);
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
+            Err(Rejection::Invalid(errors))
+        }
+    }
+}
+
+/// Checks the period of a value or narrative; closed periods go to `locked`. Returns whether
+/// the period is usable.
+fn check_period(
+    period: &str,
+    project_dates: Option<(NaiveDate, NaiveDate)>,
+    context: &Context,
+    item: &mut ItemErrors<'_>,
+    locked: &mut Vec<FieldError>,
+) -> bool {
+    let Some(id) = PeriodId::parse(period).filter(|id| matches!(id, PeriodId::HalfYear { .. }))
+    else {
+        item.add(
+            "period",
+            "invalid_period",
+            "must be a half-year such as 2026H1",
+        );
+        return false;
+    };
+    let Some(rule) = context.periods.get(period) else {
+        item.add(
+            "period",
+            "unknown_period",
+            format!("{id} has not been opened for reporting"),
+        );
+        return false;
+    };
+    if rule.start > context.today {
+        item.add(
+            "period",
+            "period_not_started",
+            format!("{id} has not started"),
+        );
+        return false;
+    }
+    if let Some((start, end)) = project_dates
+        && (rule.end < start || rule.start > end)
+    {
+        item.add(
+            "period",
+            "outside_project",
+            format!("{id} lies outside the project's dates"),
+        );
+        return false;
+    }
+    if rule.closed {
+        locked.push(FieldError {
+            index: Some(item.index),
+            field: format!("{}[{}].period", item.prefix, item.index),
+            code: "period_locked".to_string(),
+            message: format!("{id} is closed for reporting"),
+        });
+    }
+    true
+}

@@ -1,0 +1,124 @@
+//! The submission as a region sends it. Every reader of a submission (the JSON body, the
+//! demo generator) builds these, and `check` turns them into records.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One project with its full classification and indicator plans.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInput {
+    /// The region's own identifier of the project: 1 to 64 printable characters, no `/`.
+    #[serde(rename = "ref")]
+    #[schema(example = "20201234")]
+    pub project_ref: String,
+    pub title: String,
+    pub organisation: String,
+    /// A `status` code.
+    #[schema(example = "pagaende")]
+    pub status: String,
+    /// A `project_type` code.
+    #[schema(example = "projekt")]
+    pub project_type: String,
+    #[schema(example = "innovation_foretagande")]
+    pub sakomrade: String,
+    /// Must belong to the sakomrade.
+    #[serde(default)]
+    pub fokusomrade: Option<String>,
+    #[schema(example = "varor_tjanster_direkt")]
+    pub effektkedja: String,
+    #[serde(default)]
+    pub branscher: Vec<String>,
+    #[serde(default)]
+    pub verktyg: Vec<String>,
+    #[serde(default)]
+    pub syften: Vec<String>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// Granted 1:1 funds in whole SEK.
+    pub granted_sek: i64,
+    /// Total budget including co-financing in whole SEK; at least `granted_sek`.
+    pub total_budget_sek: i64,
+    #[serde(default)]
+    pub indicators: Vec<PlanInput>,
+}
+
+/// A project's plan for one indicator.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    #[schema(example = "RCO01")]
+    pub indicator: String,
+    /// Utgångsvärde.
+    #[serde(default)]
+    pub baseline: Option<Decimal>,
+    #[serde(default)]
+    pub baseline_year: Option<i64>,
+    /// Målvärde.
+    #[serde(default)]
+    pub target: Option<Decimal>,
+    /// Målformulering.
+    #[serde(default)]
+    pub goal: Option<String>,
+    /// Källa: where the figures come from.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// An actual value of one project, indicator and half-year.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueInput {
+    pub project_ref: String,
+    pub indicator: String,
+    #[schema(example = "2026H1")]
+    pub period: String,
+    /// The value, with at most the indicator's decimals. For a distinct indicator it may be
+    /// left out: it is the number of distinct `entities`.
+    #[serde(default)]
+    pub value: Option<Decimal>,
+    /// For a distinct indicator: the enterprises' organisationsnummer.
+    #[serde(default)]
+    pub entities: Option<Vec<String>>,
+    /// For an indicator with `by_sex`: the parts, which add up to `value`.
+    #[serde(default)]
+    pub by_sex: Option<BySexInput>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BySexInput {
+    pub kvinnor: Decimal,
+    pub man: Decimal,
+    pub ej_angivet: Decimal,
+}
+
+/// The qualitative part of one project and half-year.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NarrativeInput {
+    pub project_ref: String,
+    #[schema(example = "2026H1")]
+    pub period: String,
+    #[serde(default)]
+    pub progress: String,
+    #[serde(default)]
+    pub lessons: String,
+    #[serde(default)]
+    pub deviations: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionInput {
+    #[serde(default)]
+    pub projects: Vec<ProjectInput>,
+    #[serde(default)]
+    pub values: Vec<ValueInput>,
+    #[serde(default)]
+    pub narratives: Vec<NarrativeInput>,
+}

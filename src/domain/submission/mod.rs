@@ -1,0 +1,98 @@
+//! A submission: projects, values and narratives from one region, checked as a whole so that
+//! every problem is reported at once and nothing is stored unless everything is right.
+//!
+//! - `input`: the submission as a region sends it (JSON today; any reader builds the same);
+//! - `check`: the checks of the whole, with `project` and `value` for their items;
+//! - `records`: what a checked submission stores, and what storing it changed.
+
+mod check;
+pub mod input;
+mod project;
+pub mod records;
+#[cfg(test)]
+mod tests;
+mod value;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+pub use check::check;
+pub use project::is_valid_ref;
+
+use super::codes::Dimension;
+use super::indicator::Aggregation;
+use super::validation::FieldError;
+
+pub const MAX_PROJECTS: usize = 10_000;
+pub const MAX_VALUES: usize = 100_000;
+pub const MAX_NARRATIVES: usize = 20_000;
+pub const MAX_REF_CHARS: usize = 64;
+pub const MAX_TITLE_CHARS: usize = 500;
+pub const MAX_ORGANISATION_CHARS: usize = 300;
+pub const MAX_GOAL_CHARS: usize = 2_000;
+pub const MAX_SOURCE_CHARS: usize = 500;
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+pub const MAX_NARRATIVE_CHARS: usize = 10_000;
+pub const MAX_ENTITIES: usize = 10_000;
+
+/// Every code of every list, with a fokusomrade's sakomrade as its parent.
+#[derive(Debug, Default)]
+pub struct CodeLists(HashMap<String, HashMap<String, Option<String>>>);
+
+impl CodeLists {
+    pub fn insert(&mut self, dimension: String, code: String, parent: Option<String>) {
+        self.0.entry(dimension).or_default().insert(code, parent);
+    }
+
+    fn has(&self, dimension: Dimension, code: &str) -> bool {
+        self.0
+            .get(dimension.as_str())
+            .is_some_and(|codes| codes.contains_key(code))
+    }
+
+    fn parent(&self, dimension: Dimension, code: &str) -> Option<&str> {
+        self.0.get(dimension.as_str())?.get(code)?.as_deref()
+    }
+}
+
+/// What a value must obey, from its indicator.
+#[derive(Debug, Clone)]
+pub struct IndicatorRule {
+    pub aggregation: Aggregation,
+    pub by_sex: bool,
+    pub decimals: u32,
+    pub active: bool,
+    /// Computed from a project field, never reported.
+    pub derived: bool,
+}
+
+/// A half-year that has been opened for reporting.
+#[derive(Debug, Clone)]
+pub struct PeriodRule {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Closed for the writer: locked or past its deadline (or its year's), with no lock
+    /// exception for the region, and the writer is not an admin.
+    pub closed: bool,
+}
+
+/// What the database knows that the checks need.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub codes: CodeLists,
+    pub indicators: HashMap<String, IndicatorRule>,
+    /// Half-years by id.
+    pub periods: HashMap<String, PeriodRule>,
+    /// The region's stored projects: ref → (start, end).
+    pub stored_projects: HashMap<String, (NaiveDate, NaiveDate)>,
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Rejection {
+    /// Something is invalid (the list may also name closed periods).
+    Invalid(Vec<FieldError>),
+    /// Everything is valid, but some items write to periods closed for the writer.
+    Locked(Vec<FieldError>),
+}

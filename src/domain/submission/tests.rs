@@ -1,0 +1,521 @@
+//! Every rule a submission is checked by: one valid submission, then one change at a time
+//! that breaks one rule, with the field and code the region is told.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::input::{
+    BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
+};
+use super::{
+    CodeLists, Context, IndicatorRule, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, PeriodRule,
+    Rejection, check,
+};
+use crate::domain::indicator::Aggregation;
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+fn decimal(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn rule(aggregation: Aggregation, by_sex: bool, decimals: u32) -> IndicatorRule {
+    IndicatorRule {
+        aggregation,
+        by_sex,
+        decimals,
+        active: true,
+        derived: false,
+    }
+}
+
+/// What the database would know: a few codes, indicators of every kind, three half-years
+/// (one closed, one not started) and one stored project.
+fn context() -> Context {
+    let mut codes = CodeLists::default();
+    for (dimension, code, parent) in [
+        ("status", "pagaende", None),
+        ("project_type", "projekt", None),
+        ("sakomrade", "innovation_foretagande", None),
+        ("sakomrade", "kompetensforsorjning", None),
+        ("fokusomrade", "innovation", Some("innovation_foretagande")),
+        ("effektkedja", "varor_tjanster_direkt", None),
+        ("bransch", "ikt", None),
+        ("bransch", "kkn", None),
+        ("verktyg", "radgivning", None),
+        ("syfte", "hallbarhet", None),
+    ] {
+        codes.insert(dimension.into(), code.into(), parent.map(String::from));
+    }
+    let mut indicators = std::collections::HashMap::new();
+    indicators.insert("SUM".into(), rule(Aggregation::Sum, false, 0));
+    indicators.insert("DEC".into(), rule(Aggregation::Sum, false, 1));
+    indicators.insert("SEX".into(), rule(Aggregation::Sum, true, 0));
+    indicators.insert("FIRMS".into(), rule(Aggregation::Distinct, false, 0));
+    indicators.insert("SHARE".into(), rule(Aggregation::Ratio, false, 1));
+    indicators.insert(
+        "OLD".into(),
+        IndicatorRule {
+            active: false,
+            ..rule(Aggregation::Sum, false, 0)
+        },
+    );
+    indicators.insert(
+        "GRANTED".into(),
+        IndicatorRule {
+            derived: true,
+            ..rule(Aggregation::Sum, false, 0)
+        },
+    );
+    let half_year = |start: &str, end: &str, closed| PeriodRule {
+        start: date(start),
+        end: date(end),
+        closed,
+    };
+    let mut periods = std::collections::HashMap::new();
+    periods.insert("2025H2".into(), half_year("2025-07-01", "2025-12-31", true));
+    periods.insert(
+        "2026H1".into(),
+        half_year("2026-01-01", "2026-06-30", false),
+    );
+    periods.insert(
+        "2027H1".into(),
+        half_year("2027-01-01", "2027-06-30", false),
+    );
+    let mut stored_projects = std::collections::HashMap::new();
+    stored_projects.insert("STORED".into(), (date("2026-03-01"), date("2026-12-31")));
+    Context {
+        codes,
+        indicators,
+        periods,
+        stored_projects,
+        today: date("2026-11-28"),
+    }
+}
+
+fn project() -> ProjectInput {
+    ProjectInput {
+        project_ref: "P1".into(),
+        title: "Innovationsslussen".into(),
+        organisation: "Region Kronoberg".into(),
+        status: "pagaende".into(),
+        project_type: "projekt".into(),
+        sakomrade: "innovation_foretagande".into(),
+        fokusomrade: Some("innovation".into()),
+        effektkedja: "varor_tjanster_direkt".into(),
+        branscher: vec!["kkn".into(), "ikt".into(), "kkn".into()],
+        verktyg: vec!["radgivning".into()],
+        syften: vec!["hallbarhet".into()],
+        start_date: date("2025-01-01"),
+        end_date: date("2027-12-31"),
+        granted_sek: 1_000_000,
+        total_budget_sek: 2_000_000,
+        indicators: vec![PlanInput {
+            indicator: "DEC".into(),
+            baseline: Some(decimal("1.5")),
+            baseline_year: Some(2024),
+            target: Some(decimal("10")),
+            goal: Some("Fler företag".into()),
+            source: Some("SCB".into()),
+        }],
+    }
+}
+
+fn value(indicator: &str, amount: &str) -> ValueInput {
+    ValueInput {
+        project_ref: "P1".into(),
+        indicator: indicator.into(),
+        period: "2026H1".into(),
+        value: Some(decimal(amount)),
+        entities: None,
+        by_sex: None,
+        comment: None,
+    }
+}
+
+fn valid() -> SubmissionInput {
+    SubmissionInput {
+        projects: vec![project()],
+        values: vec![
+            value("SUM", "12"),
+            value("DEC", "2.5"),
+            ValueInput {
+                by_sex: Some(BySexInput {
+                    kvinnor: decimal("3"),
+                    man: decimal("4"),
+                    ej_angivet: decimal("0"),
+                }),
+                ..value("SEX", "7")
+            },
+            ValueInput {
+                value: None,
+                entities: Some(vec!["556036-0793".into(), "5560360793".into()]),
+                ..value("FIRMS", "0")
+            },
+            ValueInput {
+                project_ref: "STORED".into(),
+                ..value("SUM", "1")
+            },
+        ],
+        narratives: vec![NarrativeInput {
+            project_ref: "P1".into(),
+            period: "2026H1".into(),
+            progress: "Tio företag har fått rådgivning.".into(),
+            lessons: String::new(),
+            deviations: String::new(),
+        }],
+    }
+}
+
+/// The (field, code) pairs a changed submission is refused with.
+fn refused(change: impl FnOnce(&mut SubmissionInput)) -> Vec<(String, String)> {
+    let mut input = valid();
+    change(&mut input);
+    match check(input, &context()) {
+        Ok(_) => Vec::new(),
+        Err(Rejection::Invalid(errors) | Rejection::Locked(errors)) => errors
+            .into_iter()
+            .map(|error| (error.field, error.code))
+            .collect(),
+    }
+}
+
+/// A change to an item, and the field and code it is refused with.
+type Case<T> = (fn(&mut T), &'static str, &'static str);
+
+fn pair(field: &str, code: &str) -> (String, String) {
+    (field.to_string(), code.to_string())
+}
+
+#[test]
+fn a_valid_submission_becomes_records() {
+    let checked = check(valid(), &context()).expect("valid");
+    let project = &checked.projects[0];
+    assert_eq!(project.branscher, ["ikt", "kkn"], "sorted, without repeats");
+    assert_eq!(project.plans[0].baseline, Some(15_000), "scaled by 10^4");
+    assert_eq!(checked.values.len(), 5);
+    assert_eq!(checked.values[2].by_sex, Some([30_000, 40_000, 0]));
+    let firms = &checked.values[3];
+    assert_eq!(firms.entities, ["5560360793"], "normalised, once");
+    assert_eq!(
+        firms.value, 10_000,
+        "a distinct value is its count of enterprises"
+    );
+    assert_eq!(checked.narratives.len(), 1);
+}
+
+#[test]
+fn submissions_over_a_limit_are_refused_whole() {
+    let too_many = refused(|s| s.values = vec![value("SUM", "1"); MAX_VALUES + 1]);
+    assert_eq!(too_many, [pair("values", "too_many_items")]);
+    let projects = refused(|s| s.projects = vec![project(); MAX_PROJECTS + 1]);
+    assert_eq!(projects, [pair("projects", "too_many_items")]);
+    let narratives = refused(|s| s.narratives = vec![s.narratives[0].clone(); MAX_NARRATIVES + 1]);
+    assert_eq!(narratives, [pair("narratives", "too_many_items")]);
+}
+
+#[test]
+fn project_rules() {
+    let cases: Vec<Case<ProjectInput>> = vec![
+        (|p| p.project_ref = "a/b".into(), "ref", "invalid_ref"),
+        (|p| p.project_ref = " P1".into(), "ref", "invalid_ref"),
+        (|p| p.title = "  ".into(), "title", "required"),
+        (|p| p.title = "x".repeat(501), "title", "too_long"),
+        (
+            |p| p.organisation = "a\u{7}".into(),
+            "organisation",
+            "control_character",
+        ),
+        (|p| p.status = "klar".into(), "status", "unknown_code"),
+        (
+            |p| p.project_type = "x".into(),
+            "project_type",
+            "unknown_code",
+        ),
+        (
+            |p| p.effektkedja = "x".into(),
+            "effektkedja",
+            "unknown_code",
+        ),
+        (
+            |p| p.fokusomrade = Some("x".into()),
+            "fokusomrade",
+            "unknown_code",
+        ),
+        (
+            |p| p.sakomrade = "kompetensforsorjning".into(),
+            "fokusomrade",
+            "wrong_sakomrade",
+        ),
+        (
+            |p| p.branscher.push("bad".into()),
+            "branscher[3]",
+            "unknown_code",
+        ),
+        (
+            |p| p.verktyg = vec!["x".into()],
+            "verktyg[0]",
+            "unknown_code",
+        ),
+        (|p| p.syften = vec!["x".into()], "syften[0]", "unknown_code"),
+        (
+            |p| p.end_date = date("2024-12-31"),
+            "end_date",
+            "before_start",
+        ),
+        (
+            |p| p.start_date = date("1999-12-31"),
+            "start_date",
+            "out_of_range",
+        ),
+        (
+            |p| p.end_date = date("2101-01-01"),
+            "end_date",
+            "out_of_range",
+        ),
+        (|p| p.total_budget_sek = -1, "total_budget_sek", "negative"),
+        (
+            |p| p.granted_sek = 3_000_000,
+            "granted_sek",
+            "exceeds_budget",
+        ),
+    ];
+    for (change, field, code) in cases {
+        let errors = refused(|s| change(&mut s.projects[0]));
+        assert!(
+            errors.contains(&pair(&format!("projects[0].{field}"), code)),
+            "{field} {code}: {errors:?}"
+        );
+    }
+    let twice = refused(|s| s.projects.push(project()));
+    assert!(
+        twice.contains(&pair("projects[1].ref", "duplicate")),
+        "{twice:?}"
+    );
+}
+
+#[test]
+fn plan_rules() {
+    let plan =
+        |change: fn(&mut PlanInput)| refused(move |s| change(&mut s.projects[0].indicators[0]));
+    let field = |name: &str| format!("projects[0].indicators[0].{name}");
+    let cases: Vec<Case<PlanInput>> = vec![
+        (
+            |p| p.indicator = "NONE".into(),
+            "indicator",
+            "unknown_indicator",
+        ),
+        (
+            |p| p.indicator = "OLD".into(),
+            "indicator",
+            "inactive_indicator",
+        ),
+        (
+            |p| p.indicator = "GRANTED".into(),
+            "indicator",
+            "derived_indicator",
+        ),
+        (
+            |p| p.target = Some(decimal("1.25")),
+            "target",
+            "too_many_decimals",
+        ),
+        (|p| p.baseline = Some(decimal("-1")), "baseline", "negative"),
+        (
+            |p| p.target = Some(decimal("1e15")),
+            "target",
+            "out_of_range",
+        ),
+        (
+            |p| p.baseline_year = Some(1999),
+            "baseline_year",
+            "out_of_range",
+        ),
+        (|p| p.goal = Some("x".repeat(2_001)), "goal", "too_long"),
+        (|p| p.source = Some("x".repeat(501)), "source", "too_long"),
+    ];
+    for (change, name, code) in cases {
+        let errors = plan(change);
+        assert!(
+            errors.contains(&pair(&field(name), code)),
+            "{name} {code}: {errors:?}"
+        );
+    }
+    let twice = refused(|s| {
+        let again = s.projects[0].indicators[0].clone();
+        s.projects[0].indicators.push(again);
+    });
+    assert!(
+        twice.contains(&pair("projects[0].indicators[1].indicator", "duplicate")),
+        "{twice:?}"
+    );
+}
+
+#[test]
+fn value_rules() {
+    let cases: Vec<Case<ValueInput>> = vec![
+        (
+            |v| v.indicator = "NONE".into(),
+            "indicator",
+            "unknown_indicator",
+        ),
+        (
+            |v| v.indicator = "GRANTED".into(),
+            "indicator",
+            "derived_indicator",
+        ),
+        (
+            |v| v.indicator = "SHARE".into(),
+            "indicator",
+            "ratio_indicator",
+        ),
+        (|v| v.value = None, "value", "required"),
+        (
+            |v| v.value = Some(decimal("1.5")),
+            "value",
+            "too_many_decimals",
+        ),
+        (|v| v.value = Some(decimal("-1")), "value", "negative"),
+        (|v| v.value = Some(decimal("1e15")), "value", "out_of_range"),
+        (|v| v.entities = Some(vec![]), "entities", "not_allowed"),
+        (
+            |v| v.comment = Some("x".repeat(2_001)),
+            "comment",
+            "too_long",
+        ),
+        (
+            |v| v.project_ref = "NONE".into(),
+            "project_ref",
+            "unknown_project",
+        ),
+        (|v| v.period = "2026".into(), "period", "invalid_period"),
+        (|v| v.period = "2026H3".into(), "period", "invalid_period"),
+        (|v| v.period = "2024H1".into(), "period", "unknown_period"),
+        (
+            |v| v.period = "2027H1".into(),
+            "period",
+            "period_not_started",
+        ),
+        (
+            |v| {
+                v.project_ref = "STORED".into();
+                v.period = "2025H2".into();
+            },
+            "period",
+            "outside_project",
+        ),
+        (
+            |v| {
+                v.by_sex = Some(BySexInput {
+                    kvinnor: decimal("1"),
+                    man: decimal("1"),
+                    ej_angivet: decimal("0"),
+                })
+            },
+            "by_sex",
+            "not_allowed",
+        ),
+    ];
+    for (change, field, code) in cases {
+        let errors = refused(|s| change(&mut s.values[0]));
+        assert!(
+            errors.contains(&pair(&format!("values[0].{field}"), code)),
+            "{field} {code}: {errors:?}"
+        );
+    }
+    let twice = refused(|s| s.values.push(value("SUM", "12")));
+    assert!(
+        twice.contains(&pair("values[5].period", "duplicate")),
+        "{twice:?}"
+    );
+}
+
+#[test]
+fn sex_and_enterprise_rules() {
+    let sexes = |change: fn(&mut ValueInput)| refused(move |s| change(&mut s.values[2]));
+    assert_eq!(
+        sexes(|v| v.by_sex = None),
+        [pair("values[2].by_sex", "required")]
+    );
+    assert_eq!(
+        sexes(|v| v.value = Some(decimal("8"))),
+        [pair("values[2].by_sex", "sum_mismatch")]
+    );
+    assert_eq!(
+        sexes(|v| v.by_sex.as_mut().unwrap().man = decimal("0.5")),
+        [pair("values[2].by_sex.man", "too_many_decimals")]
+    );
+    let firms = |change: fn(&mut ValueInput)| refused(move |s| change(&mut s.values[3]));
+    assert_eq!(
+        firms(|v| v.entities = None),
+        [pair("values[3].entities", "required")]
+    );
+    assert_eq!(
+        firms(|v| v.entities = Some(vec!["556036-0794".into()])),
+        [pair("values[3].entities[0]", "invalid_orgnr")]
+    );
+    assert_eq!(
+        firms(|v| v.value = Some(decimal("2"))),
+        [pair("values[3].value", "count_mismatch")]
+    );
+    assert!(
+        firms(|v| v.value = Some(decimal("1"))).is_empty(),
+        "the count itself"
+    );
+    assert_eq!(
+        firms(|v| v.entities = Some(vec!["5560360793".into(); super::MAX_ENTITIES + 1])),
+        [pair("values[3].entities", "too_many_items")]
+    );
+}
+
+#[test]
+fn narrative_rules() {
+    let narrative =
+        |change: fn(&mut NarrativeInput)| refused(move |s| change(&mut s.narratives[0]));
+    assert_eq!(
+        narrative(|n| n.progress = " ".into()),
+        [pair("narratives[0].progress", "required")]
+    );
+    assert_eq!(
+        narrative(|n| n.lessons = "x".repeat(10_001)),
+        [pair("narratives[0].lessons", "too_long")]
+    );
+    assert_eq!(
+        narrative(|n| n.project_ref = "NONE".into()),
+        [pair("narratives[0].project_ref", "unknown_project")]
+    );
+    assert_eq!(
+        narrative(|n| n.period = "2027H1".into()),
+        [pair("narratives[0].period", "period_not_started")]
+    );
+    let twice = refused(|s| s.narratives.push(s.narratives[0].clone()));
+    assert_eq!(twice, [pair("narratives[1].period", "duplicate")]);
+}
+
+#[test]
+fn closed_half_years_are_a_lock_unless_something_is_also_invalid() {
+    let mut input = valid();
+    input.values[0].period = "2025H2".into();
+    match check(input, &context()) {
+        Err(Rejection::Locked(errors)) => {
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].field, "values[0].period");
+            assert_eq!(errors[0].code, "period_locked");
+        }
+        other => panic!("a lock: {other:?}"),
+    }
+    let both = refused(|s| {
+        s.values[0].period = "2025H2".into();
+        s.values[1].indicator = "NONE".into();
+    });
+    assert_eq!(
+        both,
+        [
+            pair("values[0].period", "period_locked"),
+            pair("values[1].indicator", "unknown_indicator")
+        ],
+        "every problem at once, sorted by field"
+    );
+}
