@@ -12,13 +12,12 @@ use crate::api::access::{Authorized, RegionRead, RegionWrite};
 use crate::api::extract::{JsonBody, parse_region};
 use crate::api::pagination::Page;
 use crate::db::projects::{ProjectFilter, StoredProject};
-use crate::db::submissions::Writer;
 use crate::db::{self, DbConnection};
 use crate::domain::codes::Dimension;
 use crate::domain::decimal::from_scaled;
 use crate::domain::period::PeriodId;
 use crate::domain::submission::Rejection;
-use crate::domain::submission::input::{ProjectInput, SubmissionInput};
+use crate::domain::submission::input::ProjectInput;
 use crate::domain::submission::records::Change;
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
@@ -237,36 +236,12 @@ pub async fn put_project(
     let (project, change) = state
         .write(move |conn| {
             db::write_transaction(conn, |conn| {
-                db::lock_region(conn, region.as_str())?;
-                let submission = SubmissionInput {
-                    projects: vec![input],
-                    ..SubmissionInput::default()
-                };
-                let (checked, region_projects) = submissions::check(
-                    conn, &region, &principal, submission,
-                )?
-                .map_err(|rejection| match rejection {
-                    Rejection::Invalid(errors) | Rejection::Locked(errors) => {
-                        AppError::Invalid(errors.into_iter().map(unprefixed).collect())
-                    }
-                })?;
-                let writer = Writer {
-                    subject: &principal.subject,
-                    submission_id: None,
-                    now: crate::domain::now(),
-                };
-                let outcome = db::submissions::apply(
-                    conn,
-                    region.as_str(),
-                    &checked,
-                    &region_projects,
-                    Some(&writer),
-                )?;
-                let change = if outcome.projects.created > 0 {
-                    Change::Created
-                } else {
-                    Change::Updated
-                };
+                let change = submissions::store_project(conn, &region, &principal, input)?
+                    .map_err(|rejection| match rejection {
+                        Rejection::Invalid(errors) | Rejection::Locked(errors) => {
+                            AppError::Invalid(errors.into_iter().map(unprefixed).collect())
+                        }
+                    })?;
                 let project = load_project(conn, region.as_str(), &project_ref)?
                     .ok_or_else(|| AppError::Internal("stored project not found".into()))?;
                 Ok((project, change))

@@ -9,8 +9,8 @@ use crate::db::submissions::{SubmissionRow, Writer};
 use crate::db::{self, DbConnection};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::swedish_today;
-use crate::domain::submission::input::SubmissionInput;
-use crate::domain::submission::records::{Checked, Outcome};
+use crate::domain::submission::input::{ProjectInput, SubmissionInput};
+use crate::domain::submission::records::{Change, Checked, Outcome};
 use crate::domain::submission::{self, Rejection};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -106,13 +106,7 @@ fn decide(
         submission_id: Some(&submission_id),
         now,
     };
-    let outcome = db::submissions::apply(
-        conn,
-        region.as_str(),
-        &checked,
-        &region_projects,
-        Some(&writer),
-    )?;
+    let outcome = apply(conn, region, &checked, &region_projects, &writer)?;
     let result = SubmissionResult::counted(
         SubmissionStatus::Stored,
         false,
@@ -134,6 +128,54 @@ fn decide(
         "submission stored"
     );
     Ok(Decision::Answer(result, 200))
+}
+
+/// Creates or replaces one project of `region` (its values and narratives are kept), as
+/// `principal`: checked as a submission of that one project, outside any bulk submission.
+/// Says whether it was created.
+pub fn store_project(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    principal: &Principal,
+    project: ProjectInput,
+) -> Result<Result<Change, Rejection>, AppError> {
+    db::lock_region(conn, region.as_str())?;
+    let submission = SubmissionInput {
+        projects: vec![project],
+        ..SubmissionInput::default()
+    };
+    let (checked, region_projects) = match check(conn, region, principal, submission)? {
+        Ok(checked) => checked,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let writer = Writer {
+        subject: &principal.subject,
+        submission_id: None,
+        now: crate::domain::now(),
+    };
+    let outcome = apply(conn, region, &checked, &region_projects, &writer)?;
+    Ok(Ok(if outcome.projects.created > 0 {
+        Change::Created
+    } else {
+        Change::Updated
+    }))
+}
+
+/// Writes checked items as `writer`, with their revisions.
+fn apply(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    checked: &Checked,
+    region_projects: &db::submissions::RegionProjects,
+    writer: &Writer<'_>,
+) -> Result<Outcome, AppError> {
+    Ok(db::submissions::apply(
+        conn,
+        region.as_str(),
+        checked,
+        region_projects,
+        Some(writer),
+    )?)
 }
 
 /// Loads the context and checks the input; admins are not held by period locks.

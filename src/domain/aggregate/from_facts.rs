@@ -7,7 +7,6 @@ use super::facts::{Facts, Membership, ValueFact};
 use super::groups::{self, Key};
 use super::measure::{Amount, Reported};
 use super::question::{Question, Rule};
-use super::stats::stats;
 use super::{Answer, Row};
 use crate::domain::period::PeriodId;
 
@@ -24,15 +23,8 @@ pub fn aggregate(question: &Question, facts: &Facts<'_>) -> Answer {
         std::slice::from_ref(facts.national_members),
         &once_per_project_and_half_year(&values),
         &once_per_project_and_half_year(&denominators),
-    )
-    .pop()
-    .expect("without grouping there is one row");
-    let stats = stats(&rows, question.decimals);
-    Answer {
-        rows,
-        national,
-        stats,
-    }
+    );
+    Answer::of(question.decimals, rows, national)
 }
 
 fn once_per_project_and_half_year(facts: &[ValueFact]) -> Vec<ValueFact> {

@@ -7,7 +7,6 @@ use super::facts::{Membership, Tally};
 use super::groups::{self, Key};
 use super::measure::{Amount, Reported};
 use super::question::{Question, Rule};
-use super::stats::stats;
 use super::{Answer, Row};
 
 /// Aggregates values the database has added up per group (`tallies`) and for the whole
@@ -25,15 +24,8 @@ pub fn aggregate_tallies(
         &question.national(),
         std::slice::from_ref(national_members),
         std::slice::from_ref(national),
-    )
-    .pop()
-    .expect("without grouping there is one row");
-    let stats = stats(&rows, question.decimals);
-    Answer {
-        rows,
-        national,
-        stats,
-    }
+    );
+    Answer::of(question.decimals, rows, national)
 }
 
 fn rows_of(question: &Question, members: &[Membership], tallies: &[Tally]) -> Vec<Row> {

@@ -39,6 +39,20 @@ pub struct Answer {
     pub stats: stats::Stats,
 }
 
+impl Answer {
+    /// The answer from the rows and the rows of the same question asked without grouping
+    /// (one row: the nation).
+    fn of(decimals: u32, rows: Vec<Row>, mut national: Vec<Row>) -> Answer {
+        let national = national.pop().expect("without grouping there is one row");
+        let stats = stats::stats(&rows, decimals);
+        Answer {
+            rows,
+            national,
+            stats,
+        }
+    }
+}
+
 #[cfg(test)]
 mod test_support {
     use std::str::FromStr;
