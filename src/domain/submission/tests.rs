@@ -185,6 +185,18 @@ fn refused(change: impl FnOnce(&mut SubmissionInput)) -> Vec<(String, String)> {
 /// A change to an item, and the field and code it is refused with.
 type Case<T> = (fn(&mut T), &'static str, &'static str);
 
+/// Refuses each case's change to the item `item` picks with the case's field (below
+/// `prefix`) and code.
+fn assert_cases<T>(cases: Vec<Case<T>>, prefix: &str, item: fn(&mut SubmissionInput) -> &mut T) {
+    for (change, field, code) in cases {
+        let errors = refused(|s| change(item(s)));
+        assert!(
+            errors.contains(&pair(&format!("{prefix}.{field}"), code)),
+            "{field} {code}: {errors:?}"
+        );
+    }
+}
+
 fn pair(field: &str, code: &str) -> (String, String) {
     (field.to_string(), code.to_string())
 }
@@ -282,13 +294,7 @@ fn project_rules() {
             "exceeds_budget",
         ),
     ];
-    for (change, field, code) in cases {
-        let errors = refused(|s| change(&mut s.projects[0]));
-        assert!(
-            errors.contains(&pair(&format!("projects[0].{field}"), code)),
-            "{field} {code}: {errors:?}"
-        );
-    }
+    assert_cases(cases, "projects[0]", |s| &mut s.projects[0]);
     let twice = refused(|s| s.projects.push(project()));
     assert!(
         twice.contains(&pair("projects[1].ref", "duplicate")),
@@ -298,9 +304,6 @@ fn project_rules() {
 
 #[test]
 fn plan_rules() {
-    let plan =
-        |change: fn(&mut PlanInput)| refused(move |s| change(&mut s.projects[0].indicators[0]));
-    let field = |name: &str| format!("projects[0].indicators[0].{name}");
     let cases: Vec<Case<PlanInput>> = vec![
         (
             |p| p.indicator = "NONE".into(),
@@ -336,13 +339,9 @@ fn plan_rules() {
         (|p| p.goal = Some("x".repeat(2_001)), "goal", "too_long"),
         (|p| p.source = Some("x".repeat(501)), "source", "too_long"),
     ];
-    for (change, name, code) in cases {
-        let errors = plan(change);
-        assert!(
-            errors.contains(&pair(&field(name), code)),
-            "{name} {code}: {errors:?}"
-        );
-    }
+    assert_cases(cases, "projects[0].indicators[0]", |s| {
+        &mut s.projects[0].indicators[0]
+    });
     let twice = refused(|s| {
         let again = s.projects[0].indicators[0].clone();
         s.projects[0].indicators.push(again);
@@ -418,13 +417,7 @@ fn value_rules() {
             "not_allowed",
         ),
     ];
-    for (change, field, code) in cases {
-        let errors = refused(|s| change(&mut s.values[0]));
-        assert!(
-            errors.contains(&pair(&format!("values[0].{field}"), code)),
-            "{field} {code}: {errors:?}"
-        );
-    }
+    assert_cases(cases, "values[0]", |s| &mut s.values[0]);
     let twice = refused(|s| s.values.push(value("SUM", "12")));
     assert!(
         twice.contains(&pair("values[5].period", "duplicate")),
