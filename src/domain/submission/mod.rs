@@ -7,6 +7,7 @@
 
 mod check;
 pub mod input;
+mod items;
 mod project;
 pub mod records;
 #[cfg(test)]

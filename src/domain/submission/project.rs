@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::check::ItemErrors;
 use super::input::ProjectInput;
+use super::items::ItemErrors;
 use super::records::{PlanRecord, ProjectRecord};
 use super::{
     Context, MAX_GOAL_CHARS, MAX_ORGANISATION_CHARS, MAX_REF_CHARS, MAX_SOURCE_CHARS,

@@ -1,8 +1,8 @@
 //! The checks of one value against its indicator: the rule decides whether it is a number,
 //! a list of enterprises or not reported at all, and whether it has parts by sex.
 
-use super::check::ItemErrors;
 use super::input::ValueInput;
+use super::items::ItemErrors;
 use super::records::ValueRecord;
 use super::{Context, MAX_COMMENT_CHARS, MAX_ENTITIES};
 use crate::domain::decimal::SCALE;
