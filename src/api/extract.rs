@@ -56,8 +56,17 @@ impl FromRequest for JsonBytes {
     }
 }
 
-/// Parses a JSON document, naming the field where its shape is wrong.
+/// Parses a JSON document, naming the field where its shape is wrong. Text with a NUL
+/// character is refused here, for every body at once: no identifier or text holds one, and
+/// PostgreSQL cannot store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if has_nul_escape(bytes) {
+        return Err(AppError::invalid(
+            "body",
+            "nul_character",
+            "text must not contain the NUL character (\\u0000)",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         // Numbers are read exactly through serde_json's private number token; it is no
@@ -86,6 +95,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         .end()
         .map_err(|error| AppError::BadRequest(format!("malformed JSON: {error}")))?;
     Ok(value)
+}
+
+/// Whether the JSON text escapes a NUL character (`\u0000`) anywhere: a backslash that is
+/// not itself escaped, followed by `u0000`. A raw NUL byte is malformed JSON already.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"u0000";
+    let mut backslashes = 0;
+    for (position, byte) in bytes.iter().enumerate() {
+        if *byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && bytes[position..].starts_with(ESCAPE) {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// serde's messages end in " at line L column C", which says nothing once the field is named.
@@ -117,6 +144,21 @@ pub fn parse_region(text: &str) -> Result<RegionCode, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"code": "A\u0000"}"#));
+        assert!(
+            has_nul_escape(br#"["\\\u0000"]"#),
+            "an escaped backslash, then NUL"
+        );
+        assert!(
+            !has_nul_escape(br#"["\\u0000"]"#),
+            "a backslash and the text u0000"
+        );
+        assert!(!has_nul_escape(br#"{"code": "u0000"}"#));
+        assert!(has_nul_escape(br#"{"a": "\u00001"}"#), "NUL, then 1");
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

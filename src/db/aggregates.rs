@@ -80,12 +80,20 @@ fn select_attributes(columns: &[&str]) -> String {
         .join(", ")
 }
 
-fn bransch_join(group_by: &[GroupBy]) -> &'static str {
-    if group_by.contains(&GroupBy::Bransch) {
-        " LEFT JOIN project_codes c ON c.project_id = p.id AND c.dimension = 'bransch'"
-    } else {
-        ""
+/// The join of the bransch rows `c` when grouping by bransch; when the question also
+/// filters by bransch, only the asked branscher are rows.
+fn bransch_join(group_by: &[GroupBy], filter: &ProjectFilter, binds: &mut Binds) -> String {
+    if !group_by.contains(&GroupBy::Bransch) {
+        return String::new();
     }
+    let only_asked = if filter.branscher.is_empty() {
+        String::new()
+    } else {
+        format!(" AND c.code IN ({})", binds.texts(&filter.branscher))
+    };
+    format!(
+        " LEFT JOIN project_codes c ON c.project_id = p.id AND c.dimension = 'bransch'{only_asked}"
+    )
 }
 
 /// The WHERE conditions on the project `p`.
@@ -153,9 +161,35 @@ struct MemberRow {
     #[diesel(sql_type = BigInt)]
     projects: i64,
     #[diesel(sql_type = Nullable<Text>)]
-    target: Option<String>,
+    target_high: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    field: Option<String>,
+    target_low: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_high: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_low: Option<String>,
+}
+
+/// Where a sum is split: every stored amount is below 2^63, so the sums of its parts above
+/// and below this stay below 2^63 for up to a billion rows.
+const SPLIT: i128 = 1_000_000_000;
+
+/// The sum of `expression` (non-negative) as two columns, `{alias}_high` and
+/// `{alias}_low`, that cannot overflow: SQLite's SUM of integers fails past 64 bits, and ten
+/// values at the validation bound already pass it. `joined_sum` adds them in 128 bits.
+fn split_sum(expression: &str, alias: &str) -> String {
+    format!(
+        "CAST(SUM(({expression}) / {SPLIT}) AS TEXT) AS {alias}_high, \
+         CAST(SUM(({expression}) % {SPLIT}) AS TEXT) AS {alias}_low"
+    )
+}
+
+/// The sum that `split_sum` selected; `None` when there was nothing to add.
+fn joined_sum(high: Option<String>, low: Option<String>) -> QueryResult<Option<i128>> {
+    match (parse_sum(high)?, parse_sum(low)?) {
+        (Some(high), Some(low)) => Ok(Some(high * SPLIT + low)),
+        _ => Ok(None),
+    }
 }
 
 /// A sum the database gave as text (PostgreSQL's SUM of bigints is a numeric, wider than
@@ -212,13 +246,14 @@ pub fn memberships(
     let sql = format!(
         "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
          CAST({last_bucket} AS BIGINT) AS last_bucket, \
-         COUNT(*) AS projects, CAST(SUM(i.target) AS TEXT) AS target, CAST(SUM({field}) AS TEXT) AS field \
+         COUNT(*) AS projects, {target}, {field} \
          FROM projects p{bransch} \
          LEFT JOIN project_indicators i ON i.project_id = p.id AND i.indicator = {indicator} \
          WHERE p.start_date <= {end} AND p.end_date >= {start}{conditions}{group}",
         attributes = select_attributes(&columns),
-        field = field.map_or("0", ProjectField::column),
-        bransch = bransch_join(group_by),
+        target = split_sum("i.target", "target"),
+        field = split_sum(field.map_or("0", ProjectField::column), "field"),
+        bransch = bransch_join(group_by, filter, &mut binds),
         indicator = binds.text(target_indicator),
         end = binds.date(end),
         start = binds.date(start),
@@ -240,8 +275,8 @@ pub fn memberships(
                     attributes: row.keys.take(columns.len()),
                     bucket: None,
                     projects: row.projects as u64,
-                    target: parse_sum(row.target)?,
-                    field: parse_sum(row.field)?.unwrap_or(0),
+                    target: joined_sum(row.target_high, row.target_low)?,
+                    field: joined_sum(row.field_high, row.field_low)?.unwrap_or(0),
                 })
             })
             .collect();
@@ -249,7 +284,8 @@ pub fn memberships(
     let mut spread: BTreeMap<(Vec<Option<String>>, usize), Membership> = BTreeMap::new();
     for row in rows {
         let attributes = row.keys.take(columns.len());
-        let (target, field) = (parse_sum(row.target)?, parse_sum(row.field)?.unwrap_or(0));
+        let target = joined_sum(row.target_high, row.target_low)?;
+        let field = joined_sum(row.field_high, row.field_low)?.unwrap_or(0);
         let (Ok(first), Ok(last)) = (
             usize::try_from(row.first_bucket),
             usize::try_from(row.last_bucket),
@@ -338,7 +374,7 @@ pub fn values(
         "SELECT {attributes}, f.project_id, f.period, f.value, f.kvinnor, f.man, f.ej_angivet, f.entities \
          FROM ({source}) f JOIN projects p ON p.id = f.project_id{bransch} WHERE 1 = 1{conditions}",
         attributes = select_attributes(&columns),
-        bransch = bransch_join(group_by),
+        bransch = bransch_join(group_by, filter, &mut binds),
         conditions = project_conditions(filter, &mut binds),
     );
     let rows: Vec<FactRow> = binds.load(conn, sql)?;
@@ -403,9 +439,13 @@ struct TallyRow {
     #[diesel(sql_type = Nullable<Text>)]
     bucket: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    total: Option<String>,
+    total_high: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    below: Option<String>,
+    total_low: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    below_high: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    below_low: Option<String>,
     #[diesel(sql_type = BigInt)]
     counted: i64,
     #[diesel(sql_type = BigInt)]
@@ -425,12 +465,16 @@ pub fn tallies(
 ) -> QueryResult<Vec<Tally>> {
     let columns = attribute_columns(group_by);
     let mut binds = Binds::for_connection(conn);
+    let nothing = "CAST(NULL AS TEXT)";
     let (from, indicator, measures) = match of {
         TallyOf::Sum(code) => (
             "indicator_values v".to_string(),
             code,
-            "CAST(SUM(v.value) AS TEXT) AS total, CAST(NULL AS TEXT) AS below, CAST(0 AS BIGINT) AS counted, \
-             COUNT(DISTINCT v.project_id) AS reporting",
+            format!(
+                "{total}, {nothing} AS below_high, {nothing} AS below_low, CAST(0 AS BIGINT) AS counted, \
+                 COUNT(DISTINCT v.project_id) AS reporting",
+                total = split_sum("v.value", "total"),
+            ),
         ),
         // Only the project half-years that reported both parts: the join.
         TallyOf::Ratio {
@@ -443,16 +487,21 @@ pub fn tallies(
                 binds.text(denominator),
             ),
             numerator,
-            "CAST(SUM(v.value) AS TEXT) AS total, CAST(SUM(d.value) AS TEXT) AS below, CAST(0 AS BIGINT) AS counted, \
-             COUNT(DISTINCT v.project_id) AS reporting",
+            format!(
+                "{total}, {below}, CAST(0 AS BIGINT) AS counted, COUNT(DISTINCT v.project_id) AS reporting",
+                total = split_sum("v.value", "total"),
+                below = split_sum("d.value", "below"),
+            ),
         ),
         // A value may list no enterprise (a reported zero): the projects reporting are
         // counted from the values, by a `Sum` tally.
         TallyOf::Distinct(code) => (
             "value_entities v".to_string(),
             code,
-            "CAST(NULL AS TEXT) AS total, CAST(NULL AS TEXT) AS below, COUNT(DISTINCT v.orgnr) AS counted, \
-             CAST(0 AS BIGINT) AS reporting",
+            format!(
+                "{nothing} AS total_high, {nothing} AS total_low, {nothing} AS below_high, \
+                 {nothing} AS below_low, COUNT(DISTINCT v.orgnr) AS counted, CAST(0 AS BIGINT) AS reporting"
+            ),
         ),
     };
     let indicator = binds.text(indicator);
@@ -479,7 +528,7 @@ pub fn tallies(
         "SELECT {attributes}, {bucket} AS bucket, {measures} \
          FROM {from}{projects}{bransch} WHERE v.indicator = {indicator} AND v.period IN ({periods}){conditions}{group}",
         attributes = select_attributes(&columns),
-        bransch = bransch_join(group_by),
+        bransch = bransch_join(group_by, filter, &mut binds),
         group = if group_columns.is_empty() {
             String::new()
         } else {
@@ -493,8 +542,8 @@ pub fn tallies(
             Ok(Tally {
                 attributes: row.keys.take(columns.len()),
                 bucket: row.bucket.as_deref().and_then(PeriodId::parse),
-                sum: parse_sum(row.total)?.unwrap_or(0),
-                denominator: parse_sum(row.below)?.unwrap_or(0),
+                sum: joined_sum(row.total_high, row.total_low)?.unwrap_or(0),
+                denominator: joined_sum(row.below_high, row.below_low)?.unwrap_or(0),
                 distinct: row.counted as u64,
                 reporting: row.reporting as u64,
             })
@@ -504,7 +553,19 @@ pub fn tallies(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_sum;
+    use super::{SPLIT, joined_sum, parse_sum};
+
+    #[test]
+    fn split_sums_join_exactly() {
+        let joined = |high: &str, low: &str| joined_sum(Some(high.into()), Some(low.into()));
+        assert_eq!(
+            joined("10000000000", "0").unwrap(),
+            Some(10_000_000_000 * SPLIT),
+            "ten values of 10^18: past 64 bits"
+        );
+        assert_eq!(joined("1", "999999999").unwrap(), Some(1_999_999_999));
+        assert_eq!(joined_sum(None, None).unwrap(), None);
+    }
 
     #[test]
     fn sums_are_whole_numbers_or_errors() {

@@ -10,4 +10,5 @@ mod operations;
 mod outage;
 mod reference;
 mod reports;
+mod standing;
 mod writes;
