@@ -8,7 +8,6 @@ use crate::aggregates::{load, value};
 use crate::backend_tests;
 use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::build_app;
-use uppfoljning::auth::Role;
 
 backend_tests!(
     sums_at_the_validation_bounds_are_exact,
