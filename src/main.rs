@@ -10,7 +10,6 @@ use tracing_subscriber::EnvFilter;
 use uppfoljning::app;
 use uppfoljning::auth::{Role, TokenKeys};
 use uppfoljning::config::Config;
-use uppfoljning::db;
 use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::codes::RegionCode;
 use uppfoljning::domain::period::{PeriodId, swedish_today};
@@ -162,9 +161,7 @@ fn run(command: Command) -> Result<(), String> {
             let state = open_state()?;
             let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
             let working = spinner(format!("computing the figures of {period}"));
-            let row =
-                db::write_transaction(&mut conn, |conn| snapshots::create(conn, &request, "cli"))
-                    .map_err(|e| describe(&e))?;
+            let row = snapshots::create(&mut conn, &request, "cli").map_err(|e| describe(&e))?;
             working.finish_and_clear();
             let summary = serde_json::to_string_pretty(&SnapshotSummary::from(&row))
                 .map_err(|e| e.to_string())?;

@@ -193,7 +193,7 @@ pub async fn add_code(
     };
     let row = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, write| {
                 if let Some(sakomrade) = &row.parent_code
                     && !db::reference::code_exists(conn, Dimension::Sakomrade.as_str(), sakomrade)?
                 {
@@ -210,6 +210,7 @@ pub async fn add_code(
                     )));
                 }
                 db::reference::insert_code(conn, &row)?;
+                write.changed();
                 Ok(row)
             })
         })

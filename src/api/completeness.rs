@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{AnyRole, Authorized};
+use crate::db;
 use crate::domain::period::PeriodSpan;
 use crate::error::AppError;
 use crate::service::completeness;
@@ -42,7 +43,9 @@ pub async fn get_completeness(
         )
     })?;
     let answer = state
-        .db(move |conn| completeness::answer(conn, period, &span))
+        .db(move |conn| {
+            db::read_transaction(conn, |conn| completeness::answer(conn, period, &span))
+        })
         .await?;
     Ok(web::Json(answer))
 }

@@ -60,9 +60,12 @@ impl FromRequest for JsonBytes {
 /// character is refused here, for every body at once: no identifier or text holds one, and
 /// PostgreSQL cannot store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    if has_nul_escape(bytes) {
+    if has_nul_escape(bytes)
+        && let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(field) = nul_field(&document, String::new())
+    {
         return Err(AppError::invalid(
-            "body",
+            if field.is_empty() { "body" } else { &field },
             "nul_character",
             "text must not contain the NUL character (\\u0000)",
         ));
@@ -115,6 +118,31 @@ fn has_nul_escape(bytes: &[u8]) -> bool {
     false
 }
 
+/// The path (`projects[0].organisation`) of the first text in `value` that holds a NUL
+/// character, named as a field error names it.
+fn nul_field(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_field(item, format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(path)
+            } else {
+                nul_field(item, path)
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// serde's messages end in " at line L column C", which says nothing once the field is named.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -158,6 +186,21 @@ mod tests {
         );
         assert!(!has_nul_escape(br#"{"code": "u0000"}"#));
         assert!(has_nul_escape(br#"{"a": "\u00001"}"#), "NUL, then 1");
+    }
+
+    #[test]
+    fn a_nul_character_is_named_by_its_field() {
+        let refused = parse_json::<serde_json::Value>(
+            br#"{"projects": [{"ref": "A"}, {"title": "x\u0000"}]}"#,
+        );
+        match refused {
+            Err(AppError::Invalid(errors)) => {
+                assert_eq!(errors[0].field, "projects[1].title");
+                assert_eq!(errors[0].code, "nul_character");
+            }
+            other => panic!("refused: {other:?}"),
+        }
+        assert!(parse_json::<serde_json::Value>(br#"{"a": "\\u0000"}"#).is_ok());
     }
 
     #[derive(Debug, serde::Deserialize)]

@@ -185,7 +185,7 @@ pub async fn create_indicator(
     tracing::info!(subject = %caller.principal.subject, indicator = %definition.code, "create indicator");
     let indicator = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, write| {
                 if db::indicators::find(conn, &definition.code)?.is_some() {
                     return Err(AppError::Conflict(format!(
                         "indicator {} exists; PUT /api/v1/indicators/{} replaces it",
@@ -194,7 +194,8 @@ pub async fn create_indicator(
                 }
                 check_definition(conn, &definition)?;
                 let row = to_row(&definition);
-                db::indicators::insert(conn, &row, &definition.required_for)?;
+                db::indicators::insert(conn, &row, &definition.required_for, write.version)?;
+                write.changed();
                 Indicator::from_row(row, definition.required_for)
             })
         })
@@ -226,7 +227,7 @@ pub async fn replace_indicator(
     tracing::info!(subject = %caller.principal.subject, indicator = %code, "replace indicator");
     let indicator = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, write| {
                 let (stored, _) = db::indicators::find(conn, &code)?
                     .ok_or_else(|| AppError::NotFound("no such indicator".into()))?;
                 if definition.code != code {
@@ -240,7 +241,8 @@ pub async fn replace_indicator(
                 check_change_keeps_meaning(conn, &stored, &definition)?;
                 let mut row = to_row(&definition);
                 row.created_at = stored.created_at;
-                db::indicators::update(conn, &row, &definition.required_for)?;
+                db::indicators::update(conn, &row, &definition.required_for, write.version)?;
+                write.changed();
                 Indicator::from_row(row, definition.required_for)
             })
         })

@@ -124,7 +124,7 @@ pub async fn create_period(
     };
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &row.id)?.is_some() {
                     return Err(AppError::Conflict(format!("period {} exists", row.id)));
                 }
@@ -156,7 +156,7 @@ pub async fn lock_period(
     tracing::info!(subject = %caller.principal.subject, period = %id, "lock period");
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));
                 }
@@ -205,7 +205,7 @@ pub async fn unlock_period(
     tracing::info!(subject = %subject, period = %id, region = ?region, "unlock period");
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));
                 }

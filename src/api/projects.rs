@@ -235,13 +235,13 @@ pub async fn put_project(
     let principal = caller.principal;
     let (project, change) = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn| {
-                let change = submissions::store_project(conn, &region, &principal, input)?
+            db::write_transaction(conn, |conn, write| {
+                let change = submissions::store_project(conn, write, &region, &principal, input)?
                     .map_err(|rejection| match rejection {
-                        Rejection::Invalid(errors) | Rejection::Locked(errors) => {
-                            AppError::Invalid(errors.into_iter().map(unprefixed).collect())
-                        }
-                    })?;
+                    Rejection::Invalid(errors) | Rejection::Locked(errors) => {
+                        AppError::Invalid(errors.into_iter().map(unprefixed).collect())
+                    }
+                })?;
                 let project = load_project(conn, region.as_str(), &project_ref)?
                     .ok_or_else(|| AppError::Internal("stored project not found".into()))?;
                 Ok((project, change))

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
@@ -29,8 +29,9 @@ pub struct ProjectFilter {
     pub project_types: Vec<String>,
     /// Only projects whose dates overlap this span.
     pub active_between: (NaiveDate, NaiveDate),
-    /// Only projects that existed then.
-    pub as_of: Option<NaiveDateTime>,
+    /// The projects, plans and values as they stood at this data version; `None`: as they
+    /// are.
+    pub version: Option<i64>,
 }
 
 /// The project field a derived indicator sums.
@@ -80,6 +81,46 @@ fn select_attributes(columns: &[&str]) -> String {
         .join(", ")
 }
 
+/// The rows of a versioned table current at `version`.
+fn current_at(version: i64, binds: &mut Binds) -> String {
+    let version = binds.big_int(version);
+    format!("valid_from <= {version} AND (valid_to IS NULL OR valid_to > {version})")
+}
+
+/// The projects (`projects`' columns that figures use), as they are or as they stood.
+fn projects_source(filter: &ProjectFilter, binds: &mut Binds) -> String {
+    match filter.version {
+        None => "projects".to_string(),
+        Some(version) => format!(
+            "(SELECT project_id AS id, region, project_type, sakomrade, fokusomrade, effektkedja, \
+             start_date, end_date, granted_sek, total_budget_sek FROM project_history WHERE {})",
+            current_at(version, binds)
+        ),
+    }
+}
+
+/// The projects' branscher, verktyg and syften, as they are or as they stood.
+fn codes_source(filter: &ProjectFilter, binds: &mut Binds) -> String {
+    match filter.version {
+        None => "project_codes".to_string(),
+        Some(version) => format!(
+            "(SELECT project_id, dimension, code FROM project_code_history WHERE {})",
+            current_at(version, binds)
+        ),
+    }
+}
+
+/// The projects' plans (baselines and targets), as they are or as they stood.
+fn plans_source(filter: &ProjectFilter, binds: &mut Binds) -> String {
+    match filter.version {
+        None => "project_indicators".to_string(),
+        Some(version) => format!(
+            "(SELECT project_id, indicator, target FROM project_indicator_history WHERE {})",
+            current_at(version, binds)
+        ),
+    }
+}
+
 /// The join of the bransch rows `c` when grouping by bransch; when the question also
 /// filters by bransch, only the asked branscher are rows.
 fn bransch_join(group_by: &[GroupBy], filter: &ProjectFilter, binds: &mut Binds) -> String {
@@ -92,7 +133,8 @@ fn bransch_join(group_by: &[GroupBy], filter: &ProjectFilter, binds: &mut Binds)
         format!(" AND c.code IN ({})", binds.texts(&filter.branscher))
     };
     format!(
-        " LEFT JOIN project_codes c ON c.project_id = p.id AND c.dimension = 'bransch'{only_asked}"
+        " LEFT JOIN {codes} c ON c.project_id = p.id AND c.dimension = 'bransch'{only_asked}",
+        codes = codes_source(filter, binds)
     )
 }
 
@@ -112,12 +154,10 @@ fn project_conditions(filter: &ProjectFilter, binds: &mut Binds) -> String {
     }
     if !filter.branscher.is_empty() {
         conditions.push_str(&format!(
-            " AND p.id IN (SELECT b.project_id FROM project_codes b WHERE b.dimension = 'bransch' AND b.code IN ({}))",
-            binds.texts(&filter.branscher)
+            " AND p.id IN (SELECT b.project_id FROM {codes} b WHERE b.dimension = 'bransch' AND b.code IN ({asked}))",
+            codes = codes_source(filter, binds),
+            asked = binds.texts(&filter.branscher)
         ));
-    }
-    if let Some(as_of) = filter.as_of {
-        conditions.push_str(&format!(" AND p.created_at <= {}", binds.timestamp(as_of)));
     }
     conditions
 }
@@ -247,12 +287,14 @@ pub fn memberships(
         "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
          CAST({last_bucket} AS BIGINT) AS last_bucket, \
          COUNT(*) AS projects, {target}, {field} \
-         FROM projects p{bransch} \
-         LEFT JOIN project_indicators i ON i.project_id = p.id AND i.indicator = {indicator} \
+         FROM {projects} p{bransch} \
+         LEFT JOIN {plans} i ON i.project_id = p.id AND i.indicator = {indicator} \
          WHERE p.start_date <= {end} AND p.end_date >= {start}{conditions}{group}",
         attributes = select_attributes(&columns),
         target = split_sum("i.target", "target"),
         field = split_sum(field.map_or("0", ProjectField::column), "field"),
+        projects = projects_source(filter, &mut binds),
+        plans = plans_source(filter, &mut binds),
         bransch = bransch_join(group_by, filter, &mut binds),
         indicator = binds.text(target_indicator),
         end = binds.date(end),
@@ -356,30 +398,31 @@ pub fn values(
     let mut binds = Binds::for_connection(conn);
     let indicator_value = binds.text(indicator);
     let periods = binds.texts(&period_ids(half_years));
-    let source = match filter.as_of {
+    let source = match filter.version {
         None => format!(
             "SELECT v.project_id, v.period, v.value, v.kvinnor, v.man, v.ej_angivet, CAST(NULL AS TEXT) AS entities \
              FROM indicator_values v WHERE v.indicator = {indicator_value} AND v.period IN ({periods})"
         ),
         // The last revision per value made by then.
-        Some(as_of) => format!(
+        Some(version) => format!(
             "SELECT r.project_id, r.period, r.new_value AS value, r.new_kvinnor AS kvinnor, r.new_man AS man, \
              r.new_ej_angivet AS ej_angivet, r.new_entities AS entities FROM value_revisions r \
              WHERE r.id IN (SELECT MAX(l.id) FROM value_revisions l WHERE l.indicator = {indicator_value} \
-             AND l.period IN ({periods}) AND l.changed_at <= {as_of} GROUP BY l.project_id, l.period)",
-            as_of = binds.timestamp(as_of)
+             AND l.period IN ({periods}) AND l.version <= {version} GROUP BY l.project_id, l.period)",
+            version = binds.big_int(version)
         ),
     };
     let sql = format!(
         "SELECT {attributes}, f.project_id, f.period, f.value, f.kvinnor, f.man, f.ej_angivet, f.entities \
-         FROM ({source}) f JOIN projects p ON p.id = f.project_id{bransch} WHERE 1 = 1{conditions}",
+         FROM ({source}) f JOIN {projects} p ON p.id = f.project_id{bransch} WHERE 1 = 1{conditions}",
+        projects = projects_source(filter, &mut binds),
         attributes = select_attributes(&columns),
         bransch = bransch_join(group_by, filter, &mut binds),
         conditions = project_conditions(filter, &mut binds),
     );
     let rows: Vec<FactRow> = binds.load(conn, sql)?;
     let mut current_entities: HashMap<(i64, String), Vec<String>> = HashMap::new();
-    if with_entities && filter.as_of.is_none() {
+    if with_entities && filter.version.is_none() {
         let found: Vec<(i64, String, String)> = super::schema::value_entities::table
             .filter(super::schema::value_entities::indicator.eq(indicator))
             .filter(super::schema::value_entities::period.eq_any(period_ids(half_years)))

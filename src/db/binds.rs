@@ -5,12 +5,12 @@
 //! (`$n` on PostgreSQL, `?n` on SQLite, which both read so), so that a statement can be
 //! assembled with `format!` in whatever order reads best.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel::deserialize::QueryableByName;
 use diesel::query_builder::BoxedSqlQuery;
 use diesel::query_dsl::RunQueryDsl;
-use diesel::sql_types::{Date, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Text};
 
 use super::DbConnection;
 
@@ -18,8 +18,8 @@ type Backend = <DbConnection as diesel::Connection>::Backend;
 
 enum Value {
     Text(String),
+    BigInt(i64),
     Date(NaiveDate),
-    Timestamp(NaiveDateTime),
 }
 
 /// The values bound so far to a statement for one backend.
@@ -60,12 +60,12 @@ impl Binds {
             .join(", ")
     }
 
-    pub fn date(&mut self, date: NaiveDate) -> String {
-        self.placeholder(Value::Date(date))
+    pub fn big_int(&mut self, number: i64) -> String {
+        self.placeholder(Value::BigInt(number))
     }
 
-    pub fn timestamp(&mut self, time: NaiveDateTime) -> String {
-        self.placeholder(Value::Timestamp(time))
+    pub fn date(&mut self, date: NaiveDate) -> String {
+        self.placeholder(Value::Date(date))
     }
 
     /// Runs `sql`, whose placeholders are these, and loads its rows.
@@ -78,8 +78,8 @@ impl Binds {
         for value in self.values {
             query = match value {
                 Value::Text(text) => query.bind::<Text, _>(text),
+                Value::BigInt(number) => query.bind::<BigInt, _>(number),
                 Value::Date(date) => query.bind::<Date, _>(date),
-                Value::Timestamp(time) => query.bind::<Timestamp, _>(time),
             };
         }
         query.load(conn)

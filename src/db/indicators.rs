@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{indicator_requirements, indicators};
+use super::schema::{indicator_history, indicator_requirements, indicators};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = indicators)]
@@ -81,23 +81,29 @@ pub fn codes_and_aggregations(conn: &mut DbConnection) -> QueryResult<Vec<(Strin
         .load(conn)
 }
 
+/// Adds an indicator, with its history from `version` on.
 pub fn insert(
     conn: &mut DbConnection,
     row: &IndicatorRow,
     required_for: &[String],
+    version: i64,
 ) -> QueryResult<()> {
     diesel::insert_into(indicators::table)
         .values(row)
         .execute(conn)?;
+    super::history::record_indicator(conn, row, version)?;
     replace_requirements(conn, &row.code, required_for)
 }
 
-/// Replaces an indicator's definition; `created_at` is kept.
+/// Replaces an indicator's definition from `version` on; `created_at` is kept, and the
+/// earlier definition in its history.
 pub fn update(
     conn: &mut DbConnection,
     row: &IndicatorRow,
     required_for: &[String],
+    version: i64,
 ) -> QueryResult<()> {
+    super::history::record_indicator(conn, row, version)?;
     diesel::update(indicators::table.find(&row.code))
         .set((
             indicators::name_sv.eq(&row.name_sv),
@@ -156,4 +162,67 @@ pub fn has_values(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
         indicator_values::table.filter(indicator_values::indicator.eq(code)),
     ))
     .get_result(conn)
+}
+
+/// What an indicator's figures depend on, as its history keeps it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = indicator_history)]
+pub struct Definition {
+    pub code: String,
+    pub name_sv: String,
+    pub name_en: String,
+    pub unit: String,
+    pub aggregation: String,
+    pub numerator: Option<String>,
+    pub denominator: Option<String>,
+    pub by_sex: bool,
+    pub decimals: i64,
+    pub derived_from: Option<String>,
+    pub active: bool,
+}
+
+/// The indicator's definition as it is (`version` None) or as it stood at a data version:
+/// one query for both, on the catalogue's history.
+pub fn definition_at(
+    conn: &mut DbConnection,
+    code: &str,
+    version: Option<i64>,
+) -> QueryResult<Option<Definition>> {
+    let query = indicator_history::table
+        .filter(indicator_history::code.eq(code))
+        .select(Definition::as_select())
+        .into_boxed();
+    current_at(query, version).first(conn).optional()
+}
+
+/// Every indicator's definition as it is or as it stood, ordered by code.
+pub fn definitions_at(
+    conn: &mut DbConnection,
+    version: Option<i64>,
+) -> QueryResult<Vec<Definition>> {
+    let query = indicator_history::table
+        .order(indicator_history::code)
+        .select(Definition::as_select())
+        .into_boxed();
+    current_at(query, version).load(conn)
+}
+
+type HistoryQuery<'a> = indicator_history::BoxedQuery<
+    'a,
+    <DbConnection as diesel::Connection>::Backend,
+    diesel::dsl::AsSelect<Definition, <DbConnection as diesel::Connection>::Backend>,
+>;
+
+/// The rows of the history current at `version`, or now.
+fn current_at(query: HistoryQuery<'_>, version: Option<i64>) -> HistoryQuery<'_> {
+    match version {
+        None => query.filter(indicator_history::valid_to.is_null()),
+        Some(version) => query.filter(
+            indicator_history::valid_from.le(version).and(
+                indicator_history::valid_to
+                    .is_null()
+                    .or(indicator_history::valid_to.gt(version)),
+            ),
+        ),
+    }
 }

@@ -5,6 +5,7 @@ pub mod aggregates;
 mod binds;
 pub mod completeness;
 pub mod data_version;
+mod history;
 pub mod indicators;
 pub mod narratives;
 pub mod periods;
@@ -106,45 +107,102 @@ pub fn run_migrations(
     }
 }
 
+/// A write transaction's data version: the version it commits as if `changed` is called.
+/// Dry runs, refusals and writes that find everything as it was leave the version alone, so
+/// kept answers stay valid.
+pub struct Write {
+    pub version: i64,
+    changed: bool,
+}
+
+impl Write {
+    /// Says that the transaction changed what figures are computed from.
+    pub fn changed(&mut self) {
+        self.changed = true;
+    }
+}
+
 /// Runs `f` in a transaction meant to write. On SQLite it starts with `BEGIN IMMEDIATE`,
 /// which takes the write lock up front: a deferred transaction that reads first and writes
 /// later fails at once with "database is locked" when another writer got there in between,
-/// while an immediate one waits its turn (busy_timeout).
+/// while an immediate one waits its turn (busy_timeout). On PostgreSQL the data version row
+/// is locked first, so writers run one at a time and commit in the order of their versions.
 ///
-/// Every write transaction increases the data version last, just before it commits, so that
-/// cached answers are never reused after a change.
+/// A transaction that changed data commits as the next data version, stamped as its last
+/// statement, so that kept answers are never reused after a change and `as_of` finds it by
+/// the time it committed rather than the time it began.
 pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection, &mut Write) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let f = |conn: &mut DbConnection| {
+        let mut write = Write {
+            version: data_version::begin_write(conn)?,
+            changed: false,
+        };
+        let value = f(conn, &mut write)?;
+        if write.changed {
+            data_version::commit(conn, write.version, crate::domain::now())?;
+        }
+        Ok(value)
+    };
+    run_in_transaction(conn, "BEGIN", "BEGIN IMMEDIATE", f)
+}
+
+/// Runs `f`, which only reads, on one consistent state of the database: every statement of
+/// an answer sees the same committed data, whatever commits meanwhile (a read-only
+/// REPEATABLE READ transaction on PostgreSQL; on SQLite a read transaction, which in WAL
+/// mode keeps the state of its first read). It takes no writer's turn.
+pub fn read_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    let f = |conn: &mut DbConnection| {
-        let value = f(conn)?;
-        data_version::increase(conn)?;
-        Ok(value)
-    };
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
-    };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    run_in_transaction(
+        conn,
+        "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        "BEGIN DEFERRED",
+        f,
+    )
+}
+
+/// Runs `f` in a transaction begun with the backend's statement; commits what it returns
+/// `Ok`, rolls back an error.
+fn run_in_transaction<T, E>(
+    conn: &mut DbConnection,
+    begin_postgres: &str,
+    begin_sqlite: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgres(pg) => {
+            AnsiTransactionManager::begin_transaction_sql(pg, begin_postgres)?
+        }
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, begin_sqlite)?
+        }
+    }
     let result = f(conn);
     // `f` ran on the enum, whose transaction manager is the inner connection's, so the
     // inner manager sees one open transaction here whatever `f` nested inside.
-    let DbConnection::Sqlite(sqlite) = conn else {
-        unreachable!("the variant of a connection never changes")
+    let finished = match (conn, &result) {
+        (DbConnection::Postgres(pg), Ok(_)) => AnsiTransactionManager::commit_transaction(pg),
+        (DbConnection::Postgres(pg), Err(_)) => AnsiTransactionManager::rollback_transaction(pg),
+        (DbConnection::Sqlite(sqlite), Ok(_)) => AnsiTransactionManager::commit_transaction(sqlite),
+        (DbConnection::Sqlite(sqlite), Err(_)) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)
+        }
     };
-    match result {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite)?;
-            Ok(value)
-        }
-        Err(error) => {
-            AnsiTransactionManager::rollback_transaction(sqlite)?;
-            Err(error)
-        }
-    }
+    finished?;
+    result
 }
 
 /// Rows per multi-row INSERT: below both backends' limits on bound parameters for the

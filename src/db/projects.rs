@@ -6,7 +6,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{project_codes, project_indicators, projects};
-use super::{DbConnection, insert_batch};
+use super::submissions::Writer;
+use super::{DbConnection, history, insert_batch};
 use crate::domain::codes::Dimension;
 use crate::domain::submission::records::{PlanRecord, ProjectRecord};
 
@@ -160,13 +161,14 @@ pub fn load(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, St
     Ok(found)
 }
 
-/// Inserts a project with its codes and plans and returns its id.
+/// Inserts a project with its codes and plans, and its history, and returns its id.
 pub fn insert(
     conn: &mut DbConnection,
     region: &str,
     record: &ProjectRecord,
-    now: NaiveDateTime,
+    writer: &Writer<'_>,
 ) -> QueryResult<i64> {
+    let now = writer.now;
     let id = diesel::insert_into(projects::table)
         .values((
             projects::region.eq(region),
@@ -178,19 +180,23 @@ pub fn insert(
         .returning(projects::id)
         .get_result(conn)?;
     insert_codes_and_plans(conn, id, record)?;
+    history::record_project(conn, id, region, record, writer, false)?;
     Ok(id)
 }
 
-/// Replaces a project's classification, codes and plans.
+/// Replaces a project's classification, codes and plans, keeping the earlier ones in its
+/// history.
 pub fn update(
     conn: &mut DbConnection,
     id: i64,
+    region: &str,
     record: &ProjectRecord,
-    now: NaiveDateTime,
+    writer: &Writer<'_>,
 ) -> QueryResult<()> {
     diesel::update(projects::table.find(id))
-        .set((fields(record), projects::updated_at.eq(now)))
+        .set((fields(record), projects::updated_at.eq(writer.now)))
         .execute(conn)?;
+    history::record_project(conn, id, region, record, writer, true)?;
     diesel::delete(project_codes::table.filter(project_codes::project_id.eq(id))).execute(conn)?;
     diesel::delete(project_indicators::table.filter(project_indicators::project_id.eq(id)))
         .execute(conn)?;

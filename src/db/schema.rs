@@ -161,6 +161,7 @@ diesel::table! {
         changed_at -> Timestamp,
         changed_by -> Text,
         submission_id -> Nullable<Text>,
+        version -> BigInt,
     }
 }
 
@@ -187,6 +188,78 @@ diesel::table! {
         created_by -> Text,
         sha256 -> Text,
         figures -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    data_versions (version) {
+        version -> BigInt,
+        committed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_history (project_id, valid_from) {
+        project_id -> BigInt,
+        valid_from -> BigInt,
+        valid_to -> Nullable<BigInt>,
+        region -> Text,
+        title -> Text,
+        status -> Text,
+        project_type -> Text,
+        sakomrade -> Text,
+        fokusomrade -> Nullable<Text>,
+        effektkedja -> Text,
+        start_date -> Date,
+        end_date -> Date,
+        granted_sek -> BigInt,
+        total_budget_sek -> BigInt,
+        changed_at -> Timestamp,
+        changed_by -> Text,
+    }
+}
+
+diesel::table! {
+    project_code_history (project_id, dimension, code, valid_from) {
+        project_id -> BigInt,
+        dimension -> Text,
+        code -> Text,
+        valid_from -> BigInt,
+        valid_to -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    project_indicator_history (project_id, indicator, valid_from) {
+        project_id -> BigInt,
+        indicator -> Text,
+        baseline -> Nullable<BigInt>,
+        baseline_year -> Nullable<BigInt>,
+        target -> Nullable<BigInt>,
+        goal -> Nullable<Text>,
+        source -> Nullable<Text>,
+        valid_from -> BigInt,
+        valid_to -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    indicator_history (code, valid_from) {
+        code -> Text,
+        name_sv -> Text,
+        name_en -> Text,
+        unit -> Text,
+        level -> Text,
+        aggregation -> Text,
+        numerator -> Nullable<Text>,
+        denominator -> Nullable<Text>,
+        by_sex -> Bool,
+        decimals -> BigInt,
+        derived_from -> Nullable<Text>,
+        active -> Bool,
+        valid_from -> BigInt,
+        valid_to -> Nullable<BigInt>,
     }
 }
 
@@ -221,4 +294,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     value_revisions,
     narratives,
     snapshots,
+    data_versions,
+    project_history,
+    project_code_history,
+    project_indicator_history,
+    indicator_history,
 );

@@ -17,6 +17,8 @@ pub struct SnapshotRow {
     pub created_by: String,
     pub sha256: String,
     pub figures: String,
+    /// The data version the figures were computed at.
+    pub version: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &SnapshotRow) -> QueryResult<()> {

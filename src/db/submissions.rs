@@ -140,6 +140,8 @@ pub struct Writer<'a> {
     pub subject: &'a str,
     pub submission_id: Option<&'a str>,
     pub now: NaiveDateTime,
+    /// The data version the write commits as.
+    pub version: i64,
 }
 
 /// Stores (or, with `writer` None, only counts) a checked submission to `region`.
@@ -170,11 +172,11 @@ pub fn apply(
         if let Some(writer) = writer {
             match (change, stored) {
                 (Change::Created, _) => {
-                    let id = projects::insert(conn, region, record, writer.now)?;
+                    let id = projects::insert(conn, region, record, writer)?;
                     ids.insert(record.project_ref.clone(), id);
                 }
                 (Change::Updated, Some(stored)) => {
-                    projects::update(conn, stored.row.id, record, writer.now)?
+                    projects::update(conn, stored.row.id, region, record, writer)?
                 }
                 _ => {}
             }
@@ -268,6 +270,7 @@ fn apply_values(
             changed_at: writer.now,
             changed_by: writer.subject.to_string(),
             submission_id: writer.submission_id.map(str::to_string),
+            version: writer.version,
         });
         if change == Change::Created {
             new_values.push(row);

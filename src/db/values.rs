@@ -51,6 +51,7 @@ pub struct RevisionRow {
     pub changed_at: NaiveDateTime,
     pub changed_by: String,
     pub submission_id: Option<String>,
+    pub version: i64,
 }
 
 /// The key of a value: project id, indicator, half-year.

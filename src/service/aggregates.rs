@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
+use crate::db::indicators::Definition;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::facts::{Facts, Membership, Tally, ValueFact};
 use crate::domain::aggregate::question::{GroupBy, Question, Rule};
@@ -34,9 +35,27 @@ pub struct AggregateRequest {
     pub as_of: Option<DateTime<Utc>>,
 }
 
-/// Answers an aggregate question from the database.
+/// Answers an aggregate question from one consistent state of the database: with `as_of`,
+/// as the data stood at the last version committed by then.
 pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Aggregate, AppError> {
-    let Some((indicator, _)) = db::indicators::find(conn, &request.indicator)? else {
+    db::read_transaction(conn, |conn| {
+        let version = match request.as_of {
+            Some(time) => Some(db::data_version::as_of(conn, time.naive_utc())?),
+            None => None,
+        };
+        answer_at(conn, request, version)
+    })
+}
+
+/// Answers an aggregate question with the data as it is (`version` None) or as it stood at
+/// a data version: projects, plans, values and the catalogue alike. Run it in a read
+/// transaction.
+pub fn answer_at(
+    conn: &mut DbConnection,
+    request: &AggregateRequest,
+    version: Option<i64>,
+) -> Result<Aggregate, AppError> {
+    let Some(indicator) = db::indicators::definition_at(conn, &request.indicator, version)? else {
         return Err(AppError::invalid(
             "indicator",
             "unknown_indicator",
@@ -61,15 +80,14 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
             percent: indicator.unit == "procent",
         },
     };
-    if request.group_by.contains(&GroupBy::Sex) && !sex_applies(conn, &indicator)? {
+    if request.group_by.contains(&GroupBy::Sex) && !sex_applies(conn, &indicator, version)? {
         return Err(AppError::invalid(
             "group_by",
             "no_sex_breakdown",
             format!("{} is not reported by sex", indicator.code),
         ));
     }
-    let as_of = request.as_of.map(|t| t.naive_utc());
-    let filter = project_filter(request, as_of);
+    let filter = project_filter(request, version);
     let buckets = request.span.buckets();
     let members = db::aggregates::memberships(
         conn,
@@ -116,7 +134,7 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
     let result = match tally_of {
         // The common questions are added up in the database; `latest`, sex breakdowns and
         // `as_of` need the values one by one.
-        Some(of) if as_of.is_none() && question.can_be_tallied() => {
+        Some(of) if version.is_none() && question.can_be_tallied() => {
             let (half_years, by_year) = (&request.span.half_years, request.span.by_year);
             let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
                 db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
@@ -227,12 +245,14 @@ pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Agg
 /// A sex breakdown needs an indicator (or, for a ratio, both parts) reported by sex.
 fn sex_applies(
     conn: &mut DbConnection,
-    indicator: &db::indicators::IndicatorRow,
+    indicator: &Definition,
+    version: Option<i64>,
 ) -> Result<bool, AppError> {
     match (&indicator.numerator, &indicator.denominator) {
         (Some(numerator), Some(denominator)) => {
             let by_sex = |conn: &mut DbConnection, code: &str| -> Result<bool, AppError> {
-                Ok(db::indicators::find(conn, code)?.is_some_and(|(row, _)| row.by_sex))
+                Ok(db::indicators::definition_at(conn, code, version)?
+                    .is_some_and(|definition| definition.by_sex))
             };
             Ok(by_sex(conn, numerator)? && by_sex(conn, denominator)?)
         }
@@ -240,7 +260,7 @@ fn sex_applies(
     }
 }
 
-fn project_filter(request: &AggregateRequest, as_of: Option<NaiveDateTime>) -> ProjectFilter {
+fn project_filter(request: &AggregateRequest, version: Option<i64>) -> ProjectFilter {
     let codes = |dimension: Dimension| -> Vec<String> {
         request
             .filters
@@ -257,7 +277,7 @@ fn project_filter(request: &AggregateRequest, as_of: Option<NaiveDateTime>) -> P
         branscher: codes(Dimension::Bransch),
         project_types: codes(Dimension::ProjectType),
         active_between: (request.span.start(), request.span.end()),
-        as_of,
+        version,
     }
 }
 

@@ -71,8 +71,8 @@ pub fn load(
             .ok_or_else(|| AppError::Internal(format!("demo region '{region}'")))?;
         for chunk in demo::in_chunks(submission, ITEMS_PER_CHUNK) {
             let items = item_count_of(&chunk);
-            let result = db::write_transaction(conn, |conn| {
-                submissions::store(conn, &region, &loader, chunk)
+            let result = db::write_transaction(conn, |conn, write| {
+                submissions::store(conn, write, &region, &loader, chunk)
             })?;
             loaded.projects += result.projects.created + result.projects.updated;
             loaded.values += result.values.created + result.values.updated;

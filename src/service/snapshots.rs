@@ -10,7 +10,7 @@ use crate::domain::aggregate::question::GroupBy;
 use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
-use crate::service::aggregates::{AggregateRequest, answer};
+use crate::service::aggregates::{AggregateRequest, answer_at};
 
 pub const MAX_LABEL_CHARS: usize = 200;
 
@@ -20,11 +20,11 @@ pub struct SnapshotRequest {
     pub period: String,
     pub span: PeriodSpan,
     pub label: String,
-    pub as_of: DateTime<Utc>,
+    /// `None`: the figures as they are.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
-/// Checks the period, the label, and an `as_of` (RFC 3339) not in the future; without one,
-/// the snapshot is of now.
+/// Checks the period, the label, and an `as_of` (RFC 3339) not in the future.
 pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotRequest, AppError> {
     let mut errors = Errors::new();
     let span = PeriodSpan::parse(period);
@@ -38,7 +38,7 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
     check_text(&mut errors, "label", label, MAX_LABEL_CHARS);
     let now = Utc::now().trunc_subsecs(6);
     let as_of = match as_of {
-        None => Some(now),
+        None => None,
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(time) if time.with_timezone(&Utc) > now => {
                 errors.add(
@@ -64,22 +64,24 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
         period: period.to_string(),
         span: span.expect("checked"),
         label: label.to_string(),
-        as_of: as_of.expect("checked"),
+        as_of,
     })
 }
 
-/// The canonical JSON of a period's figures at `as_of`: every active indicator by region
-/// and nationally, keys sorted, numbers exact.
+/// The canonical JSON of a period's figures at data version `version`, described as of
+/// `as_of`: every indicator active then, by region and nationally, keys sorted, numbers
+/// exact.
 fn figures(
     conn: &mut DbConnection,
     period: &str,
     span: &PeriodSpan,
     as_of: DateTime<Utc>,
+    version: i64,
 ) -> Result<String, AppError> {
     let mut aggregates = Vec::new();
-    for (indicator, _) in db::indicators::list(conn)?
+    for indicator in db::indicators::definitions_at(conn, Some(version))?
         .into_iter()
-        .filter(|(row, _)| row.active)
+        .filter(|definition| definition.active)
     {
         let request = AggregateRequest {
             indicator: indicator.code,
@@ -90,31 +92,47 @@ fn figures(
             filters: Vec::new(),
             as_of: Some(as_of),
         };
-        aggregates.push(answer(conn, &request)?);
+        aggregates.push(answer_at(conn, &request, Some(version))?);
     }
     let figures = serde_json::json!({"period": period, "as_of": as_of, "aggregates": aggregates});
     // serde_json's maps are ordered by key, so this text is canonical.
     Ok(figures.to_string())
 }
 
-/// Computes and stores a snapshot, made by `subject`.
+/// Computes and stores a snapshot, made by `subject`, from one consistent state. Without an
+/// `as_of` it is of the last committed version, and its `as_of` is the instant that version
+/// committed: asked again as of that instant, the same question gives the same figures.
 pub fn create(
     conn: &mut DbConnection,
     request: &SnapshotRequest,
     subject: &str,
 ) -> Result<SnapshotRow, AppError> {
-    let figures = figures(conn, &request.period, &request.span, request.as_of)?;
+    let (as_of, version, figures) = db::read_transaction(conn, |conn| {
+        let (as_of, version) = match request.as_of {
+            Some(as_of) => (as_of, db::data_version::as_of(conn, as_of.naive_utc())?),
+            None => {
+                let version = db::data_version::current(conn)?;
+                (
+                    db::data_version::committed_at(conn, version)?.and_utc(),
+                    version,
+                )
+            }
+        };
+        let figures = figures(conn, &request.period, &request.span, as_of, version)?;
+        Ok::<_, AppError>((as_of, version, figures))
+    })?;
     let row = SnapshotRow {
         id: uuid::Uuid::new_v4().to_string(),
         period: request.period.clone(),
         label: request.label.clone(),
-        as_of: request.as_of.naive_utc(),
+        as_of: as_of.naive_utc(),
         created_at: crate::domain::now(),
         created_by: subject.to_string(),
         sha256: format!("{:x}", Sha256::digest(figures.as_bytes())),
         figures,
+        version,
     };
     db::snapshots::insert(conn, &row)?;
-    tracing::info!(snapshot = %row.id, period = %row.period, sha256 = %row.sha256, subject, "snapshot stored");
+    tracing::info!(snapshot = %row.id, period = %row.period, version, sha256 = %row.sha256, subject, "snapshot stored");
     Ok(row)
 }

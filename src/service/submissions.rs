@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{Principal, Role};
 use crate::db::submissions::{SubmissionRow, Writer};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Write};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::swedish_today;
 use crate::domain::submission::input::{ProjectInput, SubmissionInput};
@@ -37,6 +37,7 @@ pub enum Decision {
 /// nothing, recorded as a submission of `principal`.
 pub fn store(
     conn: &mut DbConnection,
+    write: &mut Write,
     region: &RegionCode,
     principal: &Principal,
     input: SubmissionInput,
@@ -44,15 +45,26 @@ pub fn store(
     let body =
         serde_json::to_vec(&input).map_err(|e| AppError::Internal(format!("serialise: {e}")))?;
     let request_sha256 = format!("{:x}", Sha256::digest(&body));
-    match decide(conn, region, principal, input, false, None, request_sha256)? {
+    match decide(
+        conn,
+        write,
+        region,
+        principal,
+        input,
+        false,
+        None,
+        request_sha256,
+    )? {
         Decision::Answer(result, 200) => Ok(result),
         Decision::Answer(result, _) => Err(AppError::Invalid(result.errors)),
         Decision::Replay(_) => Err(AppError::Internal("no key, no replay".into())),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide(
     conn: &mut DbConnection,
+    write: &mut Write,
     region: &RegionCode,
     principal: &Principal,
     input: SubmissionInput,
@@ -105,8 +117,9 @@ fn decide(
         subject: &principal.subject,
         submission_id: Some(&submission_id),
         now,
+        version: write.version,
     };
-    let outcome = apply(conn, region, &checked, &region_projects, &writer)?;
+    let outcome = apply(conn, write, region, &checked, &region_projects, &writer)?;
     let result = SubmissionResult::counted(
         SubmissionStatus::Stored,
         false,
@@ -135,6 +148,7 @@ fn decide(
 /// Says whether it was created.
 pub fn store_project(
     conn: &mut DbConnection,
+    write: &mut Write,
     region: &RegionCode,
     principal: &Principal,
     project: ProjectInput,
@@ -152,8 +166,9 @@ pub fn store_project(
         subject: &principal.subject,
         submission_id: None,
         now: crate::domain::now(),
+        version: write.version,
     };
-    let outcome = apply(conn, region, &checked, &region_projects, &writer)?;
+    let outcome = apply(conn, write, region, &checked, &region_projects, &writer)?;
     Ok(Ok(if outcome.projects.created > 0 {
         Change::Created
     } else {
@@ -161,21 +176,27 @@ pub fn store_project(
     }))
 }
 
-/// Writes checked items as `writer`, with their revisions.
+/// Writes checked items as `writer`, with their revisions; the transaction changed data if
+/// any item was created or updated.
 fn apply(
     conn: &mut DbConnection,
+    write: &mut Write,
     region: &RegionCode,
     checked: &Checked,
     region_projects: &db::submissions::RegionProjects,
     writer: &Writer<'_>,
 ) -> Result<Outcome, AppError> {
-    Ok(db::submissions::apply(
+    let outcome = db::submissions::apply(
         conn,
         region.as_str(),
         checked,
         region_projects,
         Some(writer),
-    )?)
+    )?;
+    if outcome.changed_anything() {
+        write.changed();
+    }
+    Ok(outcome)
 }
 
 /// Loads the context and checks the input; admins are not held by period locks.
@@ -202,9 +223,10 @@ where
         .write(move |conn| {
             let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
             let input = read(&received.body)?;
-            db::write_transaction(conn, |conn| {
+            db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
+                    write,
                     &received.region,
                     &received.principal,
                     input,

@@ -12,7 +12,7 @@ use crate::common::{Backend, TestApp};
 
 /// The only lines in which the PostgreSQL and SQLite migrations may differ: (PostgreSQL,
 /// SQLite). Every other line is the same in both.
-const DIALECT_DIFFERENCES: [(&str, &str); 2] = [
+const DIALECT_DIFFERENCES: [(&str, &str); 3] = [
     (
         "-- The whole schema of uppfoljning. migrations/sqlite holds the same schema in SQLite's words.",
         "-- The whole schema of uppfoljning. migrations/postgres holds the same schema in PostgreSQL's words.",
@@ -21,6 +21,11 @@ const DIALECT_DIFFERENCES: [(&str, &str); 2] = [
     (
         "    id BIGSERIAL PRIMARY KEY,",
         "    id INTEGER PRIMARY KEY AUTOINCREMENT,",
+    ),
+    // The time now in UTC, as each backend stores a TIMESTAMP.
+    (
+        "SELECT version, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) FROM data_version;",
+        "SELECT version, STRFTIME('%Y-%m-%d %H:%M:%f', 'now') FROM data_version;",
     ),
 ];
 

@@ -93,6 +93,15 @@ pub enum Change {
     Unchanged,
 }
 
+impl Outcome {
+    /// Whether any item was created or updated.
+    pub fn changed_anything(&self) -> bool {
+        [self.projects, self.values, self.narratives]
+            .iter()
+            .any(|counts| counts.created + counts.updated > 0)
+    }
+}
+
 impl Counts {
     pub fn count(&mut self, change: Change) {
         match change {
