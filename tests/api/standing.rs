@@ -10,6 +10,8 @@ use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::build_app;
 
 backend_tests!(
+    as_of_gives_the_figures_as_they_stood_before_every_kind_of_change,
+    only_writes_that_change_data_move_the_data_version,
     sums_at_the_validation_bounds_are_exact,
     text_with_a_nul_character_is_refused_for_every_body,
     a_bransch_filter_with_bransch_grouping_gives_only_the_asked_branscher,
@@ -146,4 +148,104 @@ async fn a_bransch_filter_with_bransch_grouping_gives_only_the_asked_branscher(b
             .all(|row| row["bransch"] == "kkn"),
         "the value-by-value path too: {by_sex}"
     );
+}
+
+/// The questions whose figures depend on each kind of change below.
+const QUESTIONS: [&str; 6] = [
+    "indicator=RCR01&period=2026&group_by=sakomrade",
+    "indicator=RCR01&period=2026&group_by=bransch",
+    "indicator=RCO01&period=2026&group_by=region",
+    "indicator=NAT-R01&period=2026&group_by=region",
+    "indicator=NAT-U01&period=2026H1&group_by=region",
+    "indicator=RCR01&period=2026&group_by=fokusomrade&sakomrade=innovation_foretagande",
+];
+
+/// An answer without the instant it describes, to compare figures.
+fn figures(mut answer: Value) -> Value {
+    answer.as_object_mut().unwrap().remove("as_of");
+    answer
+}
+
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The property the history protects: the answer as of T equals the answer given at T.
+async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let ask = |query: String| get(&format!("/api/v1/aggregates?{query}"), &t.admin());
+    let mut then = Vec::new();
+    for question in QUESTIONS {
+        then.push(figures(send(&app, ask(question.to_string())).await.json()));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let instant = chrono::Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // Project A is reclassified (sakområde, fokusområde), its branscher, RCO01 target and
+    // granted amount change; the share indicator gets another decimal.
+    let reclassified = json!({
+        "ref": "A", "title": "Projekt A", "organisation": "Regionen",
+        "status": "pagaende", "project_type": "projekt", "sakomrade": "kompetensforsorjning",
+        "effektkedja": "varor_tjanster_direkt", "branscher": ["life_science"],
+        "start_date": "2025-07-01", "end_date": "2027-12-31",
+        "granted_sek": 7_000_000, "total_budget_sek": 14_000_000,
+        "indicators": [{"indicator": "RCO01", "target": 99}, {"indicator": "RCR01", "target": 5}]
+    });
+    let reply = send(
+        &app,
+        crate::common::put_json("/api/v1/regions/07/projects/A", &t.admin(), &reclassified),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    let share = send(&app, get("/api/v1/indicators/NAT-U01", &t.admin())).await.json();
+    let mut sharper = share.clone();
+    sharper["decimals"] = json!(2);
+    sharper.as_object_mut().unwrap().remove("required_for");
+    let reply = send(
+        &app,
+        crate::common::put_json("/api/v1/indicators/NAT-U01", &t.admin(), &sharper),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    for (question, before) in QUESTIONS.iter().zip(&then) {
+        let now = figures(send(&app, ask(question.to_string())).await.json());
+        assert_ne!(&now, before, "{question}: the change shows in the live answer");
+        let as_of = format!("{question}&as_of={}", rfc3339(instant));
+        let reply = send(&app, ask(as_of)).await;
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(&figures(reply.json()), before, "{question} as of before the change");
+    }
+}
+
+fn data_version(t: &TestApp) -> i64 {
+    let mut conn = t.conn();
+    uppfoljning::db::data_version::current(&mut conn).unwrap()
+}
+
+async fn only_writes_that_change_data_move_the_data_version(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    assert!(
+        data_version(&t) >= 1,
+        "the migration that added the history is a version of its own"
+    );
+    load(&t, &app).await;
+    let loaded = data_version(&t);
+    let path = "/api/v1/regions/08/submissions";
+    let same = json!({"values": [value("C", "RCR01", "2026H1", json!(2))]});
+    let unchanged = send(&app, post_json(path, &t.admin(), &same)).await.json();
+    assert_eq!(unchanged["values"]["unchanged"], 1);
+    let dry = json!({"values": [value("C", "RCR01", "2026H1", json!(3))]});
+    let dry_path = format!("{path}?dry_run=true");
+    send(&app, post_json(&dry_path, &t.admin(), &dry)).await;
+    let bad = json!({"values": [value("C", "RCR01", "2026H1", json!(-1))]});
+    send(&app, post_json(path, &t.admin(), &bad)).await.problem(422);
+    let period = json!({"id": "2027H1", "deadline": "2030-01-31"});
+    send(&app, post_json("/api/v1/periods", &t.admin(), &period)).await;
+    assert_eq!(data_version(&t), loaded, "nothing that figures depend on changed");
+    let changed = send(&app, post_json(path, &t.admin(), &dry)).await.json();
+    assert_eq!(changed["values"]["updated"], 1);
+    assert_eq!(data_version(&t), loaded + 1);
 }
