@@ -8,10 +8,20 @@ use crate::aggregates::{load, value};
 use crate::backend_tests;
 use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::build_app;
+use uppfoljning::auth::{Principal, Role};
+use uppfoljning::db::{self, DbPool};
+use uppfoljning::domain::aggregate::question::GroupBy;
+use uppfoljning::domain::codes::RegionCode;
+use uppfoljning::domain::period::PeriodSpan;
+use uppfoljning::error::AppError;
+use uppfoljning::service::aggregates::{AggregateRequest, answer_at};
+use uppfoljning::service::submissions;
 
 backend_tests!(
     as_of_gives_the_figures_as_they_stood_before_every_kind_of_change,
     only_writes_that_change_data_move_the_data_version,
+    a_snapshot_taken_while_a_submission_commits_reproduces_its_sha256,
+    an_answer_reads_one_state_while_a_write_commits,
     sums_at_the_validation_bounds_are_exact,
     text_with_a_nul_character_is_refused_for_every_body,
     a_bransch_filter_with_bransch_grouping_gives_only_the_asked_branscher,
@@ -198,8 +208,15 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         crate::common::put_json("/api/v1/regions/07/projects/A", &t.admin(), &reclassified),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-    let share = send(&app, get("/api/v1/indicators/NAT-U01", &t.admin())).await.json();
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let share = send(&app, get("/api/v1/indicators/NAT-U01", &t.admin()))
+        .await
+        .json();
     let mut sharper = share.clone();
     sharper["decimals"] = json!(2);
     sharper.as_object_mut().unwrap().remove("required_for");
@@ -208,14 +225,31 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         crate::common::put_json("/api/v1/indicators/NAT-U01", &t.admin(), &sharper),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     for (question, before) in QUESTIONS.iter().zip(&then) {
         let now = figures(send(&app, ask(question.to_string())).await.json());
-        assert_ne!(&now, before, "{question}: the change shows in the live answer");
+        assert_ne!(
+            &now, before,
+            "{question}: the change shows in the live answer"
+        );
         let as_of = format!("{question}&as_of={}", rfc3339(instant));
         let reply = send(&app, ask(as_of)).await;
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        assert_eq!(&figures(reply.json()), before, "{question} as of before the change");
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(
+            &figures(reply.json()),
+            before,
+            "{question} as of before the change"
+        );
     }
 }
 
@@ -241,11 +275,122 @@ async fn only_writes_that_change_data_move_the_data_version(backend: Backend) {
     let dry_path = format!("{path}?dry_run=true");
     send(&app, post_json(&dry_path, &t.admin(), &dry)).await;
     let bad = json!({"values": [value("C", "RCR01", "2026H1", json!(-1))]});
-    send(&app, post_json(path, &t.admin(), &bad)).await.problem(422);
+    send(&app, post_json(path, &t.admin(), &bad))
+        .await
+        .problem(422);
     let period = json!({"id": "2027H1", "deadline": "2030-01-31"});
     send(&app, post_json("/api/v1/periods", &t.admin(), &period)).await;
-    assert_eq!(data_version(&t), loaded, "nothing that figures depend on changed");
+    assert_eq!(
+        data_version(&t),
+        loaded,
+        "nothing that figures depend on changed"
+    );
     let changed = send(&app, post_json(path, &t.admin(), &dry)).await.json();
     assert_eq!(changed["values"]["updated"], 1);
     assert_eq!(data_version(&t), loaded + 1);
+}
+
+/// Stores Kalmar's project C's RCR01 for 2026H1 as `amount` in a write transaction that,
+/// once the value is written, says so on `stored` and waits `hold` before it commits.
+fn slow_write(
+    pool: DbPool,
+    amount: i64,
+    stored: std::sync::mpsc::Sender<()>,
+    hold: std::time::Duration,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        let admin = Principal {
+            subject: "slow-writer".into(),
+            role: Role::Admin,
+            region: None,
+        };
+        let input = serde_json::from_value(
+            json!({"values": [value("C", "RCR01", "2026H1", json!(amount))]}),
+        )
+        .unwrap();
+        db::write_transaction(&mut conn, |conn, write| -> Result<(), AppError> {
+            let kalmar = RegionCode::parse("08").unwrap();
+            submissions::store(conn, write, &kalmar, &admin, input)?;
+            stored.send(()).unwrap();
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .unwrap();
+    })
+}
+
+async fn a_snapshot_taken_while_a_submission_commits_reproduces_its_sha256(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let (stored, written) = std::sync::mpsc::channel();
+    let hold = std::time::Duration::from_millis(800);
+    let writer = slow_write(t.state.pool.clone(), 7, stored, hold);
+    written.recv().unwrap();
+    let snapshot = |body: Value| post_json("/api/v1/snapshots", &t.admin(), &body);
+    let during = send(
+        &app,
+        snapshot(json!({"period": "2026", "label": "Under skrivning"})),
+    )
+    .await;
+    assert_eq!(
+        during.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&during.body)
+    );
+    let during = during.json();
+    writer.join().unwrap();
+    let again = json!({"period": "2026", "label": "Igen", "as_of": during["as_of"]});
+    let again = send(&app, snapshot(again)).await.json();
+    assert_eq!(
+        again["sha256"], during["sha256"],
+        "the same question gives the same figures after the write committed"
+    );
+    let after = send(&app, snapshot(json!({"period": "2026", "label": "Efter"})))
+        .await
+        .json();
+    assert_ne!(
+        after["sha256"], during["sha256"],
+        "the write counts once committed"
+    );
+}
+
+async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let question = AggregateRequest {
+        indicator: "RCR01".into(),
+        period: "2026".into(),
+        span: PeriodSpan::parse("2026").unwrap(),
+        group_by: vec![GroupBy::Region],
+        regions: Vec::new(),
+        filters: Vec::new(),
+        as_of: None,
+    };
+    let mut conn = t.conn();
+    let pool = t.state.pool.clone();
+    let (first, second) = db::read_transaction(&mut conn, |conn| -> Result<_, AppError> {
+        let first = answer_at(conn, &question, None)?;
+        // A write commits between two reads of the same answer.
+        let (stored, written) = std::sync::mpsc::channel();
+        let writer = slow_write(pool, 9, stored, std::time::Duration::ZERO);
+        written.recv().unwrap();
+        writer.join().unwrap();
+        let second = answer_at(conn, &question, None)?;
+        Ok((first, second))
+    })
+    .unwrap();
+    assert_eq!(
+        first.rows[1].value, second.rows[1].value,
+        "one state per read"
+    );
+    assert_eq!(first.national.value, second.national.value);
+    let afterwards = answer_at(&mut t.conn(), &question, None).unwrap();
+    assert_ne!(
+        afterwards.national.value, first.national.value,
+        "committed since"
+    );
 }
