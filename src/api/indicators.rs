@@ -287,12 +287,25 @@ fn check_change_keeps_meaning(
             "a ratio indicator uses this one as numerator or denominator; it must stay a sum",
         ));
     }
+    let is_percent = |unit: &str| unit == "procent";
     let meaning_changes = aggregation_changes
         || stored.derived_from != definition.derived_from
-        || definition.decimals < stored.decimals;
-    if meaning_changes && db::indicators::has_values(conn, &stored.code)? {
+        || definition.decimals < stored.decimals
+        || stored.by_sex != definition.by_sex
+        || is_percent(&stored.unit) != is_percent(&definition.unit)
+        || stored.numerator != definition.numerator
+        || stored.denominator != definition.denominator;
+    // A ratio's figures rest on its parts' values.
+    let mut reported_as = vec![stored.code.as_str()];
+    reported_as.extend(stored.numerator.as_deref());
+    reported_as.extend(stored.denominator.as_deref());
+    let mut has_values = false;
+    for code in reported_as {
+        has_values = has_values || db::indicators::has_values(conn, code)?;
+    }
+    if meaning_changes && has_values {
         return Err(AppError::Conflict(
-            "values are stored for this indicator: its aggregation, derived_from and decimals (downwards) cannot change".into(),
+            "values are stored for this indicator (or a ratio's parts): its aggregation, parts, derived_from, by_sex, a unit to or from procent and decimals (downwards) cannot change".into(),
         ));
     }
     Ok(())

@@ -9,6 +9,7 @@ use super::schema::{project_codes, project_indicators, projects};
 use super::submissions::Writer;
 use super::{DbConnection, history, insert_batch};
 use crate::domain::codes::Dimension;
+use crate::domain::period::PeriodId;
 use crate::domain::submission::records::{PlanRecord, ProjectRecord};
 
 #[derive(Queryable, Selectable)]
@@ -335,4 +336,45 @@ pub fn find_id(
         .select(projects::id)
         .first(conn)
         .optional()
+}
+
+/// The first and last half-years for which each of a region's projects has values or
+/// narratives: ref → (first, last). Half-year ids sort as text.
+pub fn reported_half_years(
+    conn: &mut DbConnection,
+    region: &str,
+) -> QueryResult<HashMap<String, (PeriodId, PeriodId)>> {
+    use super::schema::{indicator_values, narratives};
+    let values: Vec<(String, Option<String>, Option<String>)> = indicator_values::table
+        .inner_join(projects::table)
+        .filter(projects::region.eq(region))
+        .group_by(projects::ref_)
+        .select((
+            projects::ref_,
+            diesel::dsl::min(indicator_values::period),
+            diesel::dsl::max(indicator_values::period),
+        ))
+        .load(conn)?;
+    let texts: Vec<(String, Option<String>, Option<String>)> = narratives::table
+        .inner_join(projects::table)
+        .filter(projects::region.eq(region))
+        .group_by(projects::ref_)
+        .select((
+            projects::ref_,
+            diesel::dsl::min(narratives::period),
+            diesel::dsl::max(narratives::period),
+        ))
+        .load(conn)?;
+    let mut reported: HashMap<String, (PeriodId, PeriodId)> = HashMap::new();
+    for (project_ref, first, last) in values.into_iter().chain(texts) {
+        let (Some(first), Some(last)) = (
+            first.as_deref().and_then(PeriodId::parse),
+            last.as_deref().and_then(PeriodId::parse),
+        ) else {
+            continue;
+        };
+        let span = reported.entry(project_ref).or_insert((first, last));
+        *span = (span.0.min(first), span.1.max(last));
+    }
+    Ok(reported)
 }

@@ -129,6 +129,7 @@ pub fn load_context(
             indicators,
             periods,
             stored_projects,
+            reported: projects::reported_half_years(conn, region)?,
             today,
         },
         region_projects,

@@ -22,6 +22,8 @@ backend_tests!(
     only_writes_that_change_data_move_the_data_version,
     a_snapshot_taken_while_a_submission_commits_reproduces_its_sha256,
     an_answer_reads_one_state_while_a_write_commits,
+    dates_that_would_leave_reported_values_outside_are_refused,
+    catalogue_changes_that_would_alter_stored_figures_are_refused,
     sums_at_the_validation_bounds_are_exact,
     text_with_a_nul_character_is_refused_for_every_body,
     a_bransch_filter_with_bransch_grouping_gives_only_the_asked_branscher,
@@ -393,4 +395,95 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
         afterwards.national.value, first.national.value,
         "committed since"
     );
+}
+
+/// Kronoberg's project A of `load` with other dates.
+fn project_a(start: &str, end: &str) -> Value {
+    json!({
+        "ref": "A", "title": "Projekt A", "organisation": "Regionen",
+        "status": "pagaende", "project_type": "projekt", "sakomrade": "innovation_foretagande",
+        "fokusomrade": "innovation", "effektkedja": "varor_tjanster_direkt",
+        "branscher": ["kkn", "ikt"], "start_date": start, "end_date": end,
+        "granted_sek": 1_000_000, "total_budget_sek": 2_000_000,
+        "indicators": [{"indicator": "RCO01", "target": 10}, {"indicator": "RCR01", "target": 5}]
+    })
+}
+
+async fn dates_that_would_leave_reported_values_outside_are_refused(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let path = "/api/v1/regions/07/projects/A";
+    let put = |body: Value| crate::common::put_json(path, &t.admin(), &body);
+    let version = data_version(&t);
+    // A reported 2026H1 and 2026H2.
+    let shorter = send(&app, put(project_a("2025-07-01", "2026-06-30"))).await;
+    let problem = shorter.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "end_date");
+    assert_eq!(problem["errors"][0]["code"], "values_outside_dates");
+    let later = send(&app, put(project_a("2026-07-01", "2027-12-31"))).await;
+    assert_eq!(later.problem(422)["errors"][0]["field"], "start_date");
+    let in_bulk = json!({"projects": [project_a("2025-07-01", "2026-03-31")]});
+    let bulk = send(
+        &app,
+        post_json("/api/v1/regions/07/submissions", &t.admin(), &in_bulk),
+    )
+    .await;
+    assert_eq!(
+        bulk.invalid_fields(),
+        ["projects[0].end_date"],
+        "the same in a bulk submission"
+    );
+    assert_eq!(data_version(&t), version, "nothing stored");
+    let stored = send(&app, get(path, &t.admin())).await.json();
+    assert_eq!(stored["end_date"], "2027-12-31");
+    let longer = send(&app, put(project_a("2025-07-01", "2028-12-31"))).await;
+    assert_eq!(longer.status, 200, "dates that still cover every report");
+}
+
+async fn catalogue_changes_that_would_alter_stored_figures_are_refused(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let definition = |code: &str| {
+        let app = &app;
+        let t = &t;
+        let code = code.to_string();
+        async move {
+            let mut indicator = send(app, get(&format!("/api/v1/indicators/{code}"), &t.admin()))
+                .await
+                .json();
+            indicator.as_object_mut().unwrap().remove("required_for");
+            indicator
+        }
+    };
+    let replace = |code: &str, body: &Value| {
+        crate::common::put_json(&format!("/api/v1/indicators/{code}"), &t.admin(), body)
+    };
+    let version = data_version(&t);
+    // Participants are reported by sex; without the parts, the stored sums would mean less.
+    let mut participants = definition("NAT-A01").await;
+    participants["by_sex"] = json!(false);
+    send(&app, replace("NAT-A01", &participants))
+        .await
+        .problem(409);
+    // The share's parts have values: a share in per cent would become a fraction.
+    let mut share = definition("NAT-U01").await;
+    share["unit"] = json!("andel");
+    send(&app, replace("NAT-U01", &share)).await.problem(409);
+    let mut other_parts = definition("NAT-U01").await;
+    other_parts["denominator"] = json!("NAT-U01N");
+    other_parts["numerator"] = json!("NAT-A01");
+    send(&app, replace("NAT-U01", &other_parts))
+        .await
+        .problem(409);
+    assert_eq!(data_version(&t), version, "nothing changed");
+    let mut sharper = definition("NAT-U01").await;
+    sharper["decimals"] = json!(2);
+    let reply = send(&app, replace("NAT-U01", &sharper)).await;
+    assert_eq!(
+        reply.status, 200,
+        "more decimals keep the stored figures' meaning"
+    );
+    assert_eq!(data_version(&t), version + 1);
 }

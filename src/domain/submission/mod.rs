@@ -23,6 +23,7 @@ pub use project::is_valid_ref;
 
 use super::codes::Dimension;
 use super::indicator::Aggregation;
+use super::period::PeriodId;
 use super::validation::FieldError;
 
 pub const MAX_PROJECTS: usize = 10_000;
@@ -87,6 +88,8 @@ pub struct Context {
     pub periods: HashMap<String, PeriodRule>,
     /// The region's stored projects: ref → (start, end).
     pub stored_projects: HashMap<String, (NaiveDate, NaiveDate)>,
+    /// The first and last half-years for which a stored project has values or narratives.
+    pub reported: HashMap<String, (PeriodId, PeriodId)>,
     pub today: NaiveDate,
 }
 

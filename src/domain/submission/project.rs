@@ -100,6 +100,24 @@ pub(super) fn check_project(
     if project.end_date < project.start_date {
         item.add("end_date", "before_start", "must not be before start_date");
     }
+    // Values outside a project's dates would count in figures whose project counts leave
+    // the project out; the dates must keep covering what was reported.
+    if let Some((first, last)) = context.reported.get(&project.project_ref) {
+        if first.end_date() < project.start_date {
+            item.add(
+                "start_date",
+                "values_outside_dates",
+                format!("values or narratives are stored for {first}, before this start date"),
+            );
+        }
+        if last.start_date() > project.end_date {
+            item.add(
+                "end_date",
+                "values_outside_dates",
+                format!("values or narratives are stored for {last}, after this end date"),
+            );
+        }
+    }
     for (field, date) in [
         ("start_date", project.start_date),
         ("end_date", project.end_date),

@@ -12,6 +12,7 @@ use super::{
     Rejection, check,
 };
 use crate::domain::indicator::Aggregation;
+use crate::domain::period::PeriodId;
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -91,6 +92,14 @@ fn context() -> Context {
         indicators,
         periods,
         stored_projects,
+        reported: [(
+            "P1".to_string(),
+            (
+                PeriodId::parse("2025H2").unwrap(),
+                PeriodId::parse("2026H1").unwrap(),
+            ),
+        )]
+        .into(),
         today: date("2026-11-28"),
     }
 }
@@ -286,6 +295,16 @@ fn project_rules() {
             |p| p.end_date = date("2101-01-01"),
             "end_date",
             "out_of_range",
+        ),
+        (
+            |p| p.start_date = date("2026-01-01"),
+            "start_date",
+            "values_outside_dates",
+        ),
+        (
+            |p| p.end_date = date("2025-12-31"),
+            "end_date",
+            "values_outside_dates",
         ),
         (|p| p.total_budget_sek = -1, "total_budget_sek", "negative"),
         (
