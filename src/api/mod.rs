@@ -12,6 +12,7 @@ pub mod indicators;
 pub mod narratives;
 pub mod pagination;
 pub mod periods;
+pub mod project_versions;
 pub mod projects;
 pub mod regions;
 pub mod snapshots;
@@ -57,6 +58,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(projects::list_projects)
                 .service(projects::get_project)
                 .service(projects::project_history)
+                .service(project_versions::project_versions)
                 .service(aggregates::get_aggregates)
                 .service(completeness::get_completeness)
                 .service(narratives::list_narratives)

@@ -18,7 +18,7 @@ use crate::domain::decimal::from_scaled;
 use crate::domain::period::PeriodId;
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::ProjectInput;
-use crate::domain::submission::records::Change;
+use crate::domain::submission::records::{Change, PlanRecord, ProjectRecord};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::service::aggregates as answering;
@@ -39,12 +39,22 @@ pub struct Plan {
     pub source: Option<String>,
 }
 
-/// A project as stored.
+impl From<PlanRecord> for Plan {
+    fn from(plan: PlanRecord) -> Plan {
+        Plan {
+            indicator: plan.indicator,
+            baseline: plan.baseline.map(from_scaled),
+            baseline_year: plan.baseline_year,
+            target: plan.target.map(from_scaled),
+            goal: plan.goal,
+            source: plan.source,
+        }
+    }
+}
+
+/// What a project is: its classification, dates, amounts and indicator plans.
 #[derive(Serialize, ToSchema)]
-pub struct Project {
-    pub region: String,
-    #[serde(rename = "ref")]
-    pub project_ref: String,
+pub struct ProjectDescription {
     pub title: String,
     pub organisation: String,
     pub status: String,
@@ -60,16 +70,11 @@ pub struct Project {
     pub granted_sek: i64,
     pub total_budget_sek: i64,
     pub indicators: Vec<Plan>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
-impl Project {
-    fn from_stored(stored: StoredProject) -> Project {
-        let record = stored.record;
-        Project {
-            region: stored.row.region,
-            project_ref: record.project_ref,
+impl From<ProjectRecord> for ProjectDescription {
+    fn from(record: ProjectRecord) -> ProjectDescription {
+        ProjectDescription {
             title: record.title,
             organisation: record.organisation,
             status: record.status,
@@ -84,18 +89,29 @@ impl Project {
             end_date: record.end_date,
             granted_sek: record.granted_sek,
             total_budget_sek: record.total_budget_sek,
-            indicators: record
-                .plans
-                .into_iter()
-                .map(|plan| Plan {
-                    indicator: plan.indicator,
-                    baseline: plan.baseline.map(from_scaled),
-                    baseline_year: plan.baseline_year,
-                    target: plan.target.map(from_scaled),
-                    goal: plan.goal,
-                    source: plan.source,
-                })
-                .collect(),
+            indicators: record.plans.into_iter().map(Plan::from).collect(),
+        }
+    }
+}
+
+/// A project as stored.
+#[derive(Serialize, ToSchema)]
+pub struct Project {
+    pub region: String,
+    #[serde(rename = "ref")]
+    pub project_ref: String,
+    #[serde(flatten)]
+    pub description: ProjectDescription,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Project {
+    fn from_stored(stored: StoredProject) -> Project {
+        Project {
+            region: stored.row.region,
+            project_ref: stored.record.project_ref.clone(),
+            description: stored.record.into(),
             created_at: utc(stored.row.created_at),
             updated_at: utc(stored.row.updated_at),
         }
@@ -267,6 +283,23 @@ fn unprefixed(error: FieldError) -> FieldError {
             .to_string(),
         ..error
     }
+}
+
+/// Reads with `read` what is stored of the project that the path `(region, ref)` names; a
+/// region or ref that names none is a 404.
+pub async fn read_project<T: Send + 'static>(
+    state: &AppState,
+    (region, project_ref): (String, String),
+    read: fn(&mut DbConnection, i64) -> diesel::QueryResult<T>,
+) -> Result<T, AppError> {
+    let region = parse_region(&region)?;
+    state
+        .db(move |conn| {
+            let id = db::projects::find_id(conn, region.as_str(), &project_ref)?
+                .ok_or_else(|| AppError::NotFound("no such project".into()))?;
+            Ok(read(conn, id)?)
+        })
+        .await
 }
 
 fn load_project(
@@ -443,16 +476,7 @@ pub async fn project_history(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Vec<Revision>>, AppError> {
-    let (region, project_ref) = path.into_inner();
-    let region = parse_region(&region)?;
-    let rows = state
-        .db(move |conn| {
-            let Some(id) = db::projects::find_id(conn, region.as_str(), &project_ref)? else {
-                return Err(AppError::NotFound("no such project".into()));
-            };
-            Ok(db::values::history(conn, id)?)
-        })
-        .await?;
+    let rows = read_project(&state, path.into_inner(), db::values::history).await?;
     let revisions = rows
         .into_iter()
         .map(|row| {

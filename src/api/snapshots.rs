@@ -63,21 +63,7 @@ pub async fn list_snapshots(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<SnapshotSummary>>, AppError> {
     let rows = state.db(|conn| Ok(db::snapshots::list(conn)?)).await?;
-    Ok(web::Json(
-        rows.into_iter()
-            .map(
-                |(id, period, label, as_of, created_at, created_by, sha256)| SnapshotSummary {
-                    id,
-                    period,
-                    label,
-                    as_of: as_of.and_utc(),
-                    created_at: created_at.and_utc(),
-                    created_by,
-                    sha256,
-                },
-            )
-            .collect(),
-    ))
+    Ok(web::Json(rows.iter().map(SnapshotSummary::from).collect()))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,9 +6,12 @@
 
 use diesel::prelude::*;
 
+use chrono::NaiveDateTime;
+
 use super::indicators::IndicatorRow;
+use super::projects::{PlanRow, ProjectRow, record_of};
 use super::schema::{
-    indicator_history, project_code_history, project_history, project_indicator_history,
+    indicator_history, project_code_history, project_history, project_indicator_history, projects,
 };
 use super::submissions::Writer;
 use super::{DbConnection, insert_batch};
@@ -77,6 +80,7 @@ pub fn record_project(
             project_history::valid_from.eq(version),
             project_history::region.eq(region),
             project_history::title.eq(&record.title),
+            project_history::organisation.eq(&record.organisation),
             project_history::status.eq(&record.status),
             project_history::project_type.eq(&record.project_type),
             project_history::sakomrade.eq(&record.sakomrade),
@@ -155,4 +159,104 @@ pub fn record_indicator(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// When a version of a project began and ended, and who made it.
+pub struct VersionOf {
+    /// The data version from which it was the project's state.
+    pub valid_from: i64,
+    /// The data version from which it no longer was; `None` while current.
+    pub valid_to: Option<i64>,
+    pub changed_at: NaiveDateTime,
+    pub changed_by: String,
+}
+
+/// Every version of project `id`, oldest first, as a submission would have stated it. A
+/// change writes the whole project, so a version's codes and plans are those recorded from
+/// its version.
+pub fn project_versions(
+    conn: &mut DbConnection,
+    id: i64,
+) -> QueryResult<Vec<(VersionOf, ProjectRecord)>> {
+    // Each version read as a project row whose created_at and updated_at are the instant of
+    // the change.
+    let versions: Vec<(i64, Option<i64>, String, ProjectRow)> = project_history::table
+        .inner_join(projects::table)
+        .filter(project_history::project_id.eq(id))
+        .order(project_history::valid_from)
+        .select((
+            project_history::valid_from,
+            project_history::valid_to,
+            project_history::changed_by,
+            (
+                project_history::project_id,
+                project_history::region,
+                projects::ref_,
+                project_history::title,
+                project_history::organisation,
+                project_history::status,
+                project_history::project_type,
+                project_history::sakomrade,
+                project_history::fokusomrade,
+                project_history::effektkedja,
+                project_history::start_date,
+                project_history::end_date,
+                project_history::granted_sek,
+                project_history::total_budget_sek,
+                project_history::changed_at,
+                project_history::changed_at,
+            ),
+        ))
+        .load(conn)?;
+    let codes: Vec<(i64, String, String)> = project_code_history::table
+        .filter(project_code_history::project_id.eq(id))
+        .order((project_code_history::dimension, project_code_history::code))
+        .select((
+            project_code_history::valid_from,
+            project_code_history::dimension,
+            project_code_history::code,
+        ))
+        .load(conn)?;
+    let plans: Vec<(i64, PlanRow)> = project_indicator_history::table
+        .filter(project_indicator_history::project_id.eq(id))
+        .order(project_indicator_history::indicator)
+        .select((
+            project_indicator_history::valid_from,
+            (
+                project_indicator_history::project_id,
+                project_indicator_history::indicator,
+                project_indicator_history::baseline,
+                project_indicator_history::baseline_year,
+                project_indicator_history::target,
+                project_indicator_history::goal,
+                project_indicator_history::source,
+            ),
+        ))
+        .load(conn)?;
+    let mut plans = plans;
+    Ok(versions
+        .into_iter()
+        .map(|(valid_from, valid_to, changed_by, row)| {
+            let codes_then: Vec<(String, String)> = codes
+                .iter()
+                .filter(|(from, _, _)| *from == valid_from)
+                .map(|(_, dimension, code)| (dimension.clone(), code.clone()))
+                .collect();
+            let (plans_then, rest): (Vec<_>, Vec<_>) =
+                plans.drain(..).partition(|(from, _)| *from == valid_from);
+            plans = rest;
+            let plans_then = plans_then
+                .into_iter()
+                .map(|(_, plan)| plan.into())
+                .collect();
+            let record = record_of(&row, &codes_then, plans_then);
+            let version = VersionOf {
+                valid_from,
+                valid_to,
+                changed_at: row.updated_at,
+                changed_by,
+            };
+            (version, record)
+        })
+        .collect())
 }

@@ -5,7 +5,7 @@ pub mod aggregates;
 mod binds;
 pub mod completeness;
 pub mod data_version;
-mod history;
+pub mod history;
 pub mod indicators;
 pub mod narratives;
 pub mod periods;

@@ -120,46 +120,63 @@ pub fn load(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, St
             plans_by_project
                 .entry(plan.project_id)
                 .or_default()
-                .push(PlanRecord {
-                    indicator: plan.indicator,
-                    baseline: plan.baseline,
-                    baseline_year: plan.baseline_year,
-                    target: plan.target,
-                    goal: plan.goal,
-                    source: plan.source,
-                });
+                .push(plan.into());
         }
         for row in rows {
             let codes = codes_by_project.remove(&row.id).unwrap_or_default();
-            let of = |dimension: Dimension| -> Vec<String> {
-                codes
-                    .iter()
-                    .filter(|(d, _)| d == dimension.as_str())
-                    .map(|(_, code)| code.clone())
-                    .collect()
-            };
-            let record = ProjectRecord {
-                project_ref: row.ref_.clone(),
-                title: row.title.clone(),
-                organisation: row.organisation.clone(),
-                status: row.status.clone(),
-                project_type: row.project_type.clone(),
-                sakomrade: row.sakomrade.clone(),
-                fokusomrade: row.fokusomrade.clone(),
-                effektkedja: row.effektkedja.clone(),
-                branscher: of(Dimension::Bransch),
-                verktyg: of(Dimension::Verktyg),
-                syften: of(Dimension::Syfte),
-                start_date: row.start_date,
-                end_date: row.end_date,
-                granted_sek: row.granted_sek,
-                total_budget_sek: row.total_budget_sek,
-                plans: plans_by_project.remove(&row.id).unwrap_or_default(),
-            };
+            let plans = plans_by_project.remove(&row.id).unwrap_or_default();
+            let record = record_of(&row, &codes, plans);
             found.insert(row.id, StoredProject { row, record });
         }
     }
     Ok(found)
+}
+
+impl From<PlanRow> for PlanRecord {
+    fn from(plan: PlanRow) -> PlanRecord {
+        PlanRecord {
+            indicator: plan.indicator,
+            baseline: plan.baseline,
+            baseline_year: plan.baseline_year,
+            target: plan.target,
+            goal: plan.goal,
+            source: plan.source,
+        }
+    }
+}
+
+/// The project as a submission would state it, from its row, its (dimension, code) pairs and
+/// its plans.
+pub fn record_of(
+    row: &ProjectRow,
+    codes: &[(String, String)],
+    plans: Vec<PlanRecord>,
+) -> ProjectRecord {
+    let of = |dimension: Dimension| -> Vec<String> {
+        codes
+            .iter()
+            .filter(|(d, _)| d == dimension.as_str())
+            .map(|(_, code)| code.clone())
+            .collect()
+    };
+    ProjectRecord {
+        project_ref: row.ref_.clone(),
+        title: row.title.clone(),
+        organisation: row.organisation.clone(),
+        status: row.status.clone(),
+        project_type: row.project_type.clone(),
+        sakomrade: row.sakomrade.clone(),
+        fokusomrade: row.fokusomrade.clone(),
+        effektkedja: row.effektkedja.clone(),
+        branscher: of(Dimension::Bransch),
+        verktyg: of(Dimension::Verktyg),
+        syften: of(Dimension::Syfte),
+        start_date: row.start_date,
+        end_date: row.end_date,
+        granted_sek: row.granted_sek,
+        total_budget_sek: row.total_budget_sek,
+        plans,
+    }
 }
 
 /// Inserts a project with its codes and plans, and its history, and returns its id.

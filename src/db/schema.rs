@@ -206,6 +206,7 @@ diesel::table! {
         valid_to -> Nullable<BigInt>,
         region -> Text,
         title -> Text,
+        organisation -> Text,
         status -> Text,
         project_type -> Text,
         sakomrade -> Text,
@@ -276,6 +277,7 @@ diesel::joinable!(indicator_values -> projects (project_id));
 diesel::joinable!(narratives -> projects (project_id));
 diesel::joinable!(value_revisions -> projects (project_id));
 diesel::joinable!(projects -> regions (region));
+diesel::joinable!(project_history -> projects (project_id));
 diesel::joinable!(period_lock_exceptions -> periods (period_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

@@ -28,22 +28,8 @@ pub fn insert(conn: &mut DbConnection, row: &SnapshotRow) -> QueryResult<()> {
     Ok(())
 }
 
-/// Every snapshot without its figures, newest first: (id, period, label, as_of, created_at,
-/// created_by, sha256).
-#[allow(clippy::type_complexity)]
-pub fn list(
-    conn: &mut DbConnection,
-) -> QueryResult<
-    Vec<(
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        NaiveDateTime,
-        String,
-        String,
-    )>,
-> {
+/// Every snapshot, newest first, without its figures (left empty: they can be large).
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<SnapshotRow>> {
     snapshots::table
         .order((snapshots::created_at.desc(), snapshots::id))
         .select((
@@ -54,6 +40,8 @@ pub fn list(
             snapshots::created_at,
             snapshots::created_by,
             snapshots::sha256,
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            snapshots::version,
         ))
         .load(conn)
 }

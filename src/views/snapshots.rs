@@ -17,6 +17,8 @@ pub struct SnapshotSummary {
     pub created_by: String,
     /// SHA-256 (hex) of the canonical JSON of `figures`: period, as_of and the aggregates.
     pub sha256: String,
+    /// The data version the figures were computed at: the last write committed by `as_of`.
+    pub version: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -39,6 +41,7 @@ impl From<&SnapshotRow> for SnapshotSummary {
             created_at: row.created_at.and_utc(),
             created_by: row.created_by.clone(),
             sha256: row.sha256.clone(),
+            version: row.version,
         }
     }
 }

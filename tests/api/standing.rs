@@ -233,6 +233,26 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         "{}",
         String::from_utf8_lossy(&reply.body)
     );
+    let versions_path = "/api/v1/regions/07/projects/A/versions";
+    let versions = send(&app, get(versions_path, &t.admin())).await.json();
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(versions[0]["sakomrade"], "innovation_foretagande");
+    assert_eq!(versions[0]["branscher"], json!(["ikt", "kkn"]));
+    assert_eq!(versions[0]["valid_to"], versions[1]["valid_from"]);
+    assert_eq!(versions[1]["valid_to"], Value::Null, "current");
+    assert_eq!(versions[1]["sakomrade"], "kompetensforsorjning");
+    assert_eq!(versions[1]["granted_sek"], 7_000_000);
+    assert_eq!(versions[1]["indicators"][0]["target"], 99);
+    let other_region = t.token(uppfoljning::auth::Role::Region, Some("08"));
+    send(&app, get(versions_path, &other_region))
+        .await
+        .problem(403);
+    let own_region = t.token(uppfoljning::auth::Role::Region, Some("07"));
+    assert_eq!(
+        send(&app, get(versions_path, &own_region)).await.status,
+        200
+    );
     for (question, before) in QUESTIONS.iter().zip(&then) {
         let now = figures(send(&app, ask(question.to_string())).await.json());
         assert_ne!(

@@ -25,6 +25,7 @@ CREATE TABLE project_history (
     valid_to BIGINT,
     region TEXT NOT NULL,
     title TEXT NOT NULL,
+    organisation TEXT NOT NULL,
     status TEXT NOT NULL,
     project_type TEXT NOT NULL,
     sakomrade TEXT NOT NULL,
@@ -89,11 +90,11 @@ FROM (SELECT DISTINCT changed_at FROM value_revisions) AS instants;
 UPDATE value_revisions SET version = (
     SELECT d.version FROM data_versions d WHERE d.committed_at = value_revisions.changed_at
 );
-INSERT INTO project_history (project_id, valid_from, valid_to, region, title, status,
-    project_type, sakomrade, fokusomrade, effektkedja, start_date, end_date, granted_sek,
-    total_budget_sek, changed_at, changed_by)
-SELECT id, 0, NULL, region, title, status, project_type, sakomrade, fokusomrade, effektkedja,
-    start_date, end_date, granted_sek, total_budget_sek, updated_at, 'migration'
+INSERT INTO project_history (project_id, valid_from, valid_to, region, title, organisation,
+    status, project_type, sakomrade, fokusomrade, effektkedja, start_date, end_date,
+    granted_sek, total_budget_sek, changed_at, changed_by)
+SELECT id, 0, NULL, region, title, organisation, status, project_type, sakomrade, fokusomrade,
+    effektkedja, start_date, end_date, granted_sek, total_budget_sek, updated_at, 'migration'
 FROM projects;
 INSERT INTO project_code_history (project_id, dimension, code, valid_from, valid_to)
 SELECT project_id, dimension, code, 0, NULL FROM project_codes;
