@@ -355,16 +355,41 @@ pub fn find_id(
         .optional()
 }
 
-/// The first and last half-years for which each of a region's projects has values or
-/// narratives: ref → (first, last). Half-year ids sort as text.
+/// The first and last half-years for which each of the region's projects `refs` has values
+/// or narratives: ref → (first, last). Half-year ids sort as text.
 pub fn reported_half_years(
     conn: &mut DbConnection,
     region: &str,
+    refs: &[&str],
 ) -> QueryResult<HashMap<String, (PeriodId, PeriodId)>> {
+    let mut reported: HashMap<String, (PeriodId, PeriodId)> = HashMap::new();
+    for refs in refs.chunks(super::BATCH_ROWS) {
+        for (project_ref, first, last) in reported_in(conn, region, refs)? {
+            let (Some(first), Some(last)) = (
+                first.as_deref().and_then(PeriodId::parse),
+                last.as_deref().and_then(PeriodId::parse),
+            ) else {
+                continue;
+            };
+            let span = reported.entry(project_ref).or_insert((first, last));
+            *span = (span.0.min(first), span.1.max(last));
+        }
+    }
+    Ok(reported)
+}
+
+/// (ref, first, last) of values and then of narratives, for projects `refs`.
+#[allow(clippy::type_complexity)]
+fn reported_in(
+    conn: &mut DbConnection,
+    region: &str,
+    refs: &[&str],
+) -> QueryResult<Vec<(String, Option<String>, Option<String>)>> {
     use super::schema::{indicator_values, narratives};
     let values: Vec<(String, Option<String>, Option<String>)> = indicator_values::table
         .inner_join(projects::table)
         .filter(projects::region.eq(region))
+        .filter(projects::ref_.eq_any(refs))
         .group_by(projects::ref_)
         .select((
             projects::ref_,
@@ -375,6 +400,7 @@ pub fn reported_half_years(
     let texts: Vec<(String, Option<String>, Option<String>)> = narratives::table
         .inner_join(projects::table)
         .filter(projects::region.eq(region))
+        .filter(projects::ref_.eq_any(refs))
         .group_by(projects::ref_)
         .select((
             projects::ref_,
@@ -382,16 +408,5 @@ pub fn reported_half_years(
             diesel::dsl::max(narratives::period),
         ))
         .load(conn)?;
-    let mut reported: HashMap<String, (PeriodId, PeriodId)> = HashMap::new();
-    for (project_ref, first, last) in values.into_iter().chain(texts) {
-        let (Some(first), Some(last)) = (
-            first.as_deref().and_then(PeriodId::parse),
-            last.as_deref().and_then(PeriodId::parse),
-        ) else {
-            continue;
-        };
-        let span = reported.entry(project_ref).or_insert((first, last));
-        *span = (span.0.min(first), span.1.max(last));
-    }
-    Ok(reported)
+    Ok(values.into_iter().chain(texts).collect())
 }

@@ -62,11 +62,12 @@ pub fn set_response(conn: &mut DbConnection, id: &str, response: &str) -> QueryR
 /// The region's projects by ref: (id, start, end).
 pub type RegionProjects = HashMap<String, (i64, NaiveDate, NaiveDate)>;
 
-/// Loads what checking a submission from `region` needs. `enforce_locks` is false for admins,
-/// whose writes are never blocked.
+/// Loads what checking a submission from `region` that states the projects `project_refs`
+/// needs. `enforce_locks` is false for admins, whose writes are never blocked.
 pub fn load_context(
     conn: &mut DbConnection,
     region: &str,
+    project_refs: &[&str],
     enforce_locks: bool,
     today: NaiveDate,
 ) -> QueryResult<(Context, RegionProjects)> {
@@ -129,7 +130,7 @@ pub fn load_context(
             indicators,
             periods,
             stored_projects,
-            reported: projects::reported_half_years(conn, region)?,
+            reported: projects::reported_half_years(conn, region, project_refs)?,
             today,
         },
         region_projects,

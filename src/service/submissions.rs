@@ -207,8 +207,18 @@ pub fn check(
     input: SubmissionInput,
 ) -> Result<Result<(Checked, db::submissions::RegionProjects), Rejection>, AppError> {
     let enforce_locks = principal.role != Role::Admin;
-    let (context, region_projects) =
-        db::submissions::load_context(conn, region.as_str(), enforce_locks, swedish_today())?;
+    let project_refs: Vec<&str> = input
+        .projects
+        .iter()
+        .map(|project| project.project_ref.as_str())
+        .collect();
+    let (context, region_projects) = db::submissions::load_context(
+        conn,
+        region.as_str(),
+        &project_refs,
+        enforce_locks,
+        swedish_today(),
+    )?;
     Ok(submission::check(input, &context).map(|checked| (checked, region_projects)))
 }
 
