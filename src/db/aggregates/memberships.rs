@@ -1,0 +1,147 @@
+//! The matched projects counted per group, with their targets and project fields.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::{
+    AttributeColumns, ProjectField, ProjectFilter, attribute_columns, bransch_join, joined_sum,
+    plans_source, project_conditions, projects_source, select_attributes, split_sum,
+};
+use crate::db::DbConnection;
+use crate::db::binds::Binds;
+use crate::domain::aggregate::facts::Membership;
+use crate::domain::aggregate::question::GroupBy;
+use crate::domain::period::PeriodId;
+
+#[derive(QueryableByName)]
+struct MemberRow {
+    #[diesel(embed)]
+    keys: AttributeColumns,
+    /// Indexes into the buckets asked for; 0 and 0 without periods.
+    #[diesel(sql_type = BigInt)]
+    first_bucket: i64,
+    #[diesel(sql_type = BigInt)]
+    last_bucket: i64,
+    #[diesel(sql_type = BigInt)]
+    projects: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    target_high: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    target_low: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_high: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_low: Option<String>,
+}
+
+/// The matched projects counted per group (each row of the join is one project in one
+/// group: project_indicators has one row per project and indicator, project_codes one per
+/// project and bransch) of `group_by`'s project attributes, and per
+/// period bucket when grouping by period, with their targets for `target_indicator` and
+/// the sum of `field`. With an empty `group_by`, the national count.
+pub fn memberships(
+    conn: &mut DbConnection,
+    filter: &ProjectFilter,
+    group_by: &[GroupBy],
+    buckets: &[PeriodId],
+    target_indicator: &str,
+    field: Option<ProjectField>,
+) -> QueryResult<Vec<Membership>> {
+    let columns = attribute_columns(group_by);
+    let by_period = group_by.contains(&GroupBy::Period);
+    let (start, end) = filter.active_between;
+    let mut binds = Binds::for_connection(conn);
+    // With periods, each project is counted once with the first and the last of the
+    // (ordered, adjoining) buckets it is active in, and spread over the buckets between
+    // here: one pass over the projects instead of one per bucket.
+    let (first_bucket, last_bucket) = if by_period {
+        let mut count_of = |condition: &dyn Fn(&mut Binds, &PeriodId) -> String| {
+            buckets
+                .iter()
+                .map(|b| format!("CASE WHEN {} THEN 1 ELSE 0 END", condition(&mut binds, b)))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let before = count_of(&|binds, b| format!("p.start_date > {}", binds.date(b.end_date())));
+        let reached = count_of(&|binds, b| format!("p.end_date >= {}", binds.date(b.start_date())));
+        (before, format!("{reached} - 1"))
+    } else {
+        ("0".to_string(), "0".to_string())
+    };
+    let mut group_columns: Vec<&str> = columns.clone();
+    if by_period {
+        group_columns.extend(["first_bucket", "last_bucket"]);
+    }
+    let sql = format!(
+        "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
+         CAST({last_bucket} AS BIGINT) AS last_bucket, \
+         COUNT(*) AS projects, {target}, {field} \
+         FROM {projects} p{bransch} \
+         LEFT JOIN {plans} i ON i.project_id = p.id AND i.indicator = {indicator} \
+         WHERE p.start_date <= {end} AND p.end_date >= {start}{conditions}{group}",
+        attributes = select_attributes(&columns),
+        target = split_sum("i.target", "target"),
+        field = split_sum(field.map_or("0", ProjectField::column), "field"),
+        projects = projects_source(filter, &mut binds),
+        plans = plans_source(filter, &mut binds),
+        bransch = bransch_join(group_by, filter, &mut binds),
+        indicator = binds.text(target_indicator),
+        end = binds.date(end),
+        start = binds.date(start),
+        conditions = project_conditions(filter, &mut binds),
+        group = if group_columns.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", group_columns.join(", "))
+        },
+    );
+    let rows: Vec<MemberRow> = binds.load(conn, sql)?;
+    let rows = rows
+        .into_iter()
+        .filter(|row| row.projects > 0 || columns.is_empty());
+    if !by_period {
+        return rows
+            .map(|row| {
+                Ok(Membership {
+                    attributes: row.keys.take(columns.len()),
+                    bucket: None,
+                    projects: row.projects as u64,
+                    target: joined_sum(row.target_high, row.target_low)?,
+                    field: joined_sum(row.field_high, row.field_low)?.unwrap_or(0),
+                })
+            })
+            .collect();
+    }
+    let mut spread: BTreeMap<(Vec<Option<String>>, usize), Membership> = BTreeMap::new();
+    for row in rows {
+        let attributes = row.keys.take(columns.len());
+        let target = joined_sum(row.target_high, row.target_low)?;
+        let field = joined_sum(row.field_high, row.field_low)?.unwrap_or(0);
+        let (Ok(first), Ok(last)) = (
+            usize::try_from(row.first_bucket),
+            usize::try_from(row.last_bucket),
+        ) else {
+            continue;
+        };
+        for (index, bucket) in buckets.iter().enumerate().take(last + 1).skip(first) {
+            let membership = spread
+                .entry((attributes.clone(), index))
+                .or_insert_with(|| Membership {
+                    attributes: attributes.clone(),
+                    bucket: Some(*bucket),
+                    projects: 0,
+                    target: None,
+                    field: 0,
+                });
+            membership.projects += row.projects as u64;
+            membership.target = match (membership.target, target) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            membership.field += field;
+        }
+    }
+    Ok(spread.into_values().collect())
+}
