@@ -26,6 +26,9 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An `If-Match` that no longer names the resource's version.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -55,6 +58,7 @@ impl AppError {
             AppError::NotFound(_) => ("not-found", "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             AppError::Conflict(_) => ("conflict", "Conflict"),
+            AppError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             AppError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             AppError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -74,6 +78,7 @@ impl AppError {
             | AppError::Forbidden(detail)
             | AppError::NotFound(detail)
             | AppError::Conflict(detail)
+            | AppError::PreconditionFailed(detail)
             | AppError::PayloadTooLarge(detail)
             | AppError::UnsupportedMediaType(detail) => detail.clone(),
             AppError::Unauthorized(detail) => (*detail).to_string(),
@@ -114,6 +119,7 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

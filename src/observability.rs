@@ -39,6 +39,11 @@ pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
     metrics::histogram!("http_request_duration_seconds", &labels).record(seconds);
 }
 
+/// One transition of a report (`submit`, `accept`, ...).
+pub fn record_report_transition(transition: &'static str) {
+    metrics::counter!("report_transitions_total", "transition" => transition).increment(1);
+}
+
 /// One stored submission and what it changed.
 pub fn record_submission(outcome: &Outcome) {
     metrics::counter!("submissions_total").increment(1);

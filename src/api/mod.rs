@@ -15,6 +15,7 @@ pub mod periods;
 pub mod project_versions;
 pub mod projects;
 pub mod regions;
+pub mod reports;
 pub mod snapshots;
 pub mod submissions;
 
@@ -62,6 +63,10 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(aggregates::get_aggregates)
                 .service(completeness::get_completeness)
                 .service(narratives::list_narratives)
+                .service(reports::list_reports)
+                .service(reports::get_report)
+                .service(reports::transition_report)
+                .service(reports::accept_reports)
                 .service(snapshots::create_snapshot)
                 .service(snapshots::list_snapshots)
                 .service(snapshots::get_snapshot)
@@ -119,6 +124,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         (name = "submissions", description = "Bulk submissions from the regional systems"),
         (name = "aggregates", description = "National figures, computed live"),
         (name = "snapshots", description = "National figures frozen at a deadline"),
+        (name = "reports", description = "Reporting rounds: regions sign off their half-year reports, Tillväxtverket accepts or returns them"),
     )
 )]
 struct BaseDocument;

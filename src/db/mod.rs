@@ -11,6 +11,7 @@ pub mod narratives;
 pub mod periods;
 pub mod projects;
 pub mod reference;
+pub mod reports;
 pub mod schema;
 pub mod snapshots;
 pub mod submissions;

@@ -410,3 +410,16 @@ fn reported_in(
         .load(conn)?;
     Ok(values.into_iter().chain(texts).collect())
 }
+
+/// The refs of the projects `ids`, by id.
+pub fn refs_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let mut refs = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<(i64, String)> = projects::table
+            .filter(projects::id.eq_any(chunk))
+            .select((projects::id, projects::ref_))
+            .load(conn)?;
+        refs.extend(rows);
+    }
+    Ok(refs)
+}

@@ -264,6 +264,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reports (region, period) {
+        region -> Text,
+        period -> Text,
+        state -> Text,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_events (id) {
+        id -> BigInt,
+        region -> Text,
+        period -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        subject -> Text,
+        role -> Text,
+        comment -> Nullable<Text>,
+        missing -> Nullable<Text>,
+        version -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(project_codes -> projects (project_id));
 diesel::joinable!(project_indicators -> projects (project_id));
 diesel::table! {
@@ -301,4 +326,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_code_history,
     project_indicator_history,
     indicator_history,
+    reports,
+    report_events,
 );

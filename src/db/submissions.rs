@@ -100,6 +100,11 @@ pub fn load_context(
                 && !exceptions.iter().any(|r| r == region)
         })
     };
+    let signed_off: Vec<String> = if enforce_locks {
+        super::reports::periods_in(conn, region, &["submitted", "accepted"])?
+    } else {
+        Vec::new()
+    };
     let periods = all_periods
         .iter()
         .filter_map(|(row, _)| {
@@ -115,6 +120,7 @@ pub fn load_context(
                     start: row.start_date,
                     end: row.end_date,
                     closed,
+                    signed_off: signed_off.contains(&row.id),
                 },
             ))
         })

@@ -7,6 +7,7 @@ pub mod decimal;
 pub mod indicator;
 pub mod orgnr;
 pub mod period;
+pub mod report;
 pub mod submission;
 pub mod validation;
 

@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{Days, TimeZone};
+use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
 
 use crate::db::{self, DbConnection};
 use crate::domain::completeness::{self, OpenHalfYear, ProjectNeeds};
 use crate::domain::indicator::Aggregation;
-use crate::domain::period::PeriodSpan;
 use crate::domain::period::swedish_today;
+use crate::domain::period::{PeriodId, PeriodSpan};
 use crate::error::AppError;
 use crate::views::completeness::{Completeness, CompletenessRow};
 
@@ -19,10 +19,55 @@ pub fn answer(
     period: String,
     span: &PeriodSpan,
 ) -> Result<Completeness, AppError> {
-    let facts = db::completeness::facts(conn, &span.half_years, span.start(), span.end())?;
-    let catalogue = db::indicators::list(conn)?;
+    let (needs, first_reported) = project_needs(conn, &span.half_years, span.start(), span.end())?;
     let periods = db::periods::list(conn)?;
     let regions = db::reference::list_regions(conn)?;
+    let today = swedish_today();
+    let open: Vec<OpenHalfYear> = span
+        .half_years
+        .iter()
+        .filter(|h| h.start_date() <= today)
+        .filter_map(|h| {
+            let (row, _) = periods.iter().find(|(row, _)| row.id == h.to_string())?;
+            Some(OpenHalfYear {
+                id: *h,
+                on_time_until: end_of_swedish_day(row.deadline),
+            })
+        })
+        .collect();
+    let (tallies, national) = completeness::count(&needs, &open, &first_reported);
+    Ok(Completeness {
+        period,
+        half_years: open.iter().map(|h| h.id.to_string()).collect(),
+        regions: regions
+            .into_iter()
+            .map(|region| {
+                let tally = tallies.get(&region.code).cloned().unwrap_or_default();
+                CompletenessRow::new(Some(region.code), &tally)
+            })
+            .collect(),
+        national: CompletenessRow::new(None, &national),
+    })
+}
+
+/// The projects active between `start` and `end` with the indicators each must report (its
+/// effektkedja's and its plans', a ratio as its parts), and when each (project, indicator,
+/// half-year) of `half_years` was first reported.
+#[allow(clippy::type_complexity)]
+pub fn project_needs(
+    conn: &mut DbConnection,
+    half_years: &[PeriodId],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<
+    (
+        Vec<ProjectNeeds>,
+        HashMap<(i64, String, String), NaiveDateTime>,
+    ),
+    AppError,
+> {
+    let facts = db::completeness::facts(conn, half_years, start, end)?;
+    let catalogue = db::indicators::list(conn)?;
     // What each indicator asks to be reported: a ratio its parts, a derived one nothing.
     let reported_as: HashMap<String, Vec<String>> = catalogue
         .iter()
@@ -71,32 +116,7 @@ pub fn answer(
             }
         })
         .collect();
-    let today = swedish_today();
-    let open: Vec<OpenHalfYear> = span
-        .half_years
-        .iter()
-        .filter(|h| h.start_date() <= today)
-        .filter_map(|h| {
-            let (row, _) = periods.iter().find(|(row, _)| row.id == h.to_string())?;
-            Some(OpenHalfYear {
-                id: *h,
-                on_time_until: end_of_swedish_day(row.deadline),
-            })
-        })
-        .collect();
-    let (tallies, national) = completeness::count(&needs, &open, &facts.reported);
-    Ok(Completeness {
-        period,
-        half_years: open.iter().map(|h| h.id.to_string()).collect(),
-        regions: regions
-            .into_iter()
-            .map(|region| {
-                let tally = tallies.get(&region.code).cloned().unwrap_or_default();
-                CompletenessRow::new(Some(region.code), &tally)
-            })
-            .collect(),
-        national: CompletenessRow::new(None, &national),
-    })
+    Ok((needs, facts.reported))
 }
 
 /// The last instant (UTC) of a date in Sweden.

@@ -5,5 +5,6 @@
 pub mod aggregates;
 pub mod completeness;
 pub mod demo_data;
+pub mod reports;
 pub mod snapshots;
 pub mod submissions;

@@ -13,6 +13,7 @@ use crate::domain::submission::input::{ProjectInput, SubmissionInput};
 use crate::domain::submission::records::{Change, Checked, Outcome};
 use crate::domain::submission::{self, Rejection};
 use crate::error::AppError;
+use crate::service::reports;
 use crate::state::AppState;
 use crate::views::submissions::{SubmissionResult, SubmissionStatus};
 
@@ -120,6 +121,15 @@ fn decide(
         version: write.version,
     };
     let outcome = apply(conn, write, region, &checked, &region_projects, &writer)?;
+    if principal.role == Role::Admin && outcome.changed_anything() {
+        let periods = checked
+            .values
+            .iter()
+            .map(|v| v.period.as_str())
+            .chain(checked.narratives.iter().map(|n| n.period.as_str()))
+            .collect();
+        reports::mark_admin_change(conn, write, region, principal, &periods, &submission_id)?;
+    }
     let result = SubmissionResult::counted(
         SubmissionStatus::Stored,
         false,

@@ -4,5 +4,6 @@
 
 pub mod aggregates;
 pub mod completeness;
+pub mod reports;
 pub mod snapshots;
 pub mod submissions;

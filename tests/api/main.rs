@@ -10,5 +10,6 @@ mod operations;
 mod outage;
 mod reference;
 mod reports;
+mod rounds;
 mod standing;
 mod writes;

@@ -206,12 +206,24 @@ fn check_period(
         );
         return false;
     }
-    if rule.closed {
+    let lock = if rule.closed {
+        Some(("period_locked", format!("{id} is closed for reporting")))
+    } else if rule.signed_off {
+        Some((
+            "report_signed_off",
+            format!(
+                "the region's report for {id} is signed off; withdraw it, or have it returned, to change its data"
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((code, message)) = lock {
         locked.push(FieldError {
             index: Some(item.index),
             field: format!("{}[{}].period", item.prefix, item.index),
-            code: "period_locked".to_string(),
-            message: format!("{id} is closed for reporting"),
+            code: code.to_string(),
+            message,
         });
     }
     true

@@ -77,6 +77,9 @@ pub struct PeriodRule {
     /// Closed for the writer: locked or past its deadline (or its year's), with no lock
     /// exception for the region, and the writer is not an admin.
     pub closed: bool,
+    /// The region's report of the half-year is signed off (submitted or accepted), and the
+    /// writer is not an admin.
+    pub signed_off: bool,
 }
 
 /// What the database knows that the checks need.

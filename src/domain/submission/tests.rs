@@ -74,6 +74,7 @@ fn context() -> Context {
         start: date(start),
         end: date(end),
         closed,
+        signed_off: false,
     };
     let mut periods = std::collections::HashMap::new();
     periods.insert("2025H2".into(), half_year("2025-07-01", "2025-12-31", true));
@@ -504,6 +505,22 @@ fn narrative_rules() {
     );
     let twice = refused(|s| s.narratives.push(s.narratives[0].clone()));
     assert_eq!(twice, [pair("narratives[1].period", "duplicate")]);
+}
+
+#[test]
+fn a_signed_off_report_locks_its_half_year() {
+    let mut context = context();
+    context.periods.get_mut("2026H1").unwrap().signed_off = true;
+    match check(valid(), &context) {
+        Err(Rejection::Locked(errors)) => {
+            assert!(
+                errors.iter().all(|e| e.code == "report_signed_off"),
+                "{errors:?}"
+            );
+            assert_eq!(errors.len(), 6, "five values and a narrative of 2026H1");
+        }
+        other => panic!("a lock: {other:?}"),
+    }
 }
 
 #[test]

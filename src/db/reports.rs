@@ -1,0 +1,138 @@
+//! Reports per region and half-year, and their append-only events.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{narratives, report_events, reports};
+
+/// A report's stored state and revision; a report without a row is open, revision 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredState {
+    pub state: String,
+    pub revision: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = report_events)]
+pub struct EventRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub region: String,
+    pub period: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub subject: String,
+    pub role: String,
+    pub comment: Option<String>,
+    pub missing: Option<String>,
+    pub version: i64,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    region: &str,
+    period: &str,
+) -> QueryResult<Option<StoredState>> {
+    reports::table
+        .find((region, period))
+        .select((reports::state, reports::revision))
+        .first::<(String, i64)>(conn)
+        .optional()
+        .map(|found| found.map(|(state, revision)| StoredState { state, revision }))
+}
+
+/// Every stored report of a half-year, by region.
+pub fn of_period(
+    conn: &mut DbConnection,
+    period: &str,
+) -> QueryResult<HashMap<String, StoredState>> {
+    let rows: Vec<(String, String, i64)> = reports::table
+        .filter(reports::period.eq(period))
+        .select((reports::region, reports::state, reports::revision))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(region, state, revision)| (region, StoredState { state, revision }))
+        .collect())
+}
+
+/// The half-years of `region` whose report is in one of `states`.
+pub fn periods_in(
+    conn: &mut DbConnection,
+    region: &str,
+    states: &[&str],
+) -> QueryResult<Vec<String>> {
+    reports::table
+        .filter(reports::region.eq(region))
+        .filter(reports::state.eq_any(states))
+        .select(reports::period)
+        .load(conn)
+}
+
+/// Moves the report from `revision` to `state` (compare and set): false when another
+/// transition came first. Writers take turns (`write_transaction`), so a report without a
+/// row when read has none when inserted.
+pub fn set_state(
+    conn: &mut DbConnection,
+    region: &str,
+    period: &str,
+    revision: i64,
+    state: &str,
+) -> QueryResult<bool> {
+    if revision == 0 {
+        let inserted = diesel::insert_into(reports::table)
+            .values((
+                reports::region.eq(region),
+                reports::period.eq(period),
+                reports::state.eq(state),
+                reports::revision.eq(1),
+            ))
+            .execute(conn)?;
+        return Ok(inserted == 1);
+    }
+    let updated = diesel::update(
+        reports::table
+            .filter(reports::region.eq(region))
+            .filter(reports::period.eq(period))
+            .filter(reports::revision.eq(revision)),
+    )
+    .set((reports::state.eq(state), reports::revision.eq(revision + 1)))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn append_event(conn: &mut DbConnection, event: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(report_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A report's events, oldest first.
+pub fn events(conn: &mut DbConnection, region: &str, period: &str) -> QueryResult<Vec<EventRow>> {
+    report_events::table
+        .filter(report_events::region.eq(region))
+        .filter(report_events::period.eq(period))
+        .order(report_events::id)
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+/// The projects among `ids` with a narrative for `period`.
+pub fn with_narrative(conn: &mut DbConnection, ids: &[i64], period: &str) -> QueryResult<Vec<i64>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        found.extend(
+            narratives::table
+                .filter(narratives::project_id.eq_any(chunk))
+                .filter(narratives::period.eq(period))
+                .select(narratives::project_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(found)
+}

@@ -1,0 +1,452 @@
+//! Reporting rounds: a region signs off its half-year report, Tillväxtverket accepts or
+//! returns it; signed-off data is locked for the region.
+
+use actix_web::test;
+use serde_json::{Value, json};
+
+use crate::aggregates::{load, value};
+use crate::backend_tests;
+use crate::common::{Backend, TestApp, TestService, get, post_json, send};
+use uppfoljning::app::build_app;
+use uppfoljning::auth::{Principal, Role};
+use uppfoljning::db;
+use uppfoljning::domain::codes::RegionCode;
+use uppfoljning::domain::report::Transition;
+use uppfoljning::error::AppError;
+use uppfoljning::service::reports::{self, TransitionRequest};
+
+backend_tests!(
+    every_transition_by_every_role,
+    sign_off_names_exactly_what_is_missing,
+    signed_off_data_is_locked_for_the_region_not_for_admins,
+    the_reports_of_a_half_year_at_a_glance,
+    concurrent_transitions_of_one_report_give_one_success,
+);
+
+const H1: &str = "2026H1";
+
+fn report_path(region: &str) -> String {
+    format!("/api/v1/regions/{region}/reports/{H1}")
+}
+
+async fn transition(
+    app: &impl TestService,
+    token: &str,
+    region: &str,
+    transition: &str,
+    body: Value,
+) -> crate::common::Reply {
+    let path = format!("{}/{transition}", report_path(region));
+    send(app, post_json(&path, token, &body)).await
+}
+
+async fn state(t: &TestApp, app: &impl TestService, region: &str) -> Value {
+    send(app, get(&report_path(region), &t.admin()))
+        .await
+        .json()["state"]
+        .clone()
+}
+
+fn incomplete() -> Value {
+    json!({"incomplete": true, "comment": "Berättelserna kommer i nästa halvår"})
+}
+
+async fn every_transition_by_every_role(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let kalmar = t.token(Role::Region, Some("08"));
+    let national = t.token(Role::National, None);
+    let scheduler = t.token(Role::Scheduler, None);
+    // Roles that may never make a transition: 403 whatever the state.
+    for (token, name) in [
+        (&national, "submit"),
+        (&scheduler, "submit"),
+        (&kalmar, "submit"),
+        (&national, "withdraw"),
+        (&kronoberg, "accept"),
+        (&kronoberg, "return"),
+        (&scheduler, "accept"),
+    ] {
+        transition(&app, token, "07", name, incomplete())
+            .await
+            .problem(403);
+    }
+    // Allowed roles in the wrong state: 409 naming the state and what is possible.
+    let early = transition(&app, &national, "07", "accept", json!({}))
+        .await
+        .problem(409);
+    let detail = early["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("open") && detail.contains("submit"),
+        "{detail}"
+    );
+    transition(&app, &kronoberg, "07", "withdraw", json!({}))
+        .await
+        .problem(409);
+    // open → submitted → open (withdraw) → submitted → returned → submitted → accepted
+    // → returned (reopened) → submitted by an admin → accepted by an admin.
+    let steps = [
+        (&kronoberg, "submit", incomplete(), "submitted"),
+        (&kronoberg, "withdraw", json!({}), "open"),
+        (&kronoberg, "submit", incomplete(), "submitted"),
+        (
+            &national,
+            "return",
+            json!({"comment": "RCO01 saknas för B"}),
+            "returned",
+        ),
+        (&kronoberg, "submit", incomplete(), "submitted"),
+        (&national, "accept", json!({}), "accepted"),
+        (
+            &national,
+            "return",
+            json!({"comment": "Öppnas igen"}),
+            "returned",
+        ),
+    ];
+    for (token, name, body, to) in steps {
+        let reply = transition(&app, token, "07", name, body).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{name}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.json()["state"], to, "{name}");
+    }
+    transition(&app, &t.admin(), "07", "submit", incomplete()).await;
+    transition(&app, &t.admin(), "07", "accept", json!({})).await;
+    assert_eq!(state(&t, &app, "07").await, "accepted");
+    transition(&app, &kronoberg, "07", "withdraw", json!({}))
+        .await
+        .problem(409);
+    transition(&app, &national, "07", "accept", json!({}))
+        .await
+        .problem(409);
+    // A return needs a reason; an incomplete sign-off too.
+    transition(&app, &national, "07", "return", json!({"comment": " "}))
+        .await
+        .problem(422);
+    transition(&app, &kalmar, "08", "submit", json!({"incomplete": true}))
+        .await
+        .problem(422);
+    let report = send(&app, get(&report_path("07"), &t.admin())).await.json();
+    let history: Vec<(Value, Value)> = report["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["from"].clone(), e["to"].clone()))
+        .collect();
+    assert_eq!(history.len(), 9, "{history:?}");
+    assert_eq!(history[3], (json!("submitted"), json!("returned")));
+    assert_eq!(report["history"][3]["comment"], "RCO01 saknas för B");
+    assert_eq!(report["history"][3]["role"], "national");
+    assert!(
+        report["history"][0]["missing"].is_array(),
+        "what was missing then"
+    );
+    // Regions read only their own reports.
+    send(&app, get(&report_path("07"), &kalmar))
+        .await
+        .problem(403);
+    send(&app, get(&report_path("07"), &scheduler))
+        .await
+        .problem(403);
+    send(&app, get("/api/v1/regions/07/reports/2026", &t.admin()))
+        .await
+        .problem(404);
+}
+
+async fn sign_off_names_exactly_what_is_missing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let version = db::data_version::current(&mut t.conn()).unwrap();
+    let refused = transition(&app, &kronoberg, "07", "submit", json!({})).await;
+    let problem = refused.problem(422);
+    let errors: Vec<(Value, Value)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].clone(), e["code"].clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (json!("missing[0].narrative"), json!("missing_narrative")),
+            (json!("missing[1].indicators"), json!("missing_values")),
+            (json!("missing[1].narrative"), json!("missing_narrative")),
+        ],
+        "A lacks its narrative, B RCO01 and its narrative"
+    );
+    assert!(
+        problem["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RCO01")
+    );
+    assert_eq!(state(&t, &app, "07").await, "open", "nothing changed");
+    assert_eq!(db::data_version::current(&mut t.conn()).unwrap(), version);
+    let report = send(&app, get(&report_path("07"), &kronoberg)).await.json();
+    assert_eq!(report["missing"], 3);
+    assert_eq!(report["missing_by_project"][1]["ref"], "B");
+    assert_eq!(
+        report["missing_by_project"][1]["indicators"],
+        json!(["RCO01"])
+    );
+    // Kalmar's C lacks only its narrative: once written, the sign-off goes through.
+    let kalmar = t.token(Role::Region, Some("08"));
+    transition(&app, &kalmar, "08", "submit", json!({}))
+        .await
+        .problem(422);
+    let narrative =
+        json!({"narratives": [{"project_ref": "C", "period": H1, "progress": "Klart."}]});
+    let stored = send(
+        &app,
+        post_json("/api/v1/regions/08/submissions", &kalmar, &narrative),
+    )
+    .await;
+    assert_eq!(stored.status, 200);
+    let signed = transition(&app, &kalmar, "08", "submit", json!({})).await;
+    assert_eq!(
+        signed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&signed.body)
+    );
+    assert_eq!(signed.json()["history"][0]["missing"], Value::Null);
+}
+
+async fn signed_off_data_is_locked_for_the_region_not_for_admins(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    transition(&app, &kronoberg, "07", "submit", incomplete()).await;
+    let path = "/api/v1/regions/07/submissions";
+    let revisions = t.count("value_revisions");
+    let late = json!({
+        "values": [value("A", "RCR01", "2026H2", json!(0.9)), value("A", "RCR01", H1, json!(0.7))],
+    });
+    let refused = send(&app, post_json(path, &kronoberg, &late)).await;
+    let problem = refused.problem(409);
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(problem["errors"][0]["field"], "values[1].period");
+    assert_eq!(problem["errors"][0]["code"], "report_signed_off");
+    assert_eq!(
+        t.count("value_revisions"),
+        revisions,
+        "nothing stored, not even 2026H2"
+    );
+    let narrative =
+        json!({"narratives": [{"project_ref": "A", "period": H1, "progress": "Sent."}]});
+    send(&app, post_json(path, &kronoberg, &narrative))
+        .await
+        .problem(409);
+    // The other half-year stays open.
+    let other = json!({"values": [value("A", "RCR01", "2026H2", json!(0.9))]});
+    assert_eq!(
+        send(&app, post_json(path, &kronoberg, &other)).await.status,
+        200
+    );
+    // Admins are never blocked; a change to accepted data is marked in the history.
+    let national = t.token(Role::National, None);
+    transition(&app, &national, "07", "accept", json!({})).await;
+    let correction = json!({"values": [value("A", "RCR01", H1, json!(0.5))]});
+    let admin = send(&app, post_json(path, &t.admin(), &correction)).await;
+    assert_eq!(
+        admin.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&admin.body)
+    );
+    let report = send(&app, get(&report_path("07"), &t.admin())).await.json();
+    let last = report["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["from"].clone(), last["to"].clone()),
+        (json!("accepted"), json!("accepted"))
+    );
+    assert!(
+        last["comment"].as_str().unwrap().contains("admin"),
+        "{last}"
+    );
+    // Withdrawn or returned, the region writes again.
+    transition(
+        &app,
+        &national,
+        "07",
+        "return",
+        json!({"comment": "Rätta RCR01"}),
+    )
+    .await;
+    let again = json!({"values": [value("A", "RCR01", H1, json!(0.2))]});
+    assert_eq!(
+        send(&app, post_json(path, &kronoberg, &again)).await.status,
+        200
+    );
+}
+
+async fn the_reports_of_a_half_year_at_a_glance(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let kalmar = t.token(Role::Region, Some("08"));
+    transition(&app, &kronoberg, "07", "submit", incomplete()).await;
+    transition(&app, &kalmar, "08", "submit", incomplete()).await;
+    let national = t.token(Role::National, None);
+    let list = send(
+        &app,
+        get(&format!("/api/v1/reports?period={H1}"), &national),
+    )
+    .await
+    .json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 21, "every region, reporting or not");
+    let kronoberg_report = list.iter().find(|r| r["region"] == "07").unwrap();
+    assert_eq!(kronoberg_report["state"], "submitted");
+    assert_eq!(kronoberg_report["projects"], 2);
+    assert_eq!(kronoberg_report["missing"], 3);
+    assert_eq!(kronoberg_report["may_accept"], true);
+    assert_eq!(kronoberg_report["may_submit"], false);
+    let stockholm = list.iter().find(|r| r["region"] == "01").unwrap();
+    assert_eq!(
+        (stockholm["state"].clone(), stockholm["projects"].clone()),
+        (json!("open"), json!(0))
+    );
+    let own = send(&app, get(&format!("/api/v1/reports?period={H1}"), &kalmar))
+        .await
+        .json();
+    assert_eq!(
+        own.as_array().unwrap().len(),
+        1,
+        "a region sees its own report"
+    );
+    assert_eq!(own[0]["may_withdraw"], true);
+    assert_eq!(own[0]["may_accept"], false);
+    let submitted = send(
+        &app,
+        get(
+            &format!("/api/v1/reports?period={H1}&state=submitted"),
+            &national,
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(submitted.as_array().unwrap().len(), 2);
+    // Bulk accept: all or nothing.
+    let bulk = format!("/api/v1/reports/{H1}/accept");
+    send(
+        &app,
+        post_json(&bulk, &national, &json!({"regions": ["07", "01"]})),
+    )
+    .await
+    .problem(409);
+    assert_eq!(state(&t, &app, "07").await, "submitted", "none accepted");
+    send(
+        &app,
+        post_json(&bulk, &kronoberg, &json!({"regions": ["07"]})),
+    )
+    .await
+    .problem(403);
+    let accepted = send(
+        &app,
+        post_json(&bulk, &national, &json!({"regions": ["07", "08"]})),
+    )
+    .await;
+    assert_eq!(
+        accepted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&accepted.body)
+    );
+    assert_eq!(state(&t, &app, "08").await, "accepted");
+    // If-Match: a transition made on a report read before another changed it is refused.
+    let read = send(&app, get(&report_path("07"), &national)).await;
+    let etag = read
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    transition(
+        &app,
+        &national,
+        "07",
+        "return",
+        json!({"comment": "Fel i B"}),
+    )
+    .await;
+    let stale = actix_web::test::TestRequest::post()
+        .uri(&format!("{}/submit", report_path("07")))
+        .insert_header(("Authorization", format!("Bearer {kronoberg}")))
+        .insert_header(("If-Match", etag))
+        .set_json(incomplete());
+    send(&app, stale).await.problem(412);
+    assert_eq!(state(&t, &app, "07").await, "returned");
+}
+
+/// Two transitions of one report made at the same moment, on two connections.
+fn race(t: &TestApp, first: Transition, second: Transition) -> Vec<Result<(), AppError>> {
+    let handles: Vec<_> = [first, second]
+        .into_iter()
+        .map(|transition| {
+            let pool = t.state.pool.clone();
+            std::thread::spawn(move || {
+                let national = Principal {
+                    subject: format!("analyst-{}", transition.as_str()),
+                    role: Role::National,
+                    region: None,
+                };
+                let request = TransitionRequest {
+                    comment: Some("Samtidigt".into()),
+                    ..TransitionRequest::default()
+                };
+                let kronoberg = RegionCode::parse("07").unwrap();
+                let mut conn = pool.get().unwrap();
+                db::write_transaction(&mut conn, |conn, write| {
+                    reports::transition(
+                        conn, write, &national, &kronoberg, H1, transition, &request,
+                    )
+                })
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+async fn concurrent_transitions_of_one_report_give_one_success(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    for (first, second) in [
+        (Transition::Accept, Transition::Accept),
+        (Transition::Return, Transition::Return),
+    ] {
+        transition(&app, &kronoberg, "07", "submit", incomplete()).await;
+        let outcomes = race(&t, first, second);
+        let successes = outcomes.iter().filter(|o| o.is_ok()).count();
+        let conflicts = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(AppError::Conflict(_))))
+            .count();
+        assert_eq!(
+            (successes, conflicts),
+            (1, 1),
+            "{first:?} twice: {outcomes:?}"
+        );
+        if first == Transition::Accept {
+            transition(&app, &t.admin(), "07", "return", json!({"comment": "Igen"})).await;
+        }
+    }
+}
