@@ -18,7 +18,7 @@ use crate::domain::validation::Errors;
 use crate::error::AppError;
 use crate::service::aggregates::{self as answering, AggregateRequest};
 use crate::state::AppState;
-use crate::views::aggregates::Aggregate;
+use crate::views::aggregates::{Aggregate, ReportBasis};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +40,9 @@ pub struct AggregateParams {
     pub project_type: Option<String>,
     /// RFC 3339: the figures as they stood then.
     pub as_of: Option<String>,
+    /// `all` (default): every stored value counts; `accepted`: only the values of region
+    /// half-years whose report Tillväxtverket has accepted.
+    pub reports: Option<ReportBasis>,
     /// `json` (default), `csv`, `xlsx` or `json-stat2`.
     pub format: Option<String>,
 }
@@ -148,6 +151,7 @@ impl AggregateParams {
                 .filter(|(_, codes)| !codes.is_empty())
                 .collect(),
             as_of,
+            basis: self.reports.unwrap_or(ReportBasis::All),
         };
         Ok((request, format))
     }

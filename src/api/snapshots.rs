@@ -14,6 +14,7 @@ use crate::db;
 use crate::error::{AppError, Problem};
 use crate::service::snapshots;
 use crate::state::AppState;
+use crate::views::aggregates::ReportBasis;
 use crate::views::snapshots::{Snapshot, SnapshotSummary};
 
 #[derive(Deserialize, ToSchema)]
@@ -27,6 +28,9 @@ pub struct SnapshotInput {
     /// RFC 3339; the figures as they stood then (default: now). Not in the future.
     #[serde(default)]
     pub as_of: Option<String>,
+    /// `all` (default) or `accepted`: only the values of accepted reports count.
+    #[serde(default)]
+    pub reports: Option<ReportBasis>,
 }
 
 /// Freezes the national figures of a period.
@@ -43,7 +47,8 @@ pub async fn create_snapshot(
     body: JsonBody<SnapshotInput>,
 ) -> Result<(web::Json<SnapshotSummary>, StatusCode), AppError> {
     let input = body.0;
-    let request = snapshots::check(&input.period, &input.label, input.as_of.as_deref())?;
+    let mut request = snapshots::check(&input.period, &input.label, input.as_of.as_deref())?;
+    request.basis = input.reports.unwrap_or(ReportBasis::All);
     let subject = caller.principal.subject;
     let row = state
         .compute(move |conn| snapshots::create(conn, &request, &subject))

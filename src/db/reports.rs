@@ -136,3 +136,41 @@ pub fn with_narrative(conn: &mut DbConnection, ids: &[i64], period: &str) -> Que
     }
     Ok(found)
 }
+
+/// The state of every stored report of `periods` as it is (`version` None) or as it stood at
+/// a data version: (region, period) → state. A report not listed is open.
+pub fn states_at(
+    conn: &mut DbConnection,
+    periods: &[String],
+    version: Option<i64>,
+) -> QueryResult<HashMap<(String, String), String>> {
+    let rows: Vec<(String, String, String)> = match version {
+        None => reports::table
+            .filter(reports::period.eq_any(periods))
+            .select((reports::region, reports::period, reports::state))
+            .load(conn)?,
+        Some(version) => {
+            // The last event by then of each report.
+            let events: Vec<(i64, String, String, String)> = report_events::table
+                .filter(report_events::period.eq_any(periods))
+                .filter(report_events::version.le(version))
+                .order(report_events::id)
+                .select((
+                    report_events::id,
+                    report_events::region,
+                    report_events::period,
+                    report_events::to_state,
+                ))
+                .load(conn)?;
+            events
+                .into_iter()
+                .map(|(_, region, period, state)| (region, period, state))
+                .collect()
+        }
+    };
+    // Later rows (events in order) replace earlier ones.
+    Ok(rows
+        .into_iter()
+        .map(|(region, period, state)| ((region, period), state))
+        .collect())
+}

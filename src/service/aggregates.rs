@@ -17,10 +17,13 @@ use crate::domain::aggregate::{Row, from_facts, from_tallies};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::PeriodSpan;
+use crate::domain::report::ReportState;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::views::aggregates::{Aggregate, AggregateRow, AggregateStats, IndicatorSummary};
+use crate::views::aggregates::{
+    Aggregate, AggregateRow, AggregateStats, IndicatorSummary, ReportBasis, ReportCounts,
+};
 
 /// A checked aggregate question.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct AggregateRequest {
     /// Code-list filters; a project matches a list when it has one of its codes.
     pub filters: Vec<(Dimension, Vec<String>)>,
     pub as_of: Option<DateTime<Utc>>,
+    /// Which values count.
+    pub basis: ReportBasis,
 }
 
 /// Answers an aggregate question from one consistent state of the database: with `as_of`,
@@ -87,7 +92,11 @@ pub fn answer_at(
             format!("{} is not reported by sex", indicator.code),
         ));
     }
-    let filter = project_filter(request, version);
+    let (reports, accepted) = report_states(conn, request, version)?;
+    let mut filter = project_filter(request, version);
+    if request.basis == ReportBasis::Accepted {
+        filter.accepted_reports = Some(accepted);
+    }
     let buckets = request.span.buckets();
     let members = db::aggregates::memberships(
         conn,
@@ -231,6 +240,7 @@ pub fn answer_at(
         as_of: request
             .as_of
             .unwrap_or_else(|| crate::domain::now().and_utc()),
+        reports,
         rows: result.rows.into_iter().map(to_row).collect(),
         national: to_row(result.national),
         stats: AggregateStats {
@@ -278,7 +288,51 @@ fn project_filter(request: &AggregateRequest, version: Option<i64>) -> ProjectFi
         project_types: codes(Dimension::ProjectType),
         active_between: (request.span.start(), request.span.end()),
         version,
+        accepted_reports: None,
     }
+}
+
+/// The regions' reports of the span's half-years counted by state at `version`, and the
+/// accepted ones as `region:period`.
+fn report_states(
+    conn: &mut DbConnection,
+    request: &AggregateRequest,
+    version: Option<i64>,
+) -> Result<(ReportCounts, Vec<String>), AppError> {
+    let periods: Vec<String> = request
+        .span
+        .half_years
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let states = db::reports::states_at(conn, &periods, version)?;
+    let mut counts = ReportCounts {
+        basis: request.basis,
+        open: 0,
+        submitted: 0,
+        accepted: 0,
+        returned: 0,
+    };
+    let mut accepted = Vec::new();
+    for region in crate::domain::codes::REGIONS {
+        for period in &periods {
+            let state = states
+                .get(&(region.0.to_string(), period.clone()))
+                .and_then(|state| ReportState::parse(state))
+                .unwrap_or(ReportState::Open);
+            let count = match state {
+                ReportState::Open => &mut counts.open,
+                ReportState::Submitted => &mut counts.submitted,
+                ReportState::Accepted => &mut counts.accepted,
+                ReportState::Returned => &mut counts.returned,
+            };
+            *count += 1;
+            if state == ReportState::Accepted {
+                accepted.push(format!("{}:{period}", region.0));
+            }
+        }
+    }
+    Ok((counts, accepted))
 }
 
 /// Unknown codes in a filter are typing errors, not empty answers.

@@ -10,6 +10,7 @@ use crate::domain::completeness::{self, OpenHalfYear, ProjectNeeds};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::swedish_today;
 use crate::domain::period::{PeriodId, PeriodSpan};
+use crate::domain::report::ReportState;
 use crate::error::AppError;
 use crate::views::completeness::{Completeness, CompletenessRow};
 
@@ -36,6 +37,8 @@ pub fn answer(
         })
         .collect();
     let (tallies, national) = completeness::count(&needs, &open, &first_reported);
+    let open_ids: Vec<String> = open.iter().map(|h| h.id.to_string()).collect();
+    let states = db::reports::states_at(conn, &open_ids, None)?;
     Ok(Completeness {
         period,
         half_years: open.iter().map(|h| h.id.to_string()).collect(),
@@ -43,7 +46,20 @@ pub fn answer(
             .into_iter()
             .map(|region| {
                 let tally = tallies.get(&region.code).cloned().unwrap_or_default();
-                CompletenessRow::new(Some(region.code), &tally)
+                let reports = open_ids
+                    .iter()
+                    .map(|period| {
+                        let state = states
+                            .get(&(region.code.clone(), period.clone()))
+                            .and_then(|state| ReportState::parse(state))
+                            .unwrap_or(ReportState::Open);
+                        (period.clone(), state)
+                    })
+                    .collect();
+                CompletenessRow {
+                    reports,
+                    ..CompletenessRow::new(Some(region.code), &tally)
+                }
             })
             .collect(),
         national: CompletenessRow::new(None, &national),

@@ -11,6 +11,7 @@ use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
 use crate::service::aggregates::{AggregateRequest, answer_at};
+use crate::views::aggregates::ReportBasis;
 
 pub const MAX_LABEL_CHARS: usize = 200;
 
@@ -22,6 +23,8 @@ pub struct SnapshotRequest {
     pub label: String,
     /// `None`: the figures as they are.
     pub as_of: Option<DateTime<Utc>>,
+    /// Which values count.
+    pub basis: ReportBasis,
 }
 
 /// Checks the period, the label, and an `as_of` (RFC 3339) not in the future.
@@ -65,6 +68,7 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
         span: span.expect("checked"),
         label: label.to_string(),
         as_of,
+        basis: ReportBasis::All,
     })
 }
 
@@ -73,11 +77,11 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
 /// exact.
 fn figures(
     conn: &mut DbConnection,
-    period: &str,
-    span: &PeriodSpan,
+    request: &SnapshotRequest,
     as_of: DateTime<Utc>,
     version: i64,
 ) -> Result<String, AppError> {
+    let (period, span, basis) = (&request.period, &request.span, request.basis);
     let mut aggregates = Vec::new();
     for indicator in db::indicators::definitions_at(conn, Some(version))?
         .into_iter()
@@ -91,6 +95,7 @@ fn figures(
             regions: Vec::new(),
             filters: Vec::new(),
             as_of: Some(as_of),
+            basis,
         };
         aggregates.push(answer_at(conn, &request, Some(version))?);
     }
@@ -118,7 +123,7 @@ pub fn create(
                 )
             }
         };
-        let figures = figures(conn, &request.period, &request.span, as_of, version)?;
+        let figures = figures(conn, request, as_of, version)?;
         Ok::<_, AppError>((as_of, version, figures))
     })?;
     let row = SnapshotRow {

@@ -50,6 +50,24 @@ pub struct AggregateStats {
     pub max: Option<Decimal>,
 }
 
+/// Which values count: `all` stored values, or only those of `accepted` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportBasis {
+    All,
+    Accepted,
+}
+
+/// The reports of the period's half-years (21 regions each) by state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReportCounts {
+    pub basis: ReportBasis,
+    pub open: u64,
+    pub submitted: u64,
+    pub accepted: u64,
+    pub returned: u64,
+}
+
 /// An indicator aggregated over the matched projects.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Aggregate {
@@ -58,6 +76,9 @@ pub struct Aggregate {
     pub group_by: Vec<String>,
     /// The instant the figures describe.
     pub as_of: DateTime<Utc>,
+    /// What the figures rest on: which values count, and the regions' reports of the
+    /// period's half-years by state, as they stood at `as_of`.
+    pub reports: ReportCounts,
     pub rows: Vec<AggregateRow>,
     /// Over everything matched; not the sum of the rows.
     pub national: AggregateRow,

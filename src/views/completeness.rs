@@ -3,7 +3,10 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::collections::BTreeMap;
+
 use crate::domain::completeness::Tally;
+use crate::domain::report::ReportState;
 
 #[derive(Serialize, ToSchema)]
 pub struct CompletenessRow {
@@ -18,6 +21,9 @@ pub struct CompletenessRow {
     pub missing_values: u64,
     /// Reported by the half-year's deadline.
     pub on_time_values: u64,
+    /// The region's report of each counted half-year; absent in the national total.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reports: BTreeMap<String, ReportState>,
 }
 
 impl CompletenessRow {
@@ -29,6 +35,7 @@ impl CompletenessRow {
             reported_values: tally.reported_values,
             missing_values: tally.missing_values,
             on_time_values: tally.on_time_values,
+            reports: BTreeMap::new(),
         }
     }
 }

@@ -50,7 +50,8 @@ async fn completeness_counts_required_reported_and_missing_values(backend: Backe
     assert_eq!(
         kronoberg,
         &json!({"region": "07", "active_projects": 2, "required_values": 8, "reported_values": 4,
-                "missing_values": 4, "on_time_values": 4})
+                "missing_values": 4, "on_time_values": 4,
+                "reports": {"2026H1": "open", "2026H2": "open"}})
     );
     assert_eq!(
         answer["national"],

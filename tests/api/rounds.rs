@@ -21,6 +21,7 @@ backend_tests!(
     signed_off_data_is_locked_for_the_region_not_for_admins,
     the_reports_of_a_half_year_at_a_glance,
     concurrent_transitions_of_one_report_give_one_success,
+    figures_rest_on_accepted_reports_when_asked,
 );
 
 const H1: &str = "2026H1";
@@ -449,4 +450,122 @@ async fn concurrent_transitions_of_one_report_give_one_success(backend: Backend)
             transition(&app, &t.admin(), "07", "return", json!({"comment": "Igen"})).await;
         }
     }
+}
+
+async fn figures_rest_on_accepted_reports_when_asked(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let national = t.token(Role::National, None);
+    // Kronoberg's 2026H1 is accepted; Kalmar's is open.
+    transition(
+        &app,
+        &t.token(Role::Region, Some("07")),
+        "07",
+        "submit",
+        incomplete(),
+    )
+    .await;
+    transition(&app, &national, "07", "accept", json!({})).await;
+    let ask = |query: String| get(&format!("/api/v1/aggregates?{query}"), &national);
+    // RCR01 2026H1: A 0.1 and B 1.5 in Kronoberg, C 2 in Kalmar; A has 0.2 in 2026H2.
+    let accepted = send(
+        &app,
+        ask("indicator=RCR01&period=2026H1&group_by=region&reports=accepted".into()),
+    )
+    .await
+    .json();
+    assert_eq!(accepted["national"]["value"], 1.6);
+    assert_eq!(accepted["rows"][0]["value"], 1.6);
+    assert_eq!(accepted["rows"][1]["region"], "08");
+    assert_eq!(accepted["rows"][1]["value"], Value::Null);
+    assert_eq!(
+        accepted["rows"][1]["projects"], 1,
+        "Kalmar's project is still counted"
+    );
+    assert_eq!(
+        accepted["reports"],
+        json!({"basis": "accepted", "open": 20, "submitted": 0, "accepted": 1, "returned": 0})
+    );
+    let all = send(&app, ask("indicator=RCR01&period=2026H1".into()))
+        .await
+        .json();
+    assert_eq!(all["national"]["value"], 3.6);
+    assert_eq!(all["reports"]["basis"], "all");
+    assert_eq!(all["reports"]["accepted"], 1);
+    let year = send(
+        &app,
+        ask("indicator=RCR01&period=2026&reports=accepted&group_by=sakomrade".into()),
+    )
+    .await
+    .json();
+    assert_eq!(year["national"]["value"], 1.6, "A's 2026H2 is not accepted");
+    assert_eq!(year["reports"]["open"], 41, "two half-years of 21 regions");
+    // A snapshot on accepted reports reproduces after the report is returned.
+    let body = json!({"period": H1, "label": "Godkända", "reports": "accepted"});
+    let frozen = send(&app, post_json("/api/v1/snapshots", &national, &body)).await;
+    assert_eq!(frozen.status.as_u16(), 403, "snapshots are the scheduler's");
+    let frozen = send(&app, post_json("/api/v1/snapshots", &t.admin(), &body))
+        .await
+        .json();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let before_return = chrono::Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    transition(
+        &app,
+        &national,
+        "07",
+        "return",
+        json!({"comment": "Fel i B"}),
+    )
+    .await;
+    let again =
+        json!({"period": H1, "label": "Igen", "reports": "accepted", "as_of": frozen["as_of"]});
+    let again = send(&app, post_json("/api/v1/snapshots", &t.admin(), &again))
+        .await
+        .json();
+    assert_eq!(
+        again["sha256"], frozen["sha256"],
+        "the states as they stood then"
+    );
+    let now = send(
+        &app,
+        ask("indicator=RCR01&period=2026H1&reports=accepted".into()),
+    )
+    .await
+    .json();
+    assert_eq!(
+        now["national"]["value"],
+        Value::Null,
+        "nothing accepted now"
+    );
+    assert_eq!(now["reports"]["returned"], 1);
+    let as_of = before_return.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let then = send(
+        &app,
+        ask(format!(
+            "indicator=RCR01&period=2026H1&reports=accepted&as_of={as_of}"
+        )),
+    )
+    .await
+    .json();
+    assert_eq!(
+        then["national"]["value"], 1.6,
+        "as_of uses the report states of then"
+    );
+    assert_eq!(then["reports"]["accepted"], 1);
+    let completeness = send(
+        &app,
+        get(&format!("/api/v1/completeness?period={H1}"), &national),
+    )
+    .await
+    .json();
+    let kronoberg = completeness["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == "07")
+        .unwrap()
+        .clone();
+    assert_eq!(kronoberg["reports"], json!({"2026H1": "returned"}));
 }

@@ -391,6 +391,7 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
         regions: Vec::new(),
         filters: Vec::new(),
         as_of: None,
+        basis: uppfoljning::views::aggregates::ReportBasis::All,
     };
     let mut conn = t.conn();
     let pool = t.state.pool.clone();

@@ -36,6 +36,9 @@ pub struct ProjectFilter {
     /// The projects, plans and values as they stood at this data version; `None`: as they
     /// are.
     pub version: Option<i64>,
+    /// Only the values of these region half-years (`region:period`, such as `07:2026H1`)
+    /// count: the accepted reports. `None`: every value counts.
+    pub accepted_reports: Option<Vec<String>>,
 }
 
 /// The project field a derived indicator sums.
@@ -83,6 +86,23 @@ pub(super) fn select_attributes(columns: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The condition that a value, whose half-year is `period_column`, belongs to an accepted
+/// report; nothing when every value counts.
+pub(super) fn accepted_condition(
+    filter: &ProjectFilter,
+    period_column: &str,
+    binds: &mut Binds,
+) -> String {
+    match &filter.accepted_reports {
+        None => String::new(),
+        Some(accepted) if accepted.is_empty() => " AND 1 = 0".to_string(),
+        Some(accepted) => format!(
+            " AND p.region || ':' || {period_column} IN ({})",
+            binds.texts(accepted)
+        ),
+    }
 }
 
 /// The rows of a versioned table current at `version`.

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::{
-    AttributeColumns, ProjectFilter, attribute_columns, bransch_join, joined_sum, period_ids,
-    project_conditions, select_attributes, split_sum,
+    AttributeColumns, ProjectFilter, accepted_condition, attribute_columns, bransch_join,
+    joined_sum, period_ids, project_conditions, select_attributes, split_sum,
 };
 use crate::db::DbConnection;
 use crate::db::binds::Binds;
@@ -98,7 +98,8 @@ pub fn tallies(
     };
     let indicator = binds.text(indicator);
     let periods = binds.texts(&period_ids(half_years));
-    let conditions = project_conditions(filter, &mut binds);
+    let conditions = project_conditions(filter, &mut binds)
+        + &accepted_condition(filter, "v.period", &mut binds);
     // The projects are read only when grouped or filtered by their attributes: the foreign
     // key already says every value has its project.
     let projects = if columns.is_empty() && conditions.is_empty() {

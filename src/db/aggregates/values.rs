@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::{
-    AttributeColumns, ProjectFilter, attribute_columns, bransch_join, period_ids,
-    project_conditions, projects_source, select_attributes,
+    AttributeColumns, ProjectFilter, accepted_condition, attribute_columns, bransch_join,
+    period_ids, project_conditions, projects_source, select_attributes,
 };
 use crate::db::DbConnection;
 use crate::db::binds::Binds;
@@ -75,7 +75,8 @@ pub fn values(
         projects = projects_source(filter, &mut binds),
         attributes = select_attributes(&columns),
         bransch = bransch_join(group_by, filter, &mut binds),
-        conditions = project_conditions(filter, &mut binds),
+        conditions = project_conditions(filter, &mut binds)
+            + &accepted_condition(filter, "f.period", &mut binds),
     );
     let rows: Vec<FactRow> = binds.load(conn, sql)?;
     let mut current_entities: HashMap<(i64, String), Vec<String>> = HashMap::new();
