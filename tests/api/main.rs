@@ -11,5 +11,5 @@ mod outage;
 mod reference;
 mod reports;
 mod rounds;
-mod standing;
+pub mod standing;
 mod writes;

@@ -22,6 +22,7 @@ backend_tests!(
     the_reports_of_a_half_year_at_a_glance,
     concurrent_transitions_of_one_report_give_one_success,
     figures_rest_on_accepted_reports_when_asked,
+    a_sign_off_racing_a_submission_never_precedes_its_data,
 );
 
 const H1: &str = "2026H1";
@@ -396,8 +397,14 @@ async fn the_reports_of_a_half_year_at_a_glance(backend: Backend) {
     assert_eq!(state(&t, &app, "07").await, "returned");
 }
 
-/// Two transitions of one report made at the same moment, on two connections.
-fn race(t: &TestApp, first: Transition, second: Transition) -> Vec<Result<(), AppError>> {
+/// Two transitions of one report made at the same moment, on two connections, each made
+/// on the report as read at `if_match`.
+fn race(
+    t: &TestApp,
+    first: Transition,
+    second: Transition,
+    if_match: Option<i64>,
+) -> Vec<Result<(), AppError>> {
     let handles: Vec<_> = [first, second]
         .into_iter()
         .map(|transition| {
@@ -410,6 +417,7 @@ fn race(t: &TestApp, first: Transition, second: Transition) -> Vec<Result<(), Ap
                 };
                 let request = TransitionRequest {
                     comment: Some("Samtidigt".into()),
+                    if_match,
                     ..TransitionRequest::default()
                 };
                 let kronoberg = RegionCode::parse("07").unwrap();
@@ -435,7 +443,7 @@ async fn concurrent_transitions_of_one_report_give_one_success(backend: Backend)
         (Transition::Return, Transition::Return),
     ] {
         transition(&app, &kronoberg, "07", "submit", incomplete()).await;
-        let outcomes = race(&t, first, second);
+        let outcomes = race(&t, first, second, None);
         let successes = outcomes.iter().filter(|o| o.is_ok()).count();
         let conflicts = outcomes
             .iter()
@@ -450,6 +458,59 @@ async fn concurrent_transitions_of_one_report_give_one_success(backend: Backend)
             transition(&app, &t.admin(), "07", "return", json!({"comment": "Igen"})).await;
         }
     }
+    // Accepting and returning a report both read as submitted: one wins, the other is
+    // told the report changed since.
+    let read = transition(&app, &kronoberg, "07", "submit", incomplete()).await;
+    let revision = read.json()["revision"].as_i64();
+    let outcomes = race(&t, Transition::Accept, Transition::Return, revision);
+    let successes = outcomes.iter().filter(|o| o.is_ok()).count();
+    let stale = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(AppError::PreconditionFailed(_))))
+        .count();
+    assert_eq!((successes, stale), (1, 1), "{outcomes:?}");
+}
+
+async fn a_sign_off_racing_a_submission_never_precedes_its_data(backend: Backend) {
+    use diesel::prelude::*;
+    use uppfoljning::db::schema::{report_events, value_revisions};
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    // Kalmar's submission of 2026H1 holds its transaction open while Kalmar signs off.
+    let (stored, written) = std::sync::mpsc::channel();
+    let hold = std::time::Duration::from_millis(500);
+    let writer = crate::standing::slow_write(t.state.pool.clone(), 5, stored, hold);
+    written.recv().unwrap();
+    let kalmar = t.token(Role::Region, Some("08"));
+    let signed = transition(&app, &kalmar, "08", "submit", incomplete()).await;
+    writer.join().unwrap();
+    assert_eq!(
+        signed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&signed.body)
+    );
+    let mut conn = t.conn();
+    let sign_off: i64 = report_events::table
+        .filter(report_events::region.eq("08"))
+        .select(report_events::version)
+        .first(&mut *conn)
+        .unwrap();
+    let last_write: Option<i64> = value_revisions::table
+        .filter(value_revisions::period.eq(H1))
+        .select(diesel::dsl::max(value_revisions::version))
+        .first(&mut *conn)
+        .unwrap();
+    assert!(
+        last_write.unwrap() < sign_off,
+        "the submission committed before the sign-off ({last_write:?} < {sign_off})"
+    );
+    let report = send(&app, get(&report_path("08"), &kalmar)).await.json();
+    assert_eq!(
+        report["values"], 5,
+        "the sign-off counted the data that committed first"
+    );
 }
 
 async fn figures_rest_on_accepted_reports_when_asked(backend: Backend) {

@@ -314,7 +314,7 @@ async fn only_writes_that_change_data_move_the_data_version(backend: Backend) {
 
 /// Stores Kalmar's project C's RCR01 for 2026H1 as `amount` in a write transaction that,
 /// once the value is written, says so on `stored` and waits `hold` before it commits.
-fn slow_write(
+pub fn slow_write(
     pool: DbPool,
     amount: i64,
     stored: std::sync::mpsc::Sender<()>,
