@@ -32,28 +32,74 @@ impl FromRequest for JsonBytes {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = request.mime_type().ok().flatten().is_some_and(|mime| {
-            mime.type_() == mime::APPLICATION
-                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-        });
-        let body = web::Bytes::from_request(request, payload);
+        let body = read_body(
+            request,
+            payload,
+            is_json(request),
+            "the body must be JSON with Content-Type: application/json",
+        );
+        Box::pin(async move { Ok(JsonBytes(body.await?)) })
+    }
+}
+
+/// The raw bytes of a submission: JSON, or CSV (`text/csv`).
+pub struct SubmissionBytes {
+    pub bytes: web::Bytes,
+    pub csv: bool,
+}
+
+impl FromRequest for SubmissionBytes {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let csv = request
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|mime| mime.type_() == mime::TEXT && mime.subtype() == "csv");
+        let body = read_body(
+            request,
+            payload,
+            csv || is_json(request),
+            "the body must be JSON (application/json) or CSV (text/csv)",
+        );
         Box::pin(async move {
-            if !is_json {
-                return Err(AppError::UnsupportedMediaType(
-                    "the body must be JSON with Content-Type: application/json".into(),
-                ));
-            }
-            let bytes = body
-                .await
-                .map_err(|error| match error.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => AppError::PayloadTooLarge(
-                        "the body is larger than this endpoint accepts".into(),
-                    ),
-                    _ => AppError::BadRequest("the body could not be read".into()),
-                })?;
-            Ok(JsonBytes(bytes))
+            Ok(SubmissionBytes {
+                bytes: body.await?,
+                csv,
+            })
         })
     }
+}
+
+fn is_json(request: &HttpRequest) -> bool {
+    request.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.type_() == mime::APPLICATION
+            && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    })
+}
+
+/// Reads a body of an accepted media type, within the size limit in force.
+fn read_body(
+    request: &HttpRequest,
+    payload: &mut Payload,
+    accepted: bool,
+    refusal: &'static str,
+) -> LocalBoxFuture<'static, Result<web::Bytes, AppError>> {
+    let body = web::Bytes::from_request(request, payload);
+    Box::pin(async move {
+        if !accepted {
+            return Err(AppError::UnsupportedMediaType(refusal.into()));
+        }
+        body.await
+            .map_err(|error| match error.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => AppError::PayloadTooLarge(
+                    "the body is larger than this endpoint accepts".into(),
+                ),
+                _ => AppError::BadRequest("the body could not be read".into()),
+            })
+    })
 }
 
 /// Parses a JSON document, naming the field where its shape is wrong. Text with a NUL

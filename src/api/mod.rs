@@ -5,6 +5,7 @@ pub mod aggregates;
 pub mod allowed_methods;
 pub mod classifications;
 pub mod completeness;
+pub mod csv_submission;
 pub mod extract;
 pub mod formats;
 pub mod health;

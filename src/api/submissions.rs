@@ -6,11 +6,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{Authorized, RegionWrite};
-use crate::api::extract::{JsonBytes, parse_json, parse_region};
+use crate::api::csv_submission;
+use crate::api::extract::{SubmissionBytes, parse_json, parse_region};
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::SubmissionInput;
 use crate::error::{AppError, PROBLEM_JSON, Problem};
-use crate::service::submissions::{self, Decision, Received};
+use crate::service::submissions::{self, Decision, ReadSubmission, Received};
 use crate::state::AppState;
 use crate::views::submissions::SubmissionResult;
 
@@ -34,7 +35,13 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
         SubmitParams,
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer again; another body with the key is a 422"),
     ),
-    request_body = SubmissionInput,
+    request_body(
+        description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), comma or semicolon separated, UTF-8 with or without BOM; errors in a CSV file name the line and column",
+        content(
+            (SubmissionInput = "application/json"),
+            (String = "text/csv"),
+        )
+    ),
     responses(
         (status = 200, description = "Stored, or validated in a dry run", body = SubmissionResult),
         (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
@@ -48,7 +55,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     region: web::Path<String>,
     request: HttpRequest,
-    body: JsonBytes,
+    body: SubmissionBytes,
 ) -> Result<HttpResponse, AppError> {
     let region = parse_region(&region)?;
     // Read by hand rather than by extractor so that a bad parameter is refused in the same
@@ -63,9 +70,19 @@ pub async fn submit(
             principal: caller.principal,
             dry_run: params.dry_run,
             idempotency_key: idempotency_key(&request)?,
-            body: body.0,
+            body: body.bytes,
         };
-        submissions::receive(&state, received, parse_json).await
+        if body.csv {
+            submissions::receive(&state, received, csv_submission::read).await
+        } else {
+            submissions::receive(&state, received, |bytes| {
+                Ok(ReadSubmission {
+                    input: parse_json(bytes)?,
+                    lines: Vec::new(),
+                })
+            })
+            .await
+        }
     }
     .await;
     match received {

@@ -15,6 +15,12 @@ pub struct FieldError {
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
+    /// For a file: the line the item came from (1 is the header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// For a file: the column of the value, by its header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldError {
@@ -24,6 +30,8 @@ impl FieldError {
             field: field.into(),
             code: code.to_string(),
             message: message.into(),
+            line: None,
+            column: None,
         }
     }
 }

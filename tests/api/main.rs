@@ -5,6 +5,7 @@ mod common;
 mod aggregates;
 mod auth;
 mod faults;
+mod files;
 mod migrations;
 mod operations;
 mod outage;

@@ -224,6 +224,8 @@ fn check_period(
             field: format!("{}[{}].period", item.prefix, item.index),
             code: code.to_string(),
             message,
+            line: None,
+            column: None,
         });
     }
     true

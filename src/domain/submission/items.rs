@@ -20,6 +20,8 @@ impl ItemErrors<'_> {
             field: format!("{}[{}].{field}", self.prefix, self.index),
             code: code.to_string(),
             message: message.into(),
+            line: None,
+            column: None,
         });
     }
 

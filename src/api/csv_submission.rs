@@ -1,0 +1,272 @@
+//! A submission of values as a CSV file, the way systems that export flat files report
+//! (DHIS2 imports data value sets so): UTF-8 with or without a byte-order mark, comma or
+//! semicolon separated, one row per value with the columns
+//! `project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer`,
+//! and one row per enterprise for distinct indicators. It is read into the same submission as
+//! a JSON body; a blank value is "not reported", never 0.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
+use crate::domain::submission::input::{BySexInput, SubmissionInput, ValueInput};
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+use crate::service::submissions::ReadSubmission;
+
+pub const COLUMNS: [&str; 8] = [
+    "project_ref",
+    "indicator",
+    "period",
+    "value",
+    "kvinnor",
+    "man",
+    "ej_angivet",
+    "organisationsnummer",
+];
+
+/// Rows read at most: beyond them a file is refused before it is read further.
+pub const MAX_ROWS: usize = 1_000_000;
+
+/// One row's cells by column, and its line.
+struct Row {
+    line: u64,
+    cells: [String; 8],
+}
+
+impl Row {
+    fn cell(&self, column: usize) -> Option<&str> {
+        Some(self.cells[column].as_str()).filter(|cell| !cell.is_empty())
+    }
+}
+
+fn error(line: u64, column: Option<&str>, code: &str, message: String) -> FieldError {
+    FieldError {
+        line: Some(line),
+        column: column.map(str::to_string),
+        ..FieldError::new(
+            match column {
+                Some(column) => format!("line {line}, {column}"),
+                None => format!("line {line}"),
+            },
+            code,
+            message,
+        )
+    }
+}
+
+/// A number as typed: `1 234,5` (Swedish), `1234.5`, with spaces as thousand separators.
+fn number(text: &str) -> Option<Decimal> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    let normal = if compact.contains('.') {
+        compact
+    } else {
+        compact.replace(',', ".")
+    };
+    normal.parse().ok()
+}
+
+/// Reads a CSV file into a submission of values, with the line each value came from.
+pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let semicolons = first_line.iter().filter(|b| **b == b';').count();
+    let commas = first_line.iter().filter(|b| **b == b',').count();
+    let delimiter = if semicolons > commas { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| AppError::invalid("line 1", "invalid_csv", format!("not CSV: {e}")))?
+        .iter()
+        .map(|name| name.to_lowercase())
+        .collect();
+    let positions: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .map(|column| header.iter().position(|name| name == column))
+        .collect();
+    let absent: Vec<&str> = COLUMNS
+        .iter()
+        .zip(&positions)
+        .filter(|(_, position)| position.is_none())
+        .map(|(column, _)| *column)
+        .collect();
+    if !absent.is_empty() {
+        return Err(AppError::invalid(
+            "line 1",
+            "missing_columns",
+            format!(
+                "the header lacks {}; the columns are {}",
+                absent.join(", "),
+                COLUMNS.join(", ")
+            ),
+        ));
+    }
+    let mut rows = Vec::new();
+    for (number, record) in reader.records().enumerate() {
+        let line = number as u64 + 2;
+        if number >= MAX_ROWS {
+            return Err(AppError::invalid(
+                format!("line {line}"),
+                "too_many_rows",
+                format!("at most {MAX_ROWS} rows in one file; split it"),
+            ));
+        }
+        let record = record.map_err(|e| {
+            AppError::Invalid(vec![error(
+                line,
+                None,
+                "invalid_csv",
+                format!("not CSV: {e}"),
+            )])
+        })?;
+        let cells = std::array::from_fn(|column| {
+            positions[column]
+                .and_then(|position| record.get(position))
+                .unwrap_or_default()
+                .to_string()
+        });
+        rows.push(Row { line, cells });
+    }
+    values_of(rows)
+}
+
+/// Groups the rows into values: the rows of one project, indicator and half-year with
+/// organisationsnummer are one value's enterprises.
+fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
+    let mut errors = Vec::new();
+    let mut values: Vec<ValueInput> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut listed: HashMap<(String, String, String), usize> = HashMap::new();
+    for row in rows {
+        for (column, name) in COLUMNS.iter().enumerate().take(3) {
+            if row.cell(column).is_none() {
+                errors.push(error(
+                    row.line,
+                    Some(name),
+                    "required",
+                    "must not be empty".into(),
+                ));
+            }
+        }
+        let mut read_number = |column: usize| -> Option<Decimal> {
+            let text = row.cell(column)?;
+            let parsed = number(text);
+            if parsed.is_none() {
+                errors.push(error(
+                    row.line,
+                    Some(COLUMNS[column]),
+                    "not_a_number",
+                    format!("'{text}' is not a number"),
+                ));
+            }
+            parsed
+        };
+        let value = read_number(3);
+        let parts = [read_number(4), read_number(5), read_number(6)];
+        let by_sex = parts.iter().any(Option::is_some).then(|| BySexInput {
+            kvinnor: parts[0].unwrap_or_default(),
+            man: parts[1].unwrap_or_default(),
+            ej_angivet: parts[2].unwrap_or_default(),
+        });
+        let orgnr = row.cell(7).map(str::to_string);
+        if value.is_none() && orgnr.is_none() && by_sex.is_none() {
+            // Not reported.
+            continue;
+        }
+        let key = (
+            row.cells[0].clone(),
+            row.cells[1].clone(),
+            row.cells[2].clone(),
+        );
+        if let (Some(orgnr), Some(&index)) = (&orgnr, listed.get(&key)) {
+            values[index]
+                .entities
+                .get_or_insert_with(Vec::new)
+                .push(orgnr.clone());
+            continue;
+        }
+        if orgnr.is_some() {
+            listed.insert(key.clone(), values.len());
+        }
+        values.push(ValueInput {
+            project_ref: key.0,
+            indicator: key.1,
+            period: key.2,
+            value,
+            entities: orgnr.map(|orgnr| vec![orgnr]),
+            by_sex,
+            comment: None,
+        });
+        lines.push(row.line);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(ReadSubmission {
+        input: SubmissionInput {
+            values,
+            ..SubmissionInput::default()
+        },
+        lines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swedish_numbers_are_read() {
+        assert_eq!(number("1,5"), Some(Decimal::new(15, 1)));
+        assert_eq!(number("1 234,5"), Some(Decimal::new(12345, 1)));
+        assert_eq!(number("1234.5"), Some(Decimal::new(12345, 1)));
+        assert_eq!(number("12 345"), Some(Decimal::from(12345)));
+        assert_eq!(number("tolv"), None);
+    }
+
+    #[test]
+    fn rows_become_values_and_enterprises() {
+        let file = "\u{feff}project_ref;indicator;period;value;kvinnor;man;ej_angivet;organisationsnummer\n\
+                    P1;RCR01;2026H1;1,5;;;;\n\
+                    P1;RCO01;2026H1;;;;;5560360793\n\
+                    P1;RCO01;2026H1;;;;;556703-7485\n\
+                    P1;NAT-A01;2026H1;10;4;6;;\n\
+                    P1;RCR01;2026H2;;;;;\n";
+        let read = read(file.as_bytes()).unwrap();
+        let values = &read.input.values;
+        assert_eq!(values.len(), 3, "a blank value is not reported");
+        assert_eq!(values[0].value, Some(Decimal::new(15, 1)));
+        assert_eq!(
+            values[1].entities.as_deref(),
+            Some(["5560360793".to_string(), "556703-7485".to_string()].as_slice())
+        );
+        assert_eq!(values[2].by_sex.as_ref().unwrap().ej_angivet, Decimal::ZERO);
+        assert_eq!(read.lines, [2, 3, 5]);
+    }
+
+    #[test]
+    fn bad_cells_are_named_by_line_and_column() {
+        let file = "project_ref,indicator,period,value,kvinnor,man,ej_angivet,organisationsnummer\n\
+                    P1,RCR01,2026H1,tolv,,,,\n\
+                    ,RCR01,2026H1,1,,,,\n";
+        match read(file.as_bytes()) {
+            Err(AppError::Invalid(errors)) => {
+                assert_eq!(errors[0].line, Some(2));
+                assert_eq!(errors[0].column.as_deref(), Some("value"));
+                assert_eq!(errors[0].code, "not_a_number");
+                assert_eq!(errors[1].line, Some(3));
+                assert_eq!(errors[1].column.as_deref(), Some("project_ref"));
+            }
+            other => panic!("refused: {other:?}"),
+        }
+        let no_header = read(b"a,b\n1,2\n");
+        assert!(matches!(no_header, Err(AppError::Invalid(e)) if e[0].code == "missing_columns"));
+    }
+}

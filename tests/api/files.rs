@@ -1,0 +1,147 @@
+//! Submissions as CSV files: the same checks, transaction and answer as JSON.
+
+use actix_web::test;
+use serde_json::{Value, json};
+
+use crate::aggregates::{load, value};
+use crate::backend_tests;
+use crate::common::{Backend, TestApp, TestService, get, post_json, send};
+use uppfoljning::app::build_app;
+use uppfoljning::auth::Role;
+
+backend_tests!(
+    a_csv_file_is_the_same_submission_as_json,
+    csv_errors_name_the_line_and_column_and_store_nothing,
+);
+
+async fn post_csv(
+    app: &impl TestService,
+    token: &str,
+    path: &str,
+    file: &str,
+) -> crate::common::Reply {
+    let request = test::TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "text/csv; charset=utf-8"))
+        .set_payload(file.to_string());
+    send(app, request).await
+}
+
+const PATH: &str = "/api/v1/regions/07/submissions";
+
+async fn a_csv_file_is_the_same_submission_as_json(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    // Semicolons, a byte-order mark, Swedish decimal commas, an organisationsnummer typed
+    // as a number (Excel drops the dash), a blank value that is not reported.
+    let file = "\u{feff}project_ref;indicator;period;value;kvinnor;man;ej_angivet;organisationsnummer\r\n\
+                A;RCR01;2026H2;0,3;;;;\r\n\
+                B;RCO01;2026H1;;;;;5560360793\r\n\
+                B;RCO01;2026H1;;;;;556703-7485\r\n\
+                B;NAT-A01;2026H1;7;3;4;;\r\n\
+                B;RCR01;2026H2;;;;;\r\n";
+    let json = json!({"values": [
+        value("A", "RCR01", "2026H2", json!(0.3)),
+        {"project_ref": "B", "indicator": "RCO01", "period": "2026H1", "entities": ["5560360793", "556703-7485"]},
+        {"project_ref": "B", "indicator": "NAT-A01", "period": "2026H1", "value": 7,
+         "by_sex": {"kvinnor": 3, "man": 4, "ej_angivet": 0}},
+    ]});
+    let dry = format!("{PATH}?dry_run=true");
+    let from_json = send(&app, post_json(&dry, &kronoberg, &json)).await.json();
+    let from_csv = post_csv(&app, &kronoberg, &dry, file).await;
+    assert_eq!(
+        from_csv.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&from_csv.body)
+    );
+    let from_csv = from_csv.json();
+    for part in ["projects", "values", "narratives"] {
+        assert_eq!(from_csv[part], from_json[part], "{part}");
+    }
+    assert_eq!(
+        from_csv["values"],
+        json!({"created": 2, "updated": 1, "unchanged": 0})
+    );
+    let stored = post_csv(&app, &kronoberg, PATH, file).await.json();
+    assert_eq!(stored["status"], "stored");
+    let b = send(&app, get("/api/v1/regions/07/projects/B", &kronoberg))
+        .await
+        .json();
+    let firms = b["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["indicator"] == "RCO01")
+        .unwrap()
+        .clone();
+    assert_eq!(firms["entities"], json!(["5560360793", "5567037485"]));
+    assert_eq!(firms["value"], 2);
+    let again = post_csv(&app, &kronoberg, PATH, file).await.json();
+    assert_eq!(
+        again["values"],
+        json!({"created": 0, "updated": 0, "unchanged": 3}),
+        "the same file again changes nothing"
+    );
+    // Commas and no byte-order mark read the same.
+    let commas = "project_ref,indicator,period,value,kvinnor,man,ej_angivet,organisationsnummer\n\
+                  A,RCR01,2026H2,0.3,,,,\n";
+    let reply = post_csv(&app, &kronoberg, PATH, commas).await.json();
+    assert_eq!(reply["values"]["unchanged"], 1);
+}
+
+async fn csv_errors_name_the_line_and_column_and_store_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let revisions = t.count("value_revisions");
+    let unreadable = "project_ref;indicator;period;value;kvinnor;man;ej_angivet;organisationsnummer\n\
+                      A;RCR01;2026H2;tolv;;;;\n";
+    let problem = post_csv(&app, &kronoberg, PATH, unreadable)
+        .await
+        .problem(422);
+    assert_eq!(
+        (
+            problem["errors"][0]["line"].clone(),
+            problem["errors"][0]["column"].clone()
+        ),
+        (json!(2), json!("value"))
+    );
+    let invalid = "project_ref;indicator;period;value;kvinnor;man;ej_angivet;organisationsnummer\n\
+                   A;RCR01;2026H2;1;;;;\n\
+                   A;NOPE;2026H2;1;;;;\n\
+                   B;RCO01;2026H1;;;;;5560360794\n";
+    let problem = post_csv(&app, &kronoberg, PATH, invalid).await.problem(422);
+    let named: Vec<(Value, Value, Value)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].clone(), e["line"].clone(), e["column"].clone()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (json!("values[1].indicator"), json!(3), json!("indicator")),
+            (
+                json!("values[2].entities[0]"),
+                json!(4),
+                json!("entities[0]")
+            ),
+        ]
+    );
+    let headless = post_csv(&app, &kronoberg, PATH, "ref,value\nA,1\n")
+        .await
+        .problem(422);
+    assert_eq!(headless["errors"][0]["code"], "missing_columns");
+    assert_eq!(t.count("value_revisions"), revisions, "nothing stored");
+    let other_type = test::TestRequest::post()
+        .uri(PATH)
+        .insert_header(("Authorization", format!("Bearer {kronoberg}")))
+        .insert_header(("Content-Type", "text/plain"))
+        .set_payload("A;RCR01");
+    send(&app, other_type).await.problem(415);
+}
