@@ -5,6 +5,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+# A workspace member: cargo reads its manifest even when building the service alone.
+COPY bench ./bench
 RUN cargo build --release --locked --bin uppfoljning
 
 # Run stage: the binary and the C library it links.

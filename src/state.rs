@@ -32,8 +32,9 @@ pub struct AppState {
     db_permits: Semaphore,
     /// One per processor core: the answers that may be computed at once.
     computation_permits: Semaphore,
-    /// The writes that may run at once: one on SQLite, which has one writer, one per core
-    /// on PostgreSQL.
+    /// One write at a time: the database runs them one at a time anyway (SQLite has one
+    /// writer; on PostgreSQL writers take the data version row first), so a waiting write
+    /// holds neither a connection nor its parsed body.
     write_permits: Semaphore,
     pub config: Config,
 }
@@ -72,10 +73,7 @@ impl AppState {
             answers: AnswerCache::new(KEPT_ANSWERS),
             db_permits: Semaphore::new(config.pool_size as usize),
             computation_permits: Semaphore::new(cores),
-            write_permits: Semaphore::new(match config.database {
-                DatabaseUrl::Sqlite(_) => 1,
-                DatabaseUrl::Postgres(_) => cores,
-            }),
+            write_permits: Semaphore::new(1),
             config,
         })
     }
