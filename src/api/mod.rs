@@ -19,6 +19,7 @@ pub mod regions;
 pub mod reports;
 pub mod snapshots;
 pub mod submissions;
+pub mod template;
 
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
@@ -66,6 +67,8 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(narratives::list_narratives)
                 .service(reports::list_reports)
                 .service(reports::get_report)
+                // Before the transitions, whose `{transition}` would take `template`.
+                .service(template::get_template)
                 .service(reports::transition_report)
                 .service(reports::accept_reports)
                 .service(snapshots::create_snapshot)

@@ -8,3 +8,4 @@ pub mod demo_data;
 pub mod reports;
 pub mod snapshots;
 pub mod submissions;
+pub mod template;

@@ -12,6 +12,7 @@ use uppfoljning::auth::Role;
 backend_tests!(
     a_csv_file_is_the_same_submission_as_json,
     csv_errors_name_the_line_and_column_and_store_nothing,
+    the_template_is_prefilled_and_its_texts_stay_texts,
 );
 
 async fn post_csv(
@@ -144,4 +145,121 @@ async fn csv_errors_name_the_line_and_column_and_store_nothing(backend: Backend)
         .insert_header(("Content-Type", "text/plain"))
         .set_payload("A;RCR01");
     send(&app, other_type).await.problem(415);
+}
+
+async fn the_template_is_prefilled_and_its_texts_stay_texts(backend: Backend) {
+    use calamine::{Data, DataType, Reader, Xlsx};
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    // A title that a spreadsheet would take for a formula.
+    let b = send(&app, get("/api/v1/regions/07/projects/B", &t.admin()))
+        .await
+        .json();
+    let mut renamed = b.clone();
+    for field in ["region", "values", "narratives", "created_at", "updated_at"] {
+        renamed.as_object_mut().unwrap().remove(field);
+    }
+    renamed["title"] = json!("=HYPERLINK(\"http://x\")");
+    let reply = send(
+        &app,
+        crate::common::put_json("/api/v1/regions/07/projects/B", &t.admin(), &renamed),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let path = "/api/v1/regions/07/reports/2026H1/template";
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let reply = send(&app, get(path, &kronoberg)).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        reply.content_type(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(reply.body.clone())).unwrap();
+    assert_eq!(
+        workbook.sheet_names(),
+        [
+            "Instruktioner",
+            "Koder",
+            "Projekt",
+            "Värden",
+            "Företag",
+            "Berättelser"
+        ]
+    );
+    let koder = workbook
+        .sheets_metadata()
+        .iter()
+        .find(|sheet| sheet.name == "Koder")
+        .unwrap()
+        .visible;
+    assert_eq!(
+        koder,
+        calamine::SheetVisible::Hidden,
+        "code lists on a hidden sheet"
+    );
+    let projects = workbook.worksheet_range("Projekt").unwrap();
+    assert_eq!(projects.get((0, 0)), Some(&Data::String("ref".into())));
+    assert_eq!(
+        projects.get((2, 1)),
+        Some(&Data::String("=HYPERLINK(\"http://x\")".into()))
+    );
+    let formulas = workbook.worksheet_formula("Projekt").unwrap();
+    assert!(
+        formulas
+            .used_cells()
+            .all(|(_, _, formula)| formula.is_empty()),
+        "no formula in a data cell"
+    );
+    let values = workbook.worksheet_range("Värden").unwrap();
+    let rows: Vec<(String, String, Option<f64>)> = values
+        .rows()
+        .skip(1)
+        .map(|row| (row[0].to_string(), row[1].to_string(), row[5].as_f64()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("A".into(), "RCR01".into(), Some(0.1)),
+            ("B".into(), "RCR01".into(), Some(1.5)),
+        ],
+        "RCO01 counts enterprises: it is on Företag"
+    );
+    let enterprises = workbook.worksheet_range("Företag").unwrap();
+    let orgnr: Vec<String> = enterprises
+        .rows()
+        .skip(1)
+        .map(|row| row[2].to_string())
+        .collect();
+    assert_eq!(orgnr, ["5560360793", "5567037485"]);
+    let instructions = workbook.worksheet_range("Instruktioner").unwrap();
+    assert!(
+        instructions
+            .get((1, 0))
+            .unwrap()
+            .to_string()
+            .contains("2030-01-31")
+    );
+    // Kalmar may not read Kronoberg's template; the scheduler reads no project data.
+    send(&app, get(path, &t.token(Role::Region, Some("08"))))
+        .await
+        .problem(403);
+    send(&app, get(path, &t.token(Role::National, None))).await;
+    send(
+        &app,
+        get("/api/v1/regions/07/reports/2031H1/template", &t.admin()),
+    )
+    .await
+    .problem(404);
 }
