@@ -31,13 +31,23 @@ impl AllowedMethods {
         AllowedMethods { routes }
     }
 
-    /// The `Allow` header value for `path`, if a documented path matches it.
+    /// The `Allow` header value for `path`, if a documented path matches it. Where several
+    /// match, the most literal wins, as in routing: `…/{period}/template` over
+    /// `…/{period}/{transition}`.
     pub fn for_path(&self, path: &str) -> Option<String> {
         let requested: Vec<&str> = segments(path).collect();
-        let mut allowed: Vec<&str> = self
+        let matching: Vec<&(Vec<String>, Vec<&'static str>)> = self
             .routes
             .iter()
             .filter(|(template, _)| matches(template, &requested))
+            .collect();
+        let most_literal = matching
+            .iter()
+            .map(|(template, _)| literals(template))
+            .max()?;
+        let mut allowed: Vec<&str> = matching
+            .into_iter()
+            .filter(|(template, _)| literals(template) == most_literal)
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         allowed.sort_unstable();
@@ -48,6 +58,13 @@ impl AllowedMethods {
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|segment| !segment.is_empty())
+}
+
+fn literals(template: &[String]) -> usize {
+    template
+        .iter()
+        .filter(|segment| !segment.starts_with('{'))
+        .count()
 }
 
 fn matches(template: &[String], requested: &[&str]) -> bool {
@@ -74,6 +91,19 @@ mod tests {
         );
         assert_eq!(
             allowed.for_path("/api/v1/periods/2026H1/lock").as_deref(),
+            Some("POST")
+        );
+        assert_eq!(
+            allowed
+                .for_path("/api/v1/regions/07/reports/2026H1/template")
+                .as_deref(),
+            Some("GET"),
+            "the literal path wins over the transition's"
+        );
+        assert_eq!(
+            allowed
+                .for_path("/api/v1/regions/07/reports/2026H1/submit")
+                .as_deref(),
             Some("POST")
         );
         assert_eq!(allowed.for_path("/api/v1/nothing"), None);
