@@ -108,6 +108,12 @@ fn completion(
         .into_iter()
         .collect();
     let refs = db::projects::refs_of(conn, &ids)?;
+    let mut reported_by_project: HashMap<i64, u64> = HashMap::new();
+    for (project, _, reported_in) in reported.keys() {
+        if *reported_in == period {
+            *reported_by_project.entry(*project).or_default() += 1;
+        }
+    }
     let mut by_region: HashMap<String, Completion> = HashMap::new();
     for ProjectNeeds {
         id,
@@ -122,10 +128,7 @@ fn completion(
             missing: Vec::new(),
         });
         entry.projects += 1;
-        entry.values += reported
-            .keys()
-            .filter(|(project, _, p)| *project == id && *p == period)
-            .count() as u64;
+        entry.values += reported_by_project.get(&id).copied().unwrap_or(0);
         let lacking: Vec<String> = indicators
             .into_iter()
             .filter(|indicator| !reported.contains_key(&(id, indicator.clone(), period.clone())))
