@@ -16,6 +16,7 @@ use uppfoljning::domain::period::{PeriodId, swedish_today};
 use uppfoljning::error::AppError;
 use uppfoljning::service::{demo_data, snapshots};
 use uppfoljning::state::AppState;
+use uppfoljning::views::aggregates::ReportBasis;
 use uppfoljning::views::snapshots::SnapshotSummary;
 
 #[derive(Parser)]
@@ -61,6 +62,9 @@ enum Command {
         /// RFC 3339 instant; default now.
         #[arg(long)]
         as_of: Option<String>,
+        /// `all` stored values count, or only those of `accepted` reports.
+        #[arg(long, default_value = "all", value_parser = parse_basis)]
+        reports: ReportBasis,
     },
     /// Load a realistic synthetic national portfolio (all 21 regions) through the same
     /// checks and storage as a submission.
@@ -86,6 +90,14 @@ fn parse_half_year(text: &str) -> Result<PeriodId, String> {
     PeriodId::parse(text)
         .filter(|p| matches!(p, PeriodId::HalfYear { .. }))
         .ok_or_else(|| "expected a half-year such as 2022H1".into())
+}
+
+fn parse_basis(text: &str) -> Result<ReportBasis, String> {
+    match text {
+        "all" => Ok(ReportBasis::All),
+        "accepted" => Ok(ReportBasis::Accepted),
+        _ => Err("expected all or accepted".into()),
+    }
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -155,9 +167,11 @@ fn run(command: Command) -> Result<(), String> {
             period,
             label,
             as_of,
+            reports,
         } => {
-            let request =
+            let mut request =
                 snapshots::check(&period, &label, as_of.as_deref()).map_err(|e| describe(&e))?;
+            request.basis = reports;
             let state = open_state()?;
             let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
             let working = spinner(format!("computing the figures of {period}"));
