@@ -3,9 +3,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use rust_decimal::prelude::ToPrimitive;
-use rust_xlsxwriter::{
-    DataValidation, DataValidationRule, Format, Formula, Workbook, Worksheet, XlsxError,
-};
+use rust_xlsxwriter::{DataValidation, Format, Formula, Workbook, Worksheet, XlsxError};
 
 use crate::api::access::{Authorized, RegionRead};
 use crate::api::extract::parse_region;
@@ -219,11 +217,23 @@ fn workbook(template: &Template) -> Result<Vec<u8>, XlsxError> {
             }
         }
     }
-    let non_negative = DataValidation::new()
-        .allow_decimal_number(DataValidationRule::GreaterThanOrEqualTo(0.0))
-        .set_error_message("Ett värde är ett tal som inte är negativt.")?;
-    let last_value_row = template.values.len().max(1) as u32;
-    values.add_data_validation(1, 5, last_value_row, 8, &non_negative)?;
+    // Each row's value (and parts by sex, where the indicator has them): a number that is not
+    // negative, with at most the indicator's decimals.
+    for (index, line) in template.values.iter().enumerate() {
+        let row = index as u32 + 1;
+        let cell = format!("F{}", row + 1);
+        let rule = DataValidation::new()
+            .allow_custom(Formula::new(format!(
+                "=AND(ISNUMBER({cell}),{cell}>=0,ROUND({cell},{decimals})={cell})",
+                decimals = line.decimals
+            )))
+            .set_error_message(format!(
+                "Ett tal som inte är negativt, med högst {} decimaler.",
+                line.decimals
+            ))?;
+        let last_column = if line.by_sex { 8 } else { 5 };
+        values.add_data_validation(row, 5, row, last_column, &rule)?;
+    }
 
     let enterprises = sheet(
         &mut workbook,
