@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{narratives, report_events, reports};
+use crate::domain::report::ReportState;
 
 /// A report's stored state and revision; a report without a row is open, revision 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +144,7 @@ pub fn states_at(
     conn: &mut DbConnection,
     periods: &[String],
     version: Option<i64>,
-) -> QueryResult<HashMap<(String, String), String>> {
+) -> QueryResult<HashMap<(String, String), ReportState>> {
     let rows: Vec<(String, String, String)> = match version {
         None => reports::table
             .filter(reports::period.eq_any(periods))
@@ -169,8 +170,14 @@ pub fn states_at(
         }
     };
     // Later rows (events in order) replace earlier ones.
-    Ok(rows
-        .into_iter()
-        .map(|(region, period, state)| ((region, period), state))
-        .collect())
+    rows.into_iter()
+        .map(|(region, period, state)| {
+            let state = ReportState::parse(&state).ok_or_else(|| {
+                diesel::result::Error::DeserializationError(
+                    format!("stored report state '{state}'").into(),
+                )
+            })?;
+            Ok(((region, period), state))
+        })
+        .collect()
 }

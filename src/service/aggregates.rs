@@ -318,7 +318,7 @@ fn report_states(
         for period in &periods {
             let state = states
                 .get(&(region.0.to_string(), period.clone()))
-                .and_then(|state| ReportState::parse(state))
+                .copied()
                 .unwrap_or(ReportState::Open);
             let count = match state {
                 ReportState::Open => &mut counts.open,

@@ -51,7 +51,7 @@ pub fn answer(
                     .map(|period| {
                         let state = states
                             .get(&(region.code.clone(), period.clone()))
-                            .and_then(|state| ReportState::parse(state))
+                            .copied()
                             .unwrap_or(ReportState::Open);
                         (period.clone(), state)
                     })

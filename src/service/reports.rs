@@ -41,6 +41,15 @@ pub fn half_year(conn: &mut DbConnection, period: &str) -> Result<PeriodId, AppE
     }
 }
 
+/// The report's current state and revision.
+pub fn current_state(
+    conn: &mut DbConnection,
+    region: &RegionCode,
+    period: &str,
+) -> Result<(ReportState, i64), AppError> {
+    state_of(db::reports::find(conn, region.as_str(), period)?.as_ref())
+}
+
 fn state_of(stored: Option<&StoredState>) -> Result<(ReportState, i64), AppError> {
     match stored {
         None => Ok((ReportState::Open, 0)),
@@ -205,7 +214,7 @@ pub fn report(
     period: &str,
 ) -> Result<Report, AppError> {
     let half_year = half_year(conn, period)?;
-    let current = state_of(db::reports::find(conn, region.as_str(), period)?.as_ref())?;
+    let current = current_state(conn, region, period)?;
     let mut completion = completion(conn, half_year)?;
     let counted = completion.remove(region.as_str());
     let history = db::reports::events(conn, region.as_str(), period)?
@@ -259,7 +268,7 @@ pub fn transition(
             Party::National => "reports are accepted and returned by Tillväxtverket".into(),
         }));
     }
-    let (state, revision) = state_of(db::reports::find(conn, region.as_str(), period)?.as_ref())?;
+    let (state, revision) = current_state(conn, region, period)?;
     if let Some(seen) = request.if_match
         && seen != revision
     {

@@ -16,7 +16,7 @@ use crate::domain::report::ReportState;
 use crate::domain::submission::records::ProjectRecord;
 use crate::error::AppError;
 use crate::service::completeness::project_needs;
-use crate::service::reports::half_year;
+use crate::service::reports::{current_state, half_year};
 
 /// One indicator a project reports for the half-year, with what is stored.
 pub struct ValueLine {
@@ -58,11 +58,7 @@ pub fn template(
     let half_year = half_year(conn, period)?;
     let (period_row, _) = db::periods::find(conn, period)?
         .ok_or_else(|| AppError::NotFound(format!("no half-year '{period}'")))?;
-    let state = match db::reports::find(conn, region.as_str(), period)? {
-        Some(stored) => ReportState::parse(&stored.state)
-            .ok_or_else(|| AppError::Internal(format!("stored state '{}'", stored.state)))?,
-        None => ReportState::Open,
-    };
+    let (state, _) = current_state(conn, region, period)?;
     let (needs, _) = project_needs(
         conn,
         &[half_year],
