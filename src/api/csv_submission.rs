@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
+use crate::domain::decimal::parse_typed;
 use crate::domain::submission::input::{BySexInput, SubmissionInput, ValueInput};
+use crate::domain::submission::origin::{Origin, Origins};
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::submissions::ReadSubmission;
@@ -24,6 +26,29 @@ pub const COLUMNS: [&str; 8] = [
     "ej_angivet",
     "organisationsnummer",
 ];
+
+/// A value's fields by the column they were read from.
+const VALUE_COLUMNS: &[(&str, &str)] = &[
+    ("project_ref", "project_ref"),
+    ("indicator", "indicator"),
+    ("period", "period"),
+    ("value", "value"),
+    ("by_sex", "kvinnor"),
+    ("by_sex.kvinnor", "kvinnor"),
+    ("by_sex.man", "man"),
+    ("by_sex.ej_angivet", "ej_angivet"),
+    ("entities", "organisationsnummer"),
+];
+
+const ENTERPRISE_COLUMNS: &[(&str, &str)] = &[("", "organisationsnummer")];
+
+fn line(row: u64, columns: &'static [(&'static str, &'static str)]) -> Origin {
+    Origin {
+        sheet: None,
+        row,
+        columns,
+    }
+}
 
 /// Rows read at most: beyond them a file is refused before it is read further.
 pub const MAX_ROWS: usize = 1_000_000;
@@ -53,20 +78,6 @@ fn error(line: u64, column: Option<&str>, code: &str, message: String) -> FieldE
             message,
         )
     }
-}
-
-/// A number as typed: `1 234,5` (Swedish), `1234.5`, with spaces as thousand separators.
-fn number(text: &str) -> Option<Decimal> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
-        .collect();
-    let normal = if compact.contains('.') {
-        compact
-    } else {
-        compact.replace(',', ".")
-    };
-    normal.parse().ok()
 }
 
 /// Reads a CSV file into a submission of values, with the line each value came from.
@@ -142,7 +153,7 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
 fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
     let mut errors = Vec::new();
     let mut values: Vec<ValueInput> = Vec::new();
-    let mut lines: Vec<u64> = Vec::new();
+    let mut origins = Origins::new();
     let mut listed: HashMap<(String, String, String), usize> = HashMap::new();
     for row in rows {
         for (column, name) in COLUMNS.iter().enumerate().take(3) {
@@ -157,7 +168,7 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
         }
         let mut read_number = |column: usize| -> Option<Decimal> {
             let text = row.cell(column)?;
-            let parsed = number(text);
+            let parsed = parse_typed(text);
             if parsed.is_none() {
                 errors.push(error(
                     row.line,
@@ -186,14 +197,22 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
             row.cells[2].clone(),
         );
         if let (Some(orgnr), Some(&index)) = (&orgnr, listed.get(&key)) {
-            values[index]
-                .entities
-                .get_or_insert_with(Vec::new)
-                .push(orgnr.clone());
+            let entities = values[index].entities.get_or_insert_with(Vec::new);
+            origins.insert(
+                format!("values[{index}].entities[{}]", entities.len()),
+                line(row.line, ENTERPRISE_COLUMNS),
+            );
+            entities.push(orgnr.clone());
             continue;
         }
+        let index = values.len();
+        origins.insert(format!("values[{index}]"), line(row.line, VALUE_COLUMNS));
         if orgnr.is_some() {
-            listed.insert(key.clone(), values.len());
+            listed.insert(key.clone(), index);
+            origins.insert(
+                format!("values[{index}].entities[0]"),
+                line(row.line, ENTERPRISE_COLUMNS),
+            );
         }
         values.push(ValueInput {
             project_ref: key.0,
@@ -204,7 +223,6 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
             by_sex,
             comment: None,
         });
-        lines.push(row.line);
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
@@ -214,22 +232,13 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
             values,
             ..SubmissionInput::default()
         },
-        lines,
+        origins,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn swedish_numbers_are_read() {
-        assert_eq!(number("1,5"), Some(Decimal::new(15, 1)));
-        assert_eq!(number("1 234,5"), Some(Decimal::new(12345, 1)));
-        assert_eq!(number("1234.5"), Some(Decimal::new(12345, 1)));
-        assert_eq!(number("12 345"), Some(Decimal::from(12345)));
-        assert_eq!(number("tolv"), None);
-    }
 
     #[test]
     fn rows_become_values_and_enterprises() {
@@ -248,7 +257,19 @@ mod tests {
             Some(["5560360793".to_string(), "556703-7485".to_string()].as_slice())
         );
         assert_eq!(values[2].by_sex.as_ref().unwrap().ej_angivet, Decimal::ZERO);
-        assert_eq!(read.lines, [2, 3, 5]);
+        let mut errors = [
+            FieldError::new("values[2].by_sex.man", "x", "y"),
+            FieldError::new("values[1].entities[1]", "x", "y"),
+        ];
+        read.origins.name(&mut errors);
+        assert_eq!(
+            (errors[0].line, errors[0].column.as_deref()),
+            (Some(5), Some("man"))
+        );
+        assert_eq!(
+            (errors[1].line, errors[1].column.as_deref()),
+            (Some(4), Some("organisationsnummer"))
+        );
     }
 
     #[test]

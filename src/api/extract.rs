@@ -42,10 +42,18 @@ impl FromRequest for JsonBytes {
     }
 }
 
-/// The raw bytes of a submission: JSON, or CSV (`text/csv`).
+/// The formats a submission arrives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmissionFormat {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// The raw bytes of a submission: JSON, CSV (`text/csv`) or the reporting workbook (xlsx).
 pub struct SubmissionBytes {
     pub bytes: web::Bytes,
-    pub csv: bool,
+    pub format: SubmissionFormat,
 }
 
 impl FromRequest for SubmissionBytes {
@@ -53,21 +61,30 @@ impl FromRequest for SubmissionBytes {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let csv = request
-            .mime_type()
-            .ok()
-            .flatten()
-            .is_some_and(|mime| mime.type_() == mime::TEXT && mime.subtype() == "csv");
+        let mime = request.mime_type().ok().flatten();
+        let format = if is_json(request) {
+            Some(SubmissionFormat::Json)
+        } else {
+            mime.and_then(
+                |mime| match (mime.type_().as_str(), mime.subtype().as_str()) {
+                    ("text", "csv") => Some(SubmissionFormat::Csv),
+                    ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet") => {
+                        Some(SubmissionFormat::Xlsx)
+                    }
+                    _ => None,
+                },
+            )
+        };
         let body = read_body(
             request,
             payload,
-            csv || is_json(request),
-            "the body must be JSON (application/json) or CSV (text/csv)",
+            format.is_some(),
+            "the body must be JSON (application/json), CSV (text/csv) or an Excel workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)",
         );
         Box::pin(async move {
             Ok(SubmissionBytes {
                 bytes: body.await?,
-                csv,
+                format: format.unwrap_or(SubmissionFormat::Json),
             })
         })
     }

@@ -20,6 +20,8 @@ pub mod reports;
 pub mod snapshots;
 pub mod submissions;
 pub mod template;
+pub mod workbook;
+pub mod xlsx_submission;
 
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};

@@ -1,15 +1,16 @@
 //! The bulk submission: a region's projects, values and narratives in one transaction.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, Header, HeaderValue, Preference};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{Authorized, RegionWrite};
-use crate::api::csv_submission;
-use crate::api::extract::{SubmissionBytes, parse_json, parse_region};
+use crate::api::extract::{SubmissionBytes, SubmissionFormat, parse_json, parse_region};
+use crate::api::{csv_submission, xlsx_submission};
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::SubmissionInput;
+use crate::domain::submission::origin::Origins;
 use crate::error::{AppError, PROBLEM_JSON, Problem};
 use crate::service::submissions::{self, Decision, ReadSubmission, Received};
 use crate::state::AppState;
@@ -34,12 +35,14 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
         ("region" = String, Path, description = "Län code, such as 07"),
         SubmitParams,
         ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body get the first answer again; another body with the key is a 422"),
+        ("Accept-Language" = Option<String>, Header, description = "`sv` first: the errors' messages in Swedish (the codes are the same)"),
     ),
     request_body(
-        description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), comma or semicolon separated, UTF-8 with or without BOM; errors in a CSV file name the line and column",
+        description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), comma or semicolon separated, UTF-8 with or without BOM; or the region's reporting workbook (`…/reports/{period}/template`) filled in. Errors in a CSV file name the line and column, in a workbook the sheet, row, column and cell",
         content(
             (SubmissionInput = "application/json"),
             (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )
     ),
     responses(
@@ -72,29 +75,48 @@ pub async fn submit(
             idempotency_key: idempotency_key(&request)?,
             body: body.bytes,
         };
-        if body.csv {
-            submissions::receive(&state, received, csv_submission::read).await
-        } else {
-            submissions::receive(&state, received, |bytes| {
-                Ok(ReadSubmission {
-                    input: parse_json(bytes)?,
-                    lines: Vec::new(),
+        match body.format {
+            SubmissionFormat::Csv => {
+                submissions::receive(&state, received, csv_submission::read).await
+            }
+            SubmissionFormat::Xlsx => {
+                submissions::receive(&state, received, xlsx_submission::read).await
+            }
+            SubmissionFormat::Json => {
+                submissions::receive(&state, received, |bytes| {
+                    Ok(ReadSubmission {
+                        input: parse_json(bytes)?,
+                        origins: Origins::new(),
+                    })
                 })
-            })
-            .await
+                .await
+            }
         }
     }
     .await;
-    match received {
+    let swedish = prefers_swedish(&request);
+    let decision = match received {
         Err(AppError::Invalid(errors)) => {
             let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Invalid(errors));
-            Ok(respond(Decision::Answer(result, status)))
+            Decision::Answer(result, status)
         }
-        other => other.map(respond),
+        other => other?,
+    };
+    Ok(respond(decision, swedish))
+}
+
+/// Whether the caller's first choice of language is Swedish (`Accept-Language: sv`).
+fn prefers_swedish(request: &HttpRequest) -> bool {
+    match header::AcceptLanguage::parse(request).map(|accepted| accepted.preference()) {
+        Ok(Preference::Specific(language)) => {
+            language.primary_language().eq_ignore_ascii_case("sv")
+        }
+        _ => false,
     }
 }
 
-fn respond(decision: Decision) -> HttpResponse {
+fn respond(decision: Decision, swedish: bool) -> HttpResponse {
+    let language = if swedish { "sv" } else { "en" };
     match decision {
         Decision::Replay(stored) => HttpResponse::Ok()
             .content_type("application/json")
@@ -103,8 +125,10 @@ fn respond(decision: Decision) -> HttpResponse {
         Decision::Answer(result, 200) => HttpResponse::Ok().json(result),
         Decision::Answer(result, status) => {
             let status = actix_web::http::StatusCode::from_u16(status).expect("valid status");
+            let result = if swedish { result.in_swedish() } else { result };
             HttpResponse::build(status)
                 .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
+                .insert_header((header::CONTENT_LANGUAGE, language))
                 .body(serde_json::to_string(&result).expect("serialises"))
         }
     }

@@ -46,6 +46,21 @@ pub fn to_scaled_non_negative(value: Decimal, decimals: u32) -> Result<i64, Deci
 }
 
 /// The decimal a scaled integer stands for, without trailing zeros.
+/// A number as a person types it: `1 234,5` (Swedish), `1234.5`, with spaces or no-break
+/// spaces between the thousands.
+pub fn parse_typed(text: &str) -> Option<Decimal> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    let normal = if compact.contains('.') {
+        compact
+    } else {
+        compact.replace(',', ".")
+    };
+    normal.parse().ok()
+}
+
 pub fn from_scaled(scaled: i64) -> Decimal {
     Decimal::new(scaled, SCALE).normalize()
 }
@@ -58,6 +73,16 @@ pub fn from_scaled_sum(scaled: i128) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_numbers_are_read_swedish_or_not() {
+        assert_eq!(parse_typed("1,5"), Some(Decimal::new(15, 1)));
+        assert_eq!(parse_typed("1 234,5"), Some(Decimal::new(12345, 1)));
+        assert_eq!(parse_typed("1\u{a0}234,5"), Some(Decimal::new(12345, 1)));
+        assert_eq!(parse_typed("1234.5"), Some(Decimal::new(12345, 1)));
+        assert_eq!(parse_typed("12 345"), Some(Decimal::from(12345)));
+        assert_eq!(parse_typed("tolv"), None);
+    }
     use std::str::FromStr;
 
     fn d(text: &str) -> Decimal {

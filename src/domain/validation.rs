@@ -18,9 +18,21 @@ pub struct FieldError {
     /// For a file: the line the item came from (1 is the header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// For a file: the column of the value, by its header.
+    /// For a file: the column of the value, by its header in CSV, by its letter in a
+    /// workbook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// For a workbook: the sheet of the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Värden")]
+    pub sheet: Option<String>,
+    /// For a workbook: the row of the value (1 is the header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    /// For a workbook: the cell to fix, as a spreadsheet names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Värden!G12")]
+    pub cell: Option<String>,
 }
 
 impl FieldError {
@@ -32,6 +44,9 @@ impl FieldError {
             message: message.into(),
             line: None,
             column: None,
+            sheet: None,
+            row: None,
+            cell: None,
         }
     }
 }

@@ -10,38 +10,20 @@ use crate::db::{self, DbConnection, Write};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::swedish_today;
 use crate::domain::submission::input::{ProjectInput, SubmissionInput};
+use crate::domain::submission::origin::Origins;
 use crate::domain::submission::records::{Change, Checked, Outcome};
 use crate::domain::submission::{self, Rejection};
-use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::reports;
 use crate::state::AppState;
 use crate::views::submissions::{SubmissionResult, SubmissionStatus};
 
-/// A submission as read from its body: the items, and for a file the line each value came
-/// from (empty for JSON), so that errors can name the line.
+/// A submission as read from its body: the items, and for a file where each came from, so
+/// that errors can name the line or cell.
 #[derive(Debug)]
 pub struct ReadSubmission {
     pub input: SubmissionInput,
-    pub lines: Vec<u64>,
-}
-
-/// Gives each error of `values[i]` the line value `i` was read from, and its field as the
-/// column.
-fn name_lines(errors: &mut [FieldError], lines: &[u64]) {
-    for error in errors {
-        let Some(rest) = error.field.strip_prefix("values[") else {
-            continue;
-        };
-        let Some((index, field)) = rest.split_once(']') else {
-            continue;
-        };
-        if let Some(line) = index.parse::<usize>().ok().and_then(|i| lines.get(i)) {
-            error.line = Some(*line);
-            error.column =
-                Some(field.trim_start_matches('.').to_string()).filter(|c| !c.is_empty());
-        }
-    }
+    pub origins: Origins,
 }
 
 /// A submission as it arrived, before it is read.
@@ -269,7 +251,7 @@ where
     let decision = state
         .write(move |conn| {
             let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
-            let ReadSubmission { input, lines } = read(&received.body)?;
+            let ReadSubmission { input, origins } = read(&received.body)?;
             let mut decision = db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
@@ -283,7 +265,7 @@ where
                 )
             })?;
             if let Decision::Answer(result, _) = &mut decision {
-                name_lines(&mut result.errors, &lines);
+                origins.name(&mut result.errors);
             }
             Ok(decision)
         })

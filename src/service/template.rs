@@ -29,6 +29,16 @@ pub struct ValueLine {
     pub value: Option<Decimal>,
     /// kvinnor, män, ej angivet.
     pub parts: Option<[Decimal; 3]>,
+    pub comment: Option<String>,
+}
+
+/// One stored enterprise of a project's distinct-count indicator; the value's comment is
+/// on the first of its list.
+pub struct EnterpriseLine {
+    pub project_ref: String,
+    pub indicator: String,
+    pub orgnr: String,
+    pub comment: Option<String>,
 }
 
 pub struct Template {
@@ -36,18 +46,19 @@ pub struct Template {
     pub half_year: PeriodId,
     pub deadline: NaiveDate,
     pub state: ReportState,
-    /// By ref.
+    /// By ref, with their plans.
     pub projects: Vec<ProjectRecord>,
     /// Values that are numbers.
     pub values: Vec<ValueLine>,
-    /// (ref, distinct indicator, organisationsnummer) stored.
-    pub enterprises: Vec<(String, String, String)>,
+    pub enterprises: Vec<EnterpriseLine>,
     /// The distinct indicators each project reports: (ref, indicator).
     pub enterprise_lists: Vec<(String, String)>,
     /// (ref, progress, lessons, deviations), one per project.
     pub narratives: Vec<(String, String, String, String)>,
     /// Code list → codes, for the drop-downs.
     pub codes: BTreeMap<String, Vec<String>>,
+    /// Sakområde → its fokusområden, for the drop-down that depends on the sakområde.
+    pub fokusomraden: BTreeMap<String, Vec<String>>,
 }
 
 pub fn template(
@@ -88,6 +99,7 @@ pub fn template(
         enterprise_lists: Vec::new(),
         narratives: Vec::new(),
         codes: BTreeMap::new(),
+        fokusomraden: BTreeMap::new(),
     };
     for need in needs {
         let Some(project) = stored_projects.remove(&need.id) else {
@@ -103,10 +115,14 @@ pub fn template(
                 template
                     .enterprise_lists
                     .push((project_ref.clone(), code.clone()));
+                let mut comment = stored.and_then(|s| s.row.comment.clone());
                 for orgnr in stored.map(|s| s.entities.clone()).unwrap_or_default() {
-                    template
-                        .enterprises
-                        .push((project_ref.clone(), code.clone(), orgnr));
+                    template.enterprises.push(EnterpriseLine {
+                        project_ref: project_ref.clone(),
+                        indicator: code.clone(),
+                        orgnr,
+                        comment: comment.take(),
+                    });
                 }
                 continue;
             }
@@ -125,6 +141,7 @@ pub fn template(
                         from_scaled(s.row.ej_angivet?),
                     ])
                 }),
+                comment: stored.and_then(|s| s.row.comment.clone()),
             });
         }
         let narrative = stored_narratives.remove(&(need.id, period.to_string()));
@@ -145,10 +162,26 @@ pub fn template(
     template
         .values
         .sort_by(|a, b| (&a.project_ref, &a.indicator).cmp(&(&b.project_ref, &b.indicator)));
-    template.enterprises.sort();
+    template.enterprises.sort_by(|a, b| {
+        (&a.project_ref, &a.indicator, a.comment.is_none(), &a.orgnr).cmp(&(
+            &b.project_ref,
+            &b.indicator,
+            b.comment.is_none(),
+            &b.orgnr,
+        ))
+    });
     template.enterprise_lists.sort();
     template.narratives.sort();
     for row in db::reference::list_codes(conn)? {
+        if row.dimension == "fokusomrade"
+            && let Some(sakomrade) = &row.parent_code
+        {
+            template
+                .fokusomraden
+                .entry(sakomrade.clone())
+                .or_default()
+                .push(row.code.clone());
+        }
         template
             .codes
             .entry(row.dimension)

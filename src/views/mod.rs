@@ -7,3 +7,4 @@ pub mod completeness;
 pub mod reports;
 pub mod snapshots;
 pub mod submissions;
+pub mod swedish;

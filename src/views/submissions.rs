@@ -84,4 +84,24 @@ impl SubmissionResult {
         };
         (result, status)
     }
+
+    /// The same answer for a reader who prefers Swedish: the title, detail and messages in
+    /// Swedish, the codes unchanged.
+    pub fn in_swedish(mut self) -> Self {
+        if let Some(title) = &self.title {
+            self.title = Some(
+                match title.as_str() {
+                    "Invalid submission" => "Ogiltig inrapportering",
+                    "Period closed for reporting" => "Halvåret är stängt för rapportering",
+                    other => other,
+                }
+                .to_string(),
+            );
+        }
+        if self.detail.is_some() {
+            self.detail = Some(format!("{} fel; ingenting lagrades", self.errors.len()));
+        }
+        crate::views::swedish::translate(&mut self.errors);
+        self
+    }
 }

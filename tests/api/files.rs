@@ -130,7 +130,7 @@ async fn csv_errors_name_the_line_and_column_and_store_nothing(backend: Backend)
             (
                 json!("values[2].entities[0]"),
                 json!(4),
-                json!("entities[0]")
+                json!("organisationsnummer")
             ),
         ]
     );
@@ -193,6 +193,7 @@ async fn the_template_is_prefilled_and_its_texts_stay_texts(backend: Backend) {
             "Instruktioner",
             "Koder",
             "Projekt",
+            "Planer",
             "Värden",
             "Företag",
             "Berättelser"
@@ -226,7 +227,7 @@ async fn the_template_is_prefilled_and_its_texts_stay_texts(backend: Backend) {
     let rows: Vec<(String, String, Option<f64>)> = values
         .rows()
         .skip(1)
-        .map(|row| (row[0].to_string(), row[1].to_string(), row[5].as_f64()))
+        .map(|row| (row[0].to_string(), row[2].to_string(), row[6].as_f64()))
         .collect();
     assert_eq!(
         rows,
@@ -240,9 +241,23 @@ async fn the_template_is_prefilled_and_its_texts_stay_texts(backend: Backend) {
     let orgnr: Vec<String> = enterprises
         .rows()
         .skip(1)
-        .map(|row| row[2].to_string())
+        .map(|row| row[3].to_string())
         .collect();
     assert_eq!(orgnr, ["5560360793", "5567037485"]);
+    let plans = workbook.worksheet_range("Planer").unwrap();
+    let plans: Vec<(String, String, Option<f64>)> = plans
+        .rows()
+        .skip(1)
+        .map(|row| (row[0].to_string(), row[1].to_string(), row[4].as_f64()))
+        .collect();
+    assert_eq!(
+        plans,
+        vec![
+            ("A".into(), "RCO01".into(), Some(10.0)),
+            ("A".into(), "RCR01".into(), Some(5.0)),
+            ("B".into(), "RCR01".into(), Some(2.0)),
+        ]
+    );
     let instructions = workbook.worksheet_range("Instruktioner").unwrap();
     assert!(
         instructions

@@ -13,4 +13,5 @@ mod reference;
 mod reports;
 mod rounds;
 pub mod standing;
+mod workbooks;
 mod writes;

@@ -221,11 +221,11 @@ fn check_period(
     if let Some((code, message)) = lock {
         locked.push(FieldError {
             index: Some(item.index),
-            field: format!("{}[{}].period", item.prefix, item.index),
-            code: code.to_string(),
-            message,
-            line: None,
-            column: None,
+            ..FieldError::new(
+                format!("{}[{}].period", item.prefix, item.index),
+                code,
+                message,
+            )
         });
     }
     true

@@ -17,11 +17,11 @@ impl ItemErrors<'_> {
     pub(super) fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
         self.list.push(FieldError {
             index: Some(self.index),
-            field: format!("{}[{}].{field}", self.prefix, self.index),
-            code: code.to_string(),
-            message: message.into(),
-            line: None,
-            column: None,
+            ..FieldError::new(
+                format!("{}[{}].{field}", self.prefix, self.index),
+                code,
+                message,
+            )
         });
     }
 

@@ -3,11 +3,13 @@
 //!
 //! - `input`: the submission as a region sends it (JSON today; any reader builds the same);
 //! - `check`: the checks of the whole, with `project` and `value` for their items;
+//! - `origin`: where each item of a file came from, to name its line or cell;
 //! - `records`: what a checked submission stores, and what storing it changed.
 
 mod check;
 pub mod input;
 mod items;
+pub mod origin;
 mod project;
 pub mod records;
 #[cfg(test)]

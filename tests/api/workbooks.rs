@@ -1,0 +1,665 @@
+//! Submissions as the reporting workbook: the template downloaded, filled in as a spreadsheet
+//! program saves it, and uploaded; the same checks, transaction and answer as JSON, errors
+//! naming their cells, and hostile files refused with nothing stored.
+
+use std::io::{Cursor, Read, Write};
+
+use actix_web::test;
+use calamine::{Data, Reader, Xlsx};
+use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+use serde_json::{Value, json};
+
+use crate::aggregates::{load, value};
+use crate::backend_tests;
+use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, send};
+use uppfoljning::app::build_app;
+use uppfoljning::auth::Role;
+
+backend_tests!(
+    a_template_uploaded_unchanged_changes_nothing,
+    a_filled_workbook_is_the_same_submission_as_json,
+    workbook_errors_name_their_cells_in_swedish_and_store_nothing,
+    hostile_workbooks_are_refused_and_store_nothing,
+);
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const SUBMISSIONS: &str = "/api/v1/regions/07/submissions";
+const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
+/// Organisationsnummer that pass the check digit: Y is stored for A, Z is not.
+const Z: &str = "5565475489";
+
+/// A cell as a person types it into a spreadsheet program.
+#[derive(Debug, Clone, PartialEq)]
+enum Typed {
+    Blank,
+    Text(String),
+    Number(f64),
+    Date(u16, u8, u8),
+    /// A formula and the value the program calculated ("" for none).
+    Formula(String, String),
+}
+
+/// A workbook as sheets of rows, as a spreadsheet program holds it.
+struct Sheets(Vec<(String, Vec<Vec<Typed>>)>);
+
+impl Sheets {
+    /// The template's cells, every sheet but the hidden code lists.
+    fn read(bytes: &[u8]) -> Sheets {
+        let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+        let names: Vec<String> = workbook.sheet_names().to_vec();
+        let sheets = names
+            .into_iter()
+            .filter(|name| name != "Koder")
+            .map(|name| {
+                let range = workbook.worksheet_range(&name).unwrap();
+                let rows = range
+                    .rows()
+                    .map(|row| {
+                        row.iter()
+                            .map(|cell| match cell {
+                                Data::String(text) => Typed::Text(text.clone()),
+                                Data::Float(number) => Typed::Number(*number),
+                                Data::Int(number) => Typed::Number(*number as f64),
+                                Data::Empty => Typed::Blank,
+                                other => panic!("the template holds {other:?}"),
+                            })
+                            .collect()
+                    })
+                    .collect();
+                (name, rows)
+            })
+            .collect();
+        Sheets(sheets)
+    }
+
+    fn sheet(&mut self, name: &str) -> &mut Vec<Vec<Typed>> {
+        &mut self.0.iter_mut().find(|(n, _)| n == name).unwrap().1
+    }
+
+    /// The row (0 is the header) whose first cells are `keys`.
+    fn row_of(&mut self, sheet: &str, keys: &[&str]) -> usize {
+        self.sheet(sheet)
+            .iter()
+            .position(|row| {
+                keys.iter()
+                    .zip(row)
+                    .all(|(key, cell)| *cell == Typed::Text(key.to_string()))
+            })
+            .unwrap_or_else(|| panic!("{sheet} has no row {keys:?}"))
+    }
+
+    fn set(&mut self, sheet: &str, row: usize, column: usize, cell: Typed) {
+        let rows = self.sheet(sheet);
+        if rows.len() <= row {
+            rows.resize(row + 1, Vec::new());
+        }
+        if rows[row].len() <= column {
+            rows[row].resize(column + 1, Typed::Blank);
+        }
+        rows[row][column] = cell;
+    }
+
+    /// The zip part the sheet is saved in.
+    fn part(&self, sheet: &str) -> String {
+        let index = self.0.iter().position(|(n, _)| n == sheet).unwrap();
+        format!("xl/worksheets/sheet{}.xml", index + 1)
+    }
+
+    fn push(&mut self, sheet: &str, cells: Vec<Typed>) {
+        self.sheet(sheet).push(cells);
+    }
+
+    /// The workbook as a spreadsheet program saves it.
+    fn write(&self) -> Vec<u8> {
+        self.write_with(|_| {})
+    }
+
+    fn write_with(&self, adjust: impl FnOnce(&mut Workbook)) -> Vec<u8> {
+        let mut workbook = Workbook::new();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        for (name, rows) in &self.0 {
+            let sheet = workbook.add_worksheet().set_name(name).unwrap();
+            for (row, cells) in rows.iter().enumerate() {
+                for (column, cell) in cells.iter().enumerate() {
+                    let (row, column) = (row as u32, column as u16);
+                    match cell {
+                        Typed::Blank => {}
+                        Typed::Text(text) => {
+                            sheet.write_string(row, column, text).unwrap();
+                        }
+                        Typed::Number(number) => {
+                            sheet.write_number(row, column, *number).unwrap();
+                        }
+                        Typed::Date(y, m, d) => {
+                            let day = ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
+                            sheet
+                                .write_datetime_with_format(row, column, &day, &date)
+                                .unwrap();
+                        }
+                        Typed::Formula(formula, result) => {
+                            let formula = Formula::new(formula).set_result(result);
+                            sheet.write_formula(row, column, formula).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        adjust(&mut workbook);
+        workbook.save_to_buffer().unwrap()
+    }
+}
+
+fn text(text: &str) -> Typed {
+    Typed::Text(text.to_string())
+}
+
+async fn upload(app: &impl TestService, token: &str, path: &str, file: Vec<u8>) -> Reply {
+    let request = test::TestRequest::post()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", XLSX))
+        .set_payload(file);
+    send(app, request).await
+}
+
+async fn template(app: &impl TestService, token: &str) -> Vec<u8> {
+    let reply = send(app, get(TEMPLATE, token)).await;
+    assert_eq!(reply.status, 200);
+    reply.body.to_vec()
+}
+
+/// What is stored of the region's data: every revision and every version of a project.
+fn stored(t: &TestApp) -> [i64; 4] {
+    [
+        t.count("value_revisions"),
+        t.count("project_history"),
+        t.count("narratives"),
+        t.count("value_entities"),
+    ]
+}
+
+async fn a_template_uploaded_unchanged_changes_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    // A narrative, so that every sheet holds something.
+    let narrative = json!({"narratives": [{"project_ref": "A", "period": "2026H1",
+        "progress": "=Framsteg", "lessons": "", "deviations": "Inga"}]});
+    send(&app, post_json(SUBMISSIONS, &kronoberg, &narrative)).await;
+    let before = stored(&t);
+    let file = template(&app, &kronoberg).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, file.clone()).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let reply = reply.json();
+    assert_eq!(reply["status"], "stored");
+    assert_eq!(
+        reply["projects"],
+        json!({"created": 0, "updated": 0, "unchanged": 2})
+    );
+    assert_eq!(
+        reply["values"],
+        json!({"created": 0, "updated": 0, "unchanged": 3})
+    );
+    assert_eq!(
+        reply["narratives"],
+        json!({"created": 0, "updated": 0, "unchanged": 1})
+    );
+    assert_eq!(stored(&t), before, "no revision written");
+    // Saved again by a spreadsheet program: the same cells, so the same answer.
+    let resaved = Sheets::read(&file).write();
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, resaved).await.json();
+    assert_eq!(reply["values"]["unchanged"], 3, "{reply}");
+    assert_eq!(stored(&t), before);
+}
+
+/// A project as a JSON body, from what the API serves.
+async fn project_body(app: &impl TestService, t: &TestApp, project_ref: &str) -> Value {
+    let mut body = send(
+        app,
+        get(
+            &format!("/api/v1/regions/07/projects/{project_ref}"),
+            &t.admin(),
+        ),
+    )
+    .await
+    .json();
+    for field in ["region", "values", "narratives", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(field);
+    }
+    body
+}
+
+async fn a_filled_workbook_is_the_same_submission_as_json(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let mut sheets = Sheets::read(&template(&app, &kronoberg).await);
+    // A new title; the start date typed as a date; a new plan with a Swedish decimal comma.
+    let a = sheets.row_of("Projekt", &["A"]);
+    sheets.set("Projekt", a, 1, text("Nytt namn"));
+    sheets.set("Projekt", a, 11, Typed::Date(2024, 1, 1));
+    sheets.push(
+        "Planer",
+        vec![
+            text("B"),
+            text("RCO01"),
+            Typed::Blank,
+            Typed::Blank,
+            text("2,0"),
+        ],
+    );
+    // A value typed as text with a decimal comma, one calculated by a formula.
+    let row = sheets.row_of("Värden", &["A", "2026H1", "RCR01"]);
+    sheets.set("Värden", row, 6, text("0,4"));
+    let row = sheets.row_of("Värden", &["B", "2026H1", "RCR01"]);
+    sheets.set("Värden", row, 6, Typed::Formula("=1+1".into(), "2".into()));
+    sheets.set("Värden", row, 10, text("Uppskattat"));
+    // An enterprise typed as a number: Excel drops the dash.
+    sheets.push(
+        "Företag",
+        vec![
+            text("A"),
+            text("2026H1"),
+            text("RCO01"),
+            Typed::Number(Z.parse().unwrap()),
+        ],
+    );
+    sheets.push(
+        "Berättelser",
+        vec![
+            text("B"),
+            text("2026H1"),
+            text("Gick bra"),
+            Typed::Blank,
+            text("Inga"),
+        ],
+    );
+    let file = sheets.write();
+
+    let mut a = project_body(&app, &t, "A").await;
+    a["title"] = json!("Nytt namn");
+    let mut b = project_body(&app, &t, "B").await;
+    b["indicators"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, json!({"indicator": "RCO01", "target": 2}));
+    let json = json!({
+        "projects": [a, b],
+        "values": [
+            value("A", "RCR01", "2026H1", json!(0.4)),
+            {"project_ref": "B", "indicator": "RCR01", "period": "2026H1", "value": 2, "comment": "Uppskattat"},
+            {"project_ref": "A", "indicator": "RCO01", "period": "2026H1",
+             "entities": ["5560360793", "5567037485", Z]},
+        ],
+        "narratives": [{"project_ref": "B", "period": "2026H1", "progress": "Gick bra",
+                        "lessons": "", "deviations": "Inga"}],
+    });
+    let dry = format!("{SUBMISSIONS}?dry_run=true");
+    let from_json = send(&app, post_json(&dry, &kronoberg, &json)).await;
+    assert_eq!(
+        from_json.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&from_json.body)
+    );
+    let from_json = from_json.json();
+    let from_file = upload(&app, &kronoberg, &dry, file.clone()).await;
+    assert_eq!(
+        from_file.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&from_file.body)
+    );
+    let from_file = from_file.json();
+    for part in ["projects", "values", "narratives"] {
+        assert_eq!(from_file[part], from_json[part], "{part}");
+    }
+    assert_eq!(
+        from_file["values"],
+        json!({"created": 0, "updated": 3, "unchanged": 0})
+    );
+    assert_eq!(from_file["projects"]["updated"], 2);
+
+    let stored = upload(&app, &kronoberg, SUBMISSIONS, file.clone())
+        .await
+        .json();
+    assert_eq!(stored["status"], "stored");
+    let a = send(&app, get("/api/v1/regions/07/projects/A", &kronoberg))
+        .await
+        .json();
+    assert_eq!(a["title"], "Nytt namn");
+    let value_of = |project: &Value, indicator: &str| {
+        project["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["indicator"] == indicator && v["period"] == "2026H1")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(value_of(&a, "RCR01")["value"], json!(0.4));
+    assert_eq!(
+        value_of(&a, "RCO01")["entities"],
+        json!(["5560360793", "5565475489", "5567037485"])
+    );
+    let b = send(&app, get("/api/v1/regions/07/projects/B", &kronoberg))
+        .await
+        .json();
+    assert_eq!(value_of(&b, "RCR01")["value"], json!(2));
+    assert_eq!(value_of(&b, "RCR01")["comment"], "Uppskattat");
+    assert_eq!(b["narratives"][0]["progress"], "Gick bra");
+    // The same file again: nothing changes.
+    let again = upload(&app, &kronoberg, SUBMISSIONS, file).await.json();
+    assert_eq!(again["values"]["unchanged"], 3, "{again}");
+}
+
+fn errors(problem: &Value) -> Vec<(String, String, String)> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["cell"].as_str().unwrap_or_default().to_string(),
+                e["field"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let before = stored(&t);
+    let original = Sheets::read(&template(&app, &kronoberg).await);
+
+    // Cells that cannot be read: a date where a number belongs, a formula never calculated,
+    // a word for a number, an organisationsnummer as a truth-value-like text is left to the
+    // checks.
+    let mut sheets = Sheets(original.0.clone());
+    let a = sheets.row_of("Värden", &["A", "2026H1", "RCR01"]);
+    let b = sheets.row_of("Värden", &["B", "2026H1", "RCR01"]);
+    sheets.set("Värden", a, 6, Typed::Date(2026, 3, 1));
+    sheets.set(
+        "Värden",
+        b,
+        6,
+        Typed::Formula("=Z99*2".into(), UNCALCULATED.into()),
+    );
+    sheets.set("Värden", b, 7, text("tolv"));
+    let file = uncalculated(&sheets.write(), &sheets.part("Värden"));
+    let problem = upload(&app, &kronoberg, SUBMISSIONS, file)
+        .await
+        .problem(422);
+    let (a, b) = (a + 1, b + 1);
+    assert_eq!(
+        errors(&problem),
+        vec![
+            (
+                format!("Värden!G{a}"),
+                format!("Värden!G{a}"),
+                "date_not_number".into()
+            ),
+            (
+                format!("Värden!G{b}"),
+                format!("Värden!G{b}"),
+                "formula_without_value".into()
+            ),
+            (
+                format!("Värden!H{b}"),
+                format!("Värden!H{b}"),
+                "not_a_number".into()
+            ),
+        ]
+    );
+    assert_eq!(problem["errors"][0]["sheet"], "Värden");
+    assert_eq!(problem["errors"][0]["row"], a);
+    assert_eq!(problem["errors"][0]["column"], "G");
+
+    // Cells that are read but do not pass the checks, named by field and cell; in Swedish.
+    let mut sheets = Sheets(original.0.clone());
+    let row = sheets.row_of("Värden", &["B", "2026H1", "RCR01"]);
+    sheets.set("Värden", row, 2, text("NOPE"));
+    let p = sheets.row_of("Projekt", &["A"]);
+    sheets.set("Projekt", p, 5, text("inget_sakomrade"));
+    let request = test::TestRequest::post()
+        .uri(SUBMISSIONS)
+        .insert_header(("Authorization", format!("Bearer {kronoberg}")))
+        .insert_header(("Content-Type", XLSX))
+        .insert_header(("Accept-Language", "sv-SE, sv;q=0.9, en;q=0.5"))
+        .set_payload(sheets.write());
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, 422);
+    let problem = reply.json();
+    let named = errors(&problem);
+    assert!(
+        named.contains(&(
+            format!("Projekt!F{}", p + 1),
+            "projects[0].sakomrade".into(),
+            "unknown_code".into()
+        )),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&(
+            format!("Värden!C{}", row + 1),
+            "values[1].indicator".into(),
+            "unknown_indicator".into()
+        )),
+        "{named:?}"
+    );
+    assert_eq!(problem["title"], "Ogiltig inrapportering");
+    let message = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["code"] == "unknown_code")
+        .unwrap()["message"]
+        .clone();
+    assert_eq!(
+        message,
+        "Koden finns inte i kodlistan; välj en kod ur listan."
+    );
+    // In English otherwise, with the same codes.
+    let english = upload(&app, &kronoberg, SUBMISSIONS, sheets.write())
+        .await
+        .problem(422);
+    assert_eq!(errors(&english), named);
+    assert_eq!(english["title"], "Invalid submission");
+    assert_eq!(stored(&t), before, "nothing stored");
+}
+
+/// A copy of `workbook` with the part `name` replaced by `content`, written by `write`.
+fn with_part(workbook: &[u8], name: &str, write: impl FnOnce(&mut dyn Write)) -> Vec<u8> {
+    let mut source = zip::ZipArchive::new(Cursor::new(workbook)).unwrap();
+    let mut target = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    let mut write = Some(write);
+    for index in 0..source.len() {
+        let part = source.by_index(index).unwrap();
+        if part.name() == name {
+            drop(part);
+            target.start_file(name, options).unwrap();
+            (write.take().unwrap())(&mut target);
+        } else {
+            target.raw_copy_file(part).unwrap();
+        }
+    }
+    target.finish().unwrap().into_inner()
+}
+
+/// The result of a formula that is to be saved without its value: rust_xlsxwriter, like a
+/// spreadsheet program, always saves one, so it is taken out of the saved sheet.
+const UNCALCULATED: &str = "UNCALCULATED";
+
+fn uncalculated(workbook: &[u8], part: &str) -> Vec<u8> {
+    let mut xml = String::new();
+    let mut archive = zip::ZipArchive::new(Cursor::new(workbook)).unwrap();
+    archive
+        .by_name(part)
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    let xml = xml.replace(&format!("<v>{UNCALCULATED}</v>"), "");
+    with_part(workbook, part, |target| {
+        target.write_all(xml.as_bytes()).unwrap()
+    })
+}
+
+/// The highest resident memory of this process so far, in bytes.
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+async fn hostile_workbooks_are_refused_and_store_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let before = stored(&t);
+    let file = template(&app, &kronoberg).await;
+    let sheets = Sheets::read(&file);
+    // The template's sheets in order: Instruktioner, Koder, Projekt, Planer, Värden, …
+    let values_part = "xl/worksheets/sheet5.xml";
+    let refused = |reply: Reply, code: &str| {
+        let problem = reply.problem(422);
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["code"] == code),
+            "{code}: {problem}"
+        );
+        problem
+    };
+
+    refused(
+        upload(&app, &kronoberg, SUBMISSIONS, b"ref;value\nA;1\n".to_vec()).await,
+        "invalid_xlsx",
+    );
+    refused(
+        upload(
+            &app,
+            &kronoberg,
+            SUBMISSIONS,
+            file[..file.len() / 2].to_vec(),
+        )
+        .await,
+        "invalid_xlsx",
+    );
+
+    // A zip bomb: about a megabyte that expands to a gigabyte.
+    let bomb = with_part(&file, values_part, |part| {
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..1024 {
+            part.write_all(&spaces).unwrap();
+        }
+    });
+    assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
+    let peak = peak_memory();
+    refused(
+        upload(&app, &kronoberg, SUBMISSIONS, bomb).await,
+        "workbook_too_large",
+    );
+    let grown = peak_memory().saturating_sub(peak);
+    assert!(
+        grown < 256 << 20,
+        "the server's peak memory grew by {grown} bytes"
+    );
+
+    // A million rows, small enough unzipped: refused at the row limit.
+    let million = with_part(&file, values_part, |part| {
+        write!(part, r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#).unwrap();
+        for row in 1..=1_000_000 {
+            write!(part, r#"<row r="{row}"><c r="G{row}"><v>1</v></c></row>"#).unwrap();
+        }
+        write!(part, "</sheetData></worksheet>").unwrap();
+    });
+    refused(
+        upload(&app, &kronoberg, SUBMISSIONS, million).await,
+        "too_many_rows",
+    );
+
+    // Sheets missing, renamed or added; headers renamed; columns added; cells merged.
+    let mut missing = Sheets(sheets.0.clone());
+    missing.0.retain(|(name, _)| name != "Planer");
+    let problem = refused(
+        upload(&app, &kronoberg, SUBMISSIONS, missing.write()).await,
+        "missing_sheet",
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Planer")
+    );
+    let mut renamed = Sheets(sheets.0.clone());
+    renamed.0.iter_mut().find(|(n, _)| n == "Värden").unwrap().0 = "Varden".into();
+    let problem = refused(
+        upload(&app, &kronoberg, SUBMISSIONS, renamed.write()).await,
+        "missing_sheet",
+    );
+    assert!(
+        errors(&problem)
+            .iter()
+            .any(|(_, _, code)| code == "unknown_sheet")
+    );
+    let mut extra = Sheets(sheets.0.clone());
+    extra.0.push((
+        "Anteckningar".into(),
+        vec![vec![text("A"), Typed::Number(3.0)]],
+    ));
+    refused(
+        upload(&app, &kronoberg, SUBMISSIONS, extra.write()).await,
+        "unknown_sheet",
+    );
+    let mut header = Sheets(sheets.0.clone());
+    header.set("Värden", 0, 6, text("value"));
+    header.set("Värden", 0, 11, text("extra"));
+    let problem = refused(
+        upload(&app, &kronoberg, SUBMISSIONS, header.write()).await,
+        "wrong_header",
+    );
+    assert_eq!(
+        errors(&problem),
+        vec![
+            (
+                "Värden!L1".into(),
+                "Värden!L1".into(),
+                "unknown_column".into()
+            ),
+            (
+                "Värden!G1".into(),
+                "Värden!G1".into(),
+                "wrong_header".into()
+            ),
+        ]
+    );
+    let merged = sheets.write_with(|workbook| {
+        let values = workbook.worksheet_from_name("Värden").unwrap();
+        values.merge_range(1, 6, 1, 7, "3", &Format::new()).unwrap();
+    });
+    let problem = refused(
+        upload(&app, &kronoberg, SUBMISSIONS, merged).await,
+        "merged_cells",
+    );
+    assert_eq!(problem["errors"][0]["cell"], "Värden!G2");
+
+    assert_eq!(stored(&t), before, "nothing stored");
+}
