@@ -195,25 +195,13 @@ fn xlsx_error(sheet: &str, error: calamine::XlsxError) -> AppError {
 }
 
 /// Reads one sheet as a stream of cells: formulas first (to know which cells hold one), then
-/// values; merged cells and headers are checked.
+/// values, each pass stopped at the row limit; then merged cells and headers are checked.
 fn read_sheet(
     workbook: &mut Xlsx<Cursor<&[u8]>>,
     layout: &'static Layout,
     found: &mut Found,
 ) -> Result<Sheet, AppError> {
     let name = layout.name;
-    if let Some(merged) = workbook.worksheet_merge_cells(name) {
-        let merged = merged.map_err(|e| xlsx_error(name, e))?;
-        if let Some(first) = merged.first() {
-            found.at(
-                name,
-                first.start.0 + 1,
-                first.start.1 as u16,
-                "merged_cells",
-                "merged cells are not read; unmerge them and give each cell its own value",
-            );
-        }
-    }
     let formulas = formula_cells(workbook, name)?;
     let width = layout.headers.len();
     let mut rows: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
@@ -246,6 +234,21 @@ fn read_sheet(
             continue;
         }
         rows.entry(row).or_insert_with(|| vec![Cell::Empty; width])[column as usize] = value;
+    }
+    drop(cells);
+    // The merged cells are listed after the cells: looked for once the rows are within the
+    // limit.
+    if let Some(merged) = workbook.worksheet_merge_cells(name) {
+        let merged = merged.map_err(|e| xlsx_error(name, e))?;
+        if let Some(first) = merged.first() {
+            found.at(
+                name,
+                first.start.0 + 1,
+                first.start.1 as u16,
+                "merged_cells",
+                "merged cells are not read; unmerge them and give each cell its own value",
+            );
+        }
     }
     let header = rows.remove(&0).unwrap_or_else(|| vec![Cell::Empty; width]);
     for (column, expected) in layout.headers.iter().enumerate() {

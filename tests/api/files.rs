@@ -210,6 +210,33 @@ async fn the_template_is_prefilled_and_its_texts_stay_texts(backend: Backend) {
         calamine::SheetVisible::Hidden,
         "code lists on a hidden sheet"
     );
+    // Fokusområde's drop-down lists the row's sakområde's own, by a name per sakområde.
+    let lists: Vec<(String, String)> = workbook.defined_names().to_vec();
+    let innovation = lists
+        .iter()
+        .find(|(name, _)| name == "fokus_innovation_foretagande")
+        .map(|(_, range)| range.clone())
+        .expect("a list of innovation_foretagande's fokusområden");
+    let codes = workbook.worksheet_range("Koder").unwrap();
+    let column = codes
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .position(|name| *name == Data::String("fokus_innovation_foretagande".into()))
+        .unwrap();
+    let listed: Vec<String> = codes
+        .rows()
+        .skip(1)
+        .map(|row| row[column].to_string())
+        .filter(|code| !code.is_empty())
+        .collect();
+    assert!(listed.contains(&"innovation".to_string()), "{listed:?}");
+    assert!(
+        !listed.contains(&"transportsystem".to_string()),
+        "{listed:?}"
+    );
+    assert!(innovation.starts_with("Koder!$"), "{innovation}");
     let projects = workbook.worksheet_range("Projekt").unwrap();
     assert_eq!(projects.get((0, 0)), Some(&Data::String("ref".into())));
     assert_eq!(

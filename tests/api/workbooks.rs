@@ -476,6 +476,48 @@ async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: 
         .problem(422);
     assert_eq!(errors(&english), named);
     assert_eq!(english["title"], "Invalid submission");
+
+    // Another region may not upload Kronoberg's workbook; a signed-off report is locked
+    // for the region, its cells named as for a closed period.
+    let mut changed = Sheets(original.0.clone());
+    let row = changed.row_of("Värden", &["B", "2026H1", "RCR01"]);
+    changed.set("Värden", row, 6, Typed::Number(9.0));
+    let kalmar = t.token(Role::Region, Some("08"));
+    upload(&app, &kalmar, SUBMISSIONS, changed.write())
+        .await
+        .problem(403);
+    let sign_off = json!({"incomplete": true, "comment": "Resten kommer"});
+    let reply = send(
+        &app,
+        post_json(
+            "/api/v1/regions/07/reports/2026H1/submit",
+            &kronoberg,
+            &sign_off,
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let locked = upload(&app, &kronoberg, SUBMISSIONS, changed.write())
+        .await
+        .problem(409);
+    // Every item of the half-year is refused whole, as for JSON.
+    let locked = errors(&locked);
+    assert_eq!(locked.len(), 3, "{locked:?}");
+    assert!(locked.contains(&(
+        format!("Värden!B{}", row + 1),
+        "values[1].period".into(),
+        "report_signed_off".into()
+    )));
+    assert!(locked.contains(&(
+        "Företag!B2".into(),
+        "values[2].period".into(),
+        "report_signed_off".into()
+    )));
     assert_eq!(stored(&t), before, "nothing stored");
 }
 
@@ -573,10 +615,12 @@ async fn hostile_workbooks_are_refused_and_store_nothing(backend: Backend) {
     });
     assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
     let peak = peak_memory();
+    let started = std::time::Instant::now();
     refused(
         upload(&app, &kronoberg, SUBMISSIONS, bomb).await,
         "workbook_too_large",
     );
+    eprintln!("zip bomb refused in {:?}", started.elapsed());
     let grown = peak_memory().saturating_sub(peak);
     assert!(
         grown < 256 << 20,
@@ -591,10 +635,12 @@ async fn hostile_workbooks_are_refused_and_store_nothing(backend: Backend) {
         }
         write!(part, "</sheetData></worksheet>").unwrap();
     });
+    let started = std::time::Instant::now();
     refused(
         upload(&app, &kronoberg, SUBMISSIONS, million).await,
         "too_many_rows",
     );
+    eprintln!("a million rows refused in {:?}", started.elapsed());
 
     // Sheets missing, renamed or added; headers renamed; columns added; cells merged.
     let mut missing = Sheets(sheets.0.clone());
