@@ -60,8 +60,7 @@ async fn request_context(
         subject = tracing::field::Empty,
     );
     let started = Instant::now();
-    // Swagger UI runs scripts and styles of its own; everything else is data.
-    let is_docs = request.path().starts_with("/docs");
+    let page = Page::of(request.path());
     let served = match nul_in_uri(&request) {
         Some(refused) => Some(request.error_response(refused)),
         None => match AssertUnwindSafe(next.call(request).instrument(span.clone()))
@@ -83,7 +82,7 @@ async fn request_context(
             answer.status().as_u16(),
             started.elapsed().as_secs_f64(),
         );
-        add_headers(answer.headers_mut(), &request_id, is_docs);
+        add_headers(answer.headers_mut(), &request_id, page);
         return Err(InternalError::from_response("the handler panicked", answer).into());
     };
     let route = response
@@ -103,13 +102,36 @@ async fn request_context(
             "served"
         )
     });
-    add_headers(response.headers_mut(), &request_id, is_docs);
+    add_headers(response.headers_mut(), &request_id, page);
     Ok(response)
 }
 
+/// What a path serves, for its content security policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Page {
+    /// Swagger UI, which runs scripts and styles of its own.
+    Docs,
+    /// The dashboard: scripts and styles from the service only.
+    Dashboard,
+    /// Everything else is data, which loads nothing.
+    Data,
+}
+
+impl Page {
+    fn of(path: &str) -> Page {
+        if path.starts_with("/docs") {
+            Page::Docs
+        } else if path == "/" || path.starts_with("/dashboard") {
+            Page::Dashboard
+        } else {
+            Page::Data
+        }
+    }
+}
+
 /// The request id, and the security headers: no sniffing, no framing, no referrer, no
-/// caching of data, and outside the documentation a policy that loads nothing.
-fn add_headers(headers: &mut HeaderMap, request_id: &str, is_docs: bool) {
+/// caching, and a content security policy for what the path serves.
+fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page) {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, value);
     }
@@ -119,10 +141,15 @@ fn add_headers(headers: &mut HeaderMap, request_id: &str, is_docs: bool) {
             HeaderValue::from_static(value),
         );
     }
-    if !is_docs {
+    let policy = match page {
+        Page::Docs => None,
+        Page::Dashboard => Some(crate::dashboard::CONTENT_SECURITY_POLICY),
+        Page::Data => Some("default-src 'none'; frame-ancestors 'none'"),
+    };
+    if let Some(policy) = policy {
         headers.insert(
             HeaderName::from_static("content-security-policy"),
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(policy),
         );
     }
 }
@@ -196,6 +223,7 @@ pub fn build_app(
         .app_data(api::extract::path_config())
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
         .service(docs_redirect)
+        .configure(crate::dashboard::configure)
         .default_service(web::to(unknown_route))
         .wrap(cors(&state_cors_origins))
         .wrap(from_fn(request_context))

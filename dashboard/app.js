@@ -1,0 +1,497 @@
+// The dashboard: three views over the API's own answers (no second source of figures).
+// Every figure drawn in a chart is also in a table beside it, and downloadable from the API.
+
+import * as api from "./api.js";
+import { number, percent } from "./format.js";
+
+const STATES = {
+  open: "Öppen",
+  submitted: "Inskickad",
+  accepted: "Godkänd",
+  returned: "Återsänd",
+};
+const COLOURS = { bar: "#1f5f8b", mine: "#a04a00", median: "#1a1a1a", line: "#1f5f8b" };
+
+const reference = {};
+const charts = new Map();
+const generation = { oversikt: 0, indikator: 0, rapportering: 0 };
+
+// ---------------------------------------------------------------------------------------
+// Building blocks
+
+/// An element with attributes and children; text is always set as text, never as markup.
+function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") element.className = value;
+    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+/// Runs the tasks at most `limit` at a time (a browser opens six connections to a host).
+async function inTurns(tasks, limit = 6) {
+  const results = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+function regionName(code) {
+  return reference.regions.get(code) ?? code;
+}
+
+function label(dimension, code) {
+  const entry = (reference.classifications[dimension] ?? []).find((c) => c.code === code);
+  return entry ? entry.label_sv : code;
+}
+
+function status(view, text) {
+  $(`${view}-status`).textContent = text;
+}
+
+/// A table with a caption, column headers, body rows and optional footer rows. A cell is a
+/// value or `{ text, header, field, className }`.
+function table(caption, headers, rows, footer = []) {
+  const cell = (value, tag) => {
+    const spec = value !== null && typeof value === "object" && !(value instanceof Node) ? value : { text: value };
+    const header = spec.header || tag === "th";
+    return el(header ? "th" : "td", {
+      scope: header ? "row" : null,
+      "data-field": spec.field,
+      class: spec.className,
+    }, spec.text instanceof Node ? spec.text : spec.text ?? "");
+  };
+  const line = (row, tag) => el("tr", { "data-key": row.key, class: row.className },
+    row.cells.map((value) => cell(value, tag)));
+  return el("div", { class: "table" },
+    el("table", {},
+      el("caption", {}, caption),
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows.map((row) => line(row))),
+      footer.length ? el("tfoot", {}, footer.map((row) => line(row))) : null));
+}
+
+/// Buttons that download the figures of `path` in the API's formats.
+function downloads(path, name) {
+  const formats = [["csv", "CSV"], ["xlsx", "xlsx"], ["json-stat2", "JSON-stat"]];
+  const extension = { csv: "csv", xlsx: "xlsx", "json-stat2": "json" };
+  return el("div", { class: "downloads", role: "group", "aria-label": `Ladda ner ${name}` },
+    formats.map(([format, text]) => el("button", {
+      type: "button",
+      "aria-label": `Ladda ner ${name} som ${text}`,
+      onclick: () => api.download(`${path}&format=${format}`, `${name}.${extension[format]}`)
+        .catch(failed),
+    }, text)));
+}
+
+function draw(id, config) {
+  charts.get(id)?.destroy();
+  const canvas = $(id);
+  if (!canvas || typeof Chart === "undefined") return;
+  charts.set(id, new Chart(canvas, {
+    ...config,
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      locale: "sv-SE",
+      ...config.options,
+    },
+  }));
+}
+
+function chartFigure(id, description) {
+  return el("figure", {},
+    el("div", { class: "chart" },
+      el("canvas", { id, role: "img", "aria-label": `${description}; siffrorna finns i tabellen` })),
+    el("figcaption", {}, description));
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in
+
+function showSignIn(message = "") {
+  delete document.body.dataset.ready;
+  for (const section of document.querySelectorAll("main > section")) section.hidden = true;
+  $("nav").hidden = true;
+  $("who").hidden = true;
+  $("sign-out").hidden = true;
+  $("sign-in").hidden = false;
+  $("sign-in-error").textContent = message;
+  $("token").value = "";
+  $("token").focus();
+}
+
+function failed(error) {
+  if (error instanceof api.ApiError && error.status === 401) {
+    api.signOut();
+    showSignIn(`Inloggningen gick inte igenom: ${error.message}`);
+    return;
+  }
+  const view = location.hash.slice(1) || "oversikt";
+  const target = $(`${view}-status`);
+  if (target) target.textContent = `Något gick fel: ${error.message}`;
+}
+
+const ROLES = {
+  national: "Tillväxtverket (nationell)",
+  admin: "Administratör",
+  region: "Region",
+  scheduler: "Schemalagt jobb",
+};
+
+async function enter() {
+  const [classifications, indicators, regions, periods] = await Promise.all([
+    api.get("/classifications"),
+    api.get("/indicators"),
+    api.get("/regions"),
+    api.get("/periods"),
+  ]);
+  reference.classifications = classifications;
+  reference.indicators = indicators.filter((i) => i.active);
+  reference.regions = new Map(regions.map((r) => [r.code, r.name]));
+  reference.halfYears = periods.filter((p) => p.kind === "half_year").map((p) => p.id).sort();
+  reference.caller = api.caller();
+  const today = new Date().toISOString().slice(0, 10);
+  const started = periods.filter((p) => p.kind === "half_year" && p.start_date <= today);
+  reference.current = started.length ? started.map((p) => p.id).sort().at(-1) : reference.halfYears.at(-1);
+
+  $("sign-in").hidden = true;
+  $("nav").hidden = false;
+  $("sign-out").hidden = false;
+  const who = reference.caller;
+  $("who").hidden = false;
+  $("who").textContent = who.region
+    ? `Inloggad: ${ROLES[who.role] ?? who.role} ${regionName(who.region)}`
+    : `Inloggad: ${ROLES[who.role] ?? who.role ?? "okänd roll"}`;
+  fillSelects();
+  await show(location.hash.slice(1) || "oversikt");
+}
+
+// ---------------------------------------------------------------------------------------
+// Choices
+
+function periodOptions(select, chosen) {
+  const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))];
+  const range = `${reference.halfYears[0]}..${reference.halfYears.at(-1)}`;
+  select.replaceChildren(
+    el("optgroup", { label: "Halvår" },
+      reference.halfYears.slice().reverse().map((h) => el("option", { value: h }, h))),
+    el("optgroup", { label: "År" }, years.slice().reverse().map((y) => el("option", { value: y }, y))),
+    el("option", { value: range }, `Hela perioden (${range.replace("..", "–")})`));
+  select.value = chosen;
+}
+
+function fillSelects() {
+  periodOptions($("o-period"), reference.current);
+  periodOptions($("i-period"), reference.current);
+  for (const select of document.querySelectorAll("select[data-codes]")) {
+    const codes = reference.classifications[select.dataset.codes] ?? [];
+    select.replaceChildren(el("option", { value: "" }, "Alla"),
+      ...codes.map((c) => el("option", { value: c.code }, c.label_sv)));
+  }
+  $("i-indicator").replaceChildren(...reference.indicators.map((i) =>
+    el("option", { value: i.code }, `${i.code} ${i.name_sv}`)));
+  const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))].reverse();
+  $("r-year").replaceChildren(...years.map((y) => el("option", { value: y }, y)));
+  $("r-year").value = reference.current.slice(0, 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Översikt
+
+const LEVELS = () => reference.classifications.levels ?? [];
+
+async function renderOversikt() {
+  const run = ++generation.oversikt;
+  const form = new FormData($("oversikt-filters"));
+  const filters = Object.fromEntries(form.entries());
+  status("oversikt", "Hämtar siffrorna …");
+  delete document.body.dataset.ready;
+  const levels = LEVELS().map((l) => l.code);
+  const indicators = reference.indicators.slice().sort((a, b) =>
+    levels.indexOf(a.level) - levels.indexOf(b.level) || a.code.localeCompare(b.code));
+  const paths = indicators.map((i) => `/aggregates?${api.query({ indicator: i.code, ...filters })}`);
+  const answers = await inTurns(paths.map((path) => () => api.get(path)));
+  if (run !== generation.oversikt) return;
+
+  const container = $("oversikt-tables");
+  container.replaceChildren();
+  for (const level of LEVELS()) {
+    const rows = [];
+    indicators.forEach((indicator, index) => {
+      if (indicator.level !== level.code) return;
+      const national = answers[index].national;
+      const name = `${indicator.code}_${filters.period}`;
+      rows.push({
+        key: indicator.code,
+        cells: [
+          { text: `${indicator.code} ${indicator.name_sv}`, header: true },
+          indicator.unit,
+          { text: number(national.value, indicator.decimals), field: "value", className: "num" },
+          { text: number(national.target, indicator.decimals), field: "target", className: "num" },
+          { text: percent(national.value, national.target), field: "share", className: "num" },
+          { text: `${number(national.reporting_projects, 0)} av ${number(national.projects, 0)}`, field: "reporting" },
+          { text: percent(national.reporting_projects, national.projects), field: "coverage", className: "num" },
+          { text: downloads(paths[index], name) },
+        ],
+      });
+    });
+    if (!rows.length) continue;
+    container.append(el("h3", {}, level.label_sv), table(
+      `${level.label_sv}: nationellt värde, målvärde och täckning för ${filters.period.replace("..", "–")}`,
+      ["Indikator", "Enhet", "Nationellt värde", "Målvärde", "Andel av mål", "Rapporterande projekt", "Täckning", "Ladda ner"],
+      rows));
+  }
+  const shares = indicators.map((indicator, index) => {
+    const { value, target } = answers[index].national;
+    return target ? Math.round((100 * value) / target) : null;
+  });
+  draw("oversikt-chart", {
+    type: "bar",
+    data: {
+      labels: indicators.map((i) => i.code),
+      datasets: [{ label: "Andel av målvärdet (%)", data: shares, backgroundColor: COLOURS.bar }],
+    },
+    options: {
+      indexAxis: "y",
+      plugins: { legend: { display: false } },
+      // Shares far above the target would flatten the others: the axis ends at 200 %, the
+      // table has every share.
+      scales: { x: { min: 0, max: 200, ticks: { callback: (value) => `${value} %` } } },
+    },
+  });
+  status("oversikt", `${indicators.length} indikatorer för ${filters.period.replace("..", "–")}.`);
+  performance.mark("oversikt-klar");
+  document.body.dataset.ready = "oversikt";
+}
+
+// ---------------------------------------------------------------------------------------
+// Indikator
+
+function groupLabel(group, code) {
+  return group === "region" ? regionName(code) : label(group === "sex" ? "sex" : group, code);
+}
+
+function indicatorPart({ id, title, answer, group, indicator, path, mine }) {
+  const decimals = indicator.decimals;
+  const key = group;
+  const rows = answer.rows.map((row) => ({
+    key: row[key],
+    className: mine && row[key] === mine ? "mine" : null,
+    cells: [
+      { text: groupLabel(group, row[key]) + (mine && row[key] === mine ? " (din region)" : ""), header: true },
+      { text: number(row.value, decimals), field: "value", className: "num" },
+      { text: number(row.target, decimals), field: "target", className: "num" },
+      { text: number(row.reporting_projects, 0), field: "reporting", className: "num" },
+      { text: number(row.projects, 0), field: "projects", className: "num" },
+    ],
+  }));
+  const footer = [{
+    key: "national",
+    cells: [
+      { text: "Riket", header: true },
+      { text: number(answer.national.value, decimals), field: "value", className: "num" },
+      { text: number(answer.national.target, decimals), field: "target", className: "num" },
+      { text: number(answer.national.reporting_projects, 0), field: "reporting", className: "num" },
+      { text: number(answer.national.projects, 0), field: "projects", className: "num" },
+    ],
+  }];
+  if (answer.stats && group !== "period") {
+    footer.push({
+      key: "median",
+      cells: [{ text: "Median", header: true },
+        { text: number(answer.stats.median, decimals), field: "value", className: "num" }, "", "", ""],
+    });
+  }
+  return el("section", { class: "part", "aria-labelledby": `${id}-title` },
+    el("h3", { id: `${id}-title` }, title),
+    chartFigure(id, `${title}: ${indicator.name_sv} (${indicator.unit})`),
+    table(`${title}: ${indicator.code} ${indicator.name_sv}, ${answer.period.replace("..", "–")}`,
+      [group === "period" ? "Halvår" : "Grupp", "Värde", "Målvärde", "Rapporterande projekt", "Projekt"],
+      rows, footer),
+    downloads(path, `${indicator.code}_${group}_${answer.period}`));
+}
+
+async function renderIndikator() {
+  const run = ++generation.indikator;
+  const code = $("i-indicator").value;
+  const period = $("i-period").value;
+  const group = $("i-group").value;
+  const indicator = reference.indicators.find((i) => i.code === code);
+  if (!indicator) return;
+  status("indikator", "Hämtar siffrorna …");
+  delete document.body.dataset.ready;
+  const all = `${reference.halfYears[0]}..${reference.halfYears.at(-1)}`;
+  const parts = [
+    { id: "i-groups", title: group === "region" ? "Per region" : `Per ${group === "sakomrade" ? "sakområde" : "bransch"}`, group, period },
+    { id: "i-series", title: "Över tid", group: "period", period: all },
+  ];
+  if (indicator.by_sex) parts.push({ id: "i-sex", title: "Per kön", group: "sex", period });
+  for (const part of parts) {
+    part.path = `/aggregates?${api.query({ indicator: code, period: part.period, group_by: part.group })}`;
+  }
+  const answers = await Promise.all(parts.map((part) => api.get(part.path)));
+  if (run !== generation.indikator) return;
+  const mine = reference.caller.region;
+  const container = $("indikator-parts");
+  container.replaceChildren(...parts.map((part, index) => indicatorPart({
+    ...part, answer: answers[index], indicator, mine: part.group === "region" ? mine : null,
+  })));
+  parts.forEach((part, index) => {
+    const answer = answers[index];
+    const labels = answer.rows.map((row) => groupLabel(part.group, row[part.group]));
+    const values = answer.rows.map((row) => row.value);
+    const datasets = [{
+      type: part.group === "period" ? "line" : "bar",
+      label: indicator.name_sv,
+      data: values,
+      backgroundColor: answer.rows.map((row) =>
+        part.group === "region" && row.region === mine ? COLOURS.mine : COLOURS.bar),
+      borderColor: COLOURS.line,
+    }];
+    if (part.group !== "period" && answer.stats?.median !== undefined && answer.stats?.median !== null) {
+      datasets.push({
+        type: "line",
+        label: `Median ${number(answer.stats.median, indicator.decimals)}`,
+        data: labels.map(() => answer.stats.median),
+        borderColor: COLOURS.median,
+        borderDash: [6, 4],
+        pointRadius: 0,
+      });
+    }
+    draw(part.id, { type: part.group === "period" ? "line" : "bar", data: { labels, datasets } });
+  });
+  status("indikator", `${indicator.code} ${indicator.name_sv}, ${period.replace("..", "–")}.`);
+  document.body.dataset.ready = "indikator";
+}
+
+// ---------------------------------------------------------------------------------------
+// Rapportering
+
+async function showMissing(region, period) {
+  const detail = $("rapportering-detail");
+  detail.replaceChildren(el("p", {}, "Hämtar …"));
+  try {
+    const report = await api.get(`/regions/${region}/reports/${period}`);
+    const items = report.missing_by_project.map((project) => el("li", {},
+      `${project.ref}: ${project.indicators.length ? project.indicators.join(", ") : "inga värden saknas"}`
+      + (project.narrative ? "; berättelse saknas" : "")));
+    detail.replaceChildren(
+      el("h3", { id: "missing-title", tabindex: "-1" }, `Saknas för ${regionName(region)} ${period}`),
+      items.length ? el("ul", {}, items) : el("p", {}, "Inget saknas."));
+    $("missing-title").focus();
+  } catch (error) {
+    failed(error);
+  }
+}
+
+async function renderRapportering() {
+  const run = ++generation.rapportering;
+  const year = $("r-year").value;
+  const halfYears = reference.halfYears.filter((h) => h.startsWith(year));
+  status("rapportering", "Hämtar rapporteringen …");
+  delete document.body.dataset.ready;
+  const [completeness, reports] = await Promise.all([
+    Promise.all(halfYears.map((h) => api.get(`/completeness?period=${h}`))),
+    Promise.all(halfYears.map((h) => api.get(`/reports?period=${h}`))),
+  ]);
+  if (run !== generation.rapportering) return;
+  const mine = reference.caller.region;
+  const rows = [...reference.regions.keys()].map((region) => ({
+    key: region,
+    className: region === mine ? "mine" : null,
+    cells: [
+      { text: regionName(region) + (region === mine ? " (din region)" : ""), header: true },
+      ...halfYears.flatMap((halfYear, index) => {
+        const counts = completeness[index].regions.find((r) => r.region === region);
+        const report = reports[index].find((r) => r.region === region);
+        const missing = report ? report.missing : counts?.missing_values ?? 0;
+        const state = report?.state ?? counts?.reports?.[halfYear];
+        const reported = counts
+          ? `${number(counts.reported_values, 0)} av ${number(counts.required_values, 0)}`
+          : "–";
+        const action = report && missing > 0
+          ? el("button", {
+            type: "button",
+            "aria-label": `Visa vad som saknas för ${regionName(region)} ${halfYear}`,
+            onclick: () => showMissing(region, halfYear),
+          }, `Saknas: ${number(missing, 0)}`)
+          : missing > 0 ? `Saknas: ${number(missing, 0)}` : "Komplett";
+        return [
+          { text: state ? STATES[state] ?? state : "–", field: `state-${halfYear}`, className: `state ${state ?? ""}` },
+          { text: reported, field: `reported-${halfYear}`, className: "num" },
+          { text: action, field: `missing-${halfYear}` },
+        ];
+      }),
+    ],
+  }));
+  const headers = ["Region", ...halfYears.flatMap((h) => [`${h} status`, `${h} rapporterade värden`, `${h} saknas`])];
+  $("rapportering-table").replaceChildren(table(
+    `Rapporteringen ${year} per region och halvår: rapportens status, rapporterade av begärda värden och vad som saknas`,
+    headers, rows));
+  status("rapportering", `${reference.regions.size} regioner, ${halfYears.join(" och ")}.`);
+  document.body.dataset.ready = "rapportering";
+}
+
+// ---------------------------------------------------------------------------------------
+// Navigation
+
+const VIEWS = { oversikt: renderOversikt, indikator: renderIndikator, rapportering: renderRapportering };
+
+async function show(view) {
+  if (!VIEWS[view]) view = "oversikt";
+  for (const name of Object.keys(VIEWS)) $(name).hidden = name !== view;
+  for (const button of document.querySelectorAll("#nav button")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  try {
+    await VIEWS[view]();
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function start() {
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api.signIn($("token").value);
+    enter().catch(failed);
+  });
+  $("sign-out").addEventListener("click", () => {
+    api.signOut();
+    showSignIn();
+  });
+  for (const button of document.querySelectorAll("#nav button")) {
+    button.addEventListener("click", () => {
+      show(button.dataset.view);
+      $("main").focus();
+    });
+  }
+  $("oversikt-filters").addEventListener("change", () => renderOversikt().catch(failed));
+  $("indikator-filters").addEventListener("change", () => renderIndikator().catch(failed));
+  $("rapportering-filters").addEventListener("change", () => renderRapportering().catch(failed));
+  if (api.token()) enter().catch(failed);
+  else showSignIn();
+}
+
+start();

@@ -1,0 +1,693 @@
+//! The dashboard in a real browser: headless Chromium (Debian's `chromium`) driven over
+//! WebDriver (`chromedriver`) against the real server, listening on a port, with demo data.
+//! The figures the page shows are compared with the API's answers to the same questions;
+//! axe-core checks each view against WCAG 2.1 A and AA; a screenshot of each view is saved
+//! under `target/dashboard-screenshots/`. Without Chromium the test says so and passes,
+//! except in CI, where `.ci/run` installs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpServer, dev::ServerHandle};
+use fantoccini::{Client, ClientBuilder, Locator};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, SECRET, TestApp};
+use uppfoljning::app::build_app;
+use uppfoljning::auth::Role;
+use uppfoljning::demo::{self, DemoSpec};
+use uppfoljning::domain::period::PeriodId;
+use uppfoljning::service::demo_data;
+
+const AXE: &str = include_str!("../vendor/axe-core-4.11.0.min.js");
+
+/// A figure as the dashboard shows it: Swedish, `1 234,5`, at most `decimals` decimals,
+/// rounded half away from zero as `Intl.NumberFormat` rounds; a missing one is a dash.
+fn swedish(value: &Value, decimals: u32) -> String {
+    if value.is_null() {
+        return "–".into();
+    }
+    let number: Decimal = value.to_string().parse().expect("a number");
+    let rounded = number
+        .round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero)
+        .normalize();
+    let text = rounded.abs().to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(digit);
+    }
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "\u{2212}"
+    } else {
+        ""
+    };
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped},{fraction}")
+    }
+}
+
+/// A figure as WebDriver reads it off the page: the no-break spaces read as spaces.
+fn as_shown(value: &Value, decimals: u32) -> String {
+    swedish(value, decimals).replace('\u{a0}', " ")
+}
+
+/// A share as the page shows it, read as `shown`.
+fn percent(part: &Value, whole: &Value) -> String {
+    let (Some(part), Some(whole)) = (part.as_f64(), whole.as_f64()) else {
+        return "–".into();
+    };
+    if whole == 0.0 {
+        return "–".into();
+    }
+    format!("{} %", as_shown(&json!((100.0 * part / whole).round()), 0))
+}
+
+/// The browser and its driver, stopped when dropped.
+struct Browser {
+    driver: Child,
+    client: Client,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn executable(variable: &str, default: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var(variable).unwrap_or_else(|_| default.into()));
+    path.exists().then_some(path)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn open_browser() -> Option<Browser> {
+    let (Some(chromium), Some(chromedriver)) = (
+        executable("CHROMIUM", "/usr/bin/chromium"),
+        executable("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the browser test: .ci/run installs chromium and chromium-driver"
+        );
+        eprintln!("Chromium or chromedriver not found: the dashboard is not tested in a browser");
+        return None;
+    };
+    let port = free_port();
+    let driver = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,1000", "--lang=sv-SE"],
+        }
+    });
+    let capabilities = capabilities.as_object().unwrap().clone();
+    let started = Instant::now();
+    loop {
+        let connected =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+        match connected {
+            Ok(client) => return Some(Browser { driver, client }),
+            Err(error) if started.elapsed() > Duration::from_secs(20) => {
+                panic!("chromedriver did not answer: {error}")
+            }
+            Err(_) => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The real server on a free port, over the test's database.
+fn serve(t: &TestApp) -> (String, ServerHandle) {
+    let state = t.state.clone();
+    let server = HttpServer::new(move || build_app(state.clone()))
+        .workers(2)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let address = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (format!("http://{address}"), handle)
+}
+
+/// The API's answer to `path`, asked over HTTP as the page asks it.
+fn api(base: &str, token: &str, path: &str) -> Value {
+    let mut response = ureq::get(&format!("{base}/api/v1{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+}
+
+/// Waits until the view has drawn its figures.
+async fn ready(client: &Client, view: &str) {
+    let started = Instant::now();
+    loop {
+        let done = client
+            .execute("return document.body.dataset.ready || null;", vec![])
+            .await
+            .unwrap();
+        if done == json!(view) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{view} did not finish; status: {:?}",
+            client
+                .execute(
+                    "return [...document.querySelectorAll('.status')].map(s => s.textContent);",
+                    vec![]
+                )
+                .await
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Chooses `value` in the select `id`, as a person does, and lets the page react.
+async fn choose(client: &Client, id: &str, value: &str) {
+    client
+        .find(Locator::Css(&format!("#{id} option[value='{value}']")))
+        .await
+        .unwrap_or_else(|e| panic!("#{id} has no option {value}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn sign_in(client: &Client, token: &str) {
+    let field = client.find(Locator::Id("token")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(token).await.unwrap();
+    client
+        .find(Locator::Css("#sign-in-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now.
+async fn accessibility_violations(client: &Client) -> Vec<Value> {
+    client.execute(AXE, vec![]).await.unwrap();
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                       nodes: v.nodes.map(n => n.target.join(' '))}))))
+                .catch(e => done([{id: 'axe-failed', impact: 'critical', help: String(e)}]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+        .cloned()
+        .collect()
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
+    std::fs::create_dir_all(&folder).unwrap();
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+}
+
+fn load_demo(t: &TestApp) {
+    let spec = DemoSpec {
+        projects: 150,
+        seed: 2026,
+        from: PeriodId::parse("2025H1").unwrap(),
+        to: PeriodId::parse("2026H2").unwrap(),
+        today: uppfoljning::domain::period::swedish_today(),
+    };
+    let mut conn = t.conn();
+    demo_data::load(&mut conn, &spec, demo::generate(&spec), |_| {}).expect("demo data");
+}
+
+#[actix_web::test]
+async fn the_dashboard_in_a_browser() {
+    let Some(browser) = open_browser().await else {
+        return;
+    };
+    let t = TestApp::start(Backend::Sqlite);
+    load_demo(&t);
+    let (base, server) = serve(&t);
+    let client = &browser.client;
+    let national = t.token(Role::National, None);
+
+    // `/` leads to the sign-in; a wrong token brings it back with the API's message.
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/dashboard/")
+    );
+    screenshot(client, "sign-in").await;
+    sign_in(client, "not-a-token").await;
+    let started = Instant::now();
+    while text(client, "#sign-in-error").await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no error shown"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = ureq::get(&format!("{base}/api/v1/indicators"))
+        .header("Authorization", "Bearer not-a-token")
+        .call()
+        .unwrap_err();
+    assert!(matches!(refused, ureq::Error::StatusCode(401)));
+    let shown = text(client, "#sign-in-error").await;
+    assert!(
+        shown.starts_with("Inloggningen gick inte igenom"),
+        "{shown}"
+    );
+    assert_eq!(
+        client
+            .execute(
+                "return sessionStorage.getItem('uppfoljning.token');",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        Value::Null,
+        "a refused token is not kept"
+    );
+
+    // Översikt: every indicator's national figures as the API answers them.
+    sign_in(client, &national).await;
+    ready(client, "oversikt").await;
+    let period = client
+        .execute("return document.getElementById('o-period').value;", vec![])
+        .await
+        .unwrap();
+    let period = period.as_str().unwrap().to_string();
+    let indicators = api(&base, &national, "/indicators");
+    let shown_rows = client
+        .find_all(Locator::Css("#oversikt-tables tbody tr"))
+        .await
+        .unwrap();
+    let active: Vec<&Value> = indicators
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["active"] == true)
+        .collect();
+    assert_eq!(shown_rows.len(), active.len(), "one row per indicator");
+    let mut unfiltered = Vec::new();
+    for indicator in &active {
+        let code = indicator["code"].as_str().unwrap();
+        let decimals = indicator["decimals"].as_u64().unwrap() as u32;
+        let answer = api(
+            &base,
+            &national,
+            &format!("/aggregates?indicator={code}&period={period}"),
+        );
+        let row = format!("#oversikt-tables tr[data-key='{code}']");
+        let national_row = &answer["national"];
+        assert_eq!(
+            text(client, &format!("{row} td[data-field=value]")).await,
+            as_shown(&national_row["value"], decimals),
+            "{code}: national value"
+        );
+        assert_eq!(
+            text(client, &format!("{row} td[data-field=target]")).await,
+            as_shown(&national_row["target"], decimals),
+            "{code}: target"
+        );
+        assert_eq!(
+            text(client, &format!("{row} td[data-field=coverage]")).await,
+            percent(
+                &national_row["reporting_projects"],
+                &national_row["projects"]
+            ),
+            "{code}: coverage"
+        );
+        unfiltered.push(text(client, &format!("{row} td[data-field=value]")).await);
+    }
+    let levels: Vec<String> = futures_util::future::join_all(
+        client
+            .find_all(Locator::Css("#oversikt-tables h3"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|h| h.text()),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    assert_eq!(
+        levels.first().map(String::as_str),
+        Some("Resurser"),
+        "the effect chain starts with its resources: {levels:?}"
+    );
+    let violations = accessibility_violations(client).await;
+    assert!(violations.is_empty(), "Översikt: {violations:#?}");
+    screenshot(client, "oversikt").await;
+
+    // Swedish number formats, as the page's own formatter gives them in this browser.
+    let formatted = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             import('/dashboard/format.js').then(f => done([
+               f.number(1234.5, 1), f.number(-1234567.891, 2), f.number(0.125, 2), f.number(2, 2),
+               f.number(null), f.percent(1, 3), f.percent(5, 0)]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        formatted,
+        json!([
+            "1\u{a0}234,5",
+            "\u{2212}1\u{a0}234\u{a0}567,89",
+            "0,13",
+            "2",
+            "–",
+            "33\u{a0}%",
+            "–"
+        ])
+    );
+    assert_eq!(swedish(&json!(1234.5), 1), "1\u{a0}234,5");
+    assert_eq!(
+        swedish(&json!(-1234567.891), 2),
+        "\u{2212}1\u{a0}234\u{a0}567,89"
+    );
+
+    // A filter changes the figures, to the API's answer for the filtered question.
+    choose(client, "o-sakomrade", "innovation_foretagande").await;
+    ready(client, "oversikt").await;
+    let mut changed = 0;
+    for (indicator, before) in active.iter().zip(&unfiltered) {
+        let code = indicator["code"].as_str().unwrap();
+        let decimals = indicator["decimals"].as_u64().unwrap() as u32;
+        let answer = api(
+            &base,
+            &national,
+            &format!(
+                "/aggregates?indicator={code}&period={period}&sakomrade=innovation_foretagande"
+            ),
+        );
+        let shown = text(
+            client,
+            &format!("#oversikt-tables tr[data-key='{code}'] td[data-field=value]"),
+        )
+        .await;
+        assert_eq!(
+            shown,
+            as_shown(&answer["national"]["value"], decimals),
+            "{code}"
+        );
+        changed += usize::from(shown != *before);
+    }
+    assert!(changed > 0, "the filter changed no figure");
+
+    // Indikator: one indicator by region with the national median, as the API answers.
+    client
+        .find(Locator::Css("#nav button[data-view=indikator]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    ready(client, "indikator").await;
+    choose(client, "i-indicator", "NAT-A01").await;
+    ready(client, "indikator").await;
+    let answer = api(
+        &base,
+        &national,
+        &format!("/aggregates?indicator=NAT-A01&period={period}&group_by=region"),
+    );
+    for row in answer["rows"].as_array().unwrap() {
+        let region = row["region"].as_str().unwrap();
+        assert_eq!(
+            text(
+                client,
+                &format!("#indikator-parts tr[data-key='{region}'] td[data-field=value]")
+            )
+            .await,
+            as_shown(&row["value"], 0),
+            "region {region}"
+        );
+    }
+    assert_eq!(
+        text(
+            client,
+            "#indikator-parts tr[data-key=median] td[data-field=value]"
+        )
+        .await,
+        as_shown(&answer["stats"]["median"], 0)
+    );
+    assert!(
+        client.find(Locator::Id("i-sex")).await.is_ok(),
+        "NAT-A01 is reported by sex: its split is drawn"
+    );
+    let violations = accessibility_violations(client).await;
+    assert!(violations.is_empty(), "Indikator: {violations:#?}");
+    screenshot(client, "indikator").await;
+
+    // Rapportering: the 21 regions, their completeness and, one click away, what is missing.
+    client
+        .find(Locator::Css("#nav button[data-view=rapportering]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    ready(client, "rapportering").await;
+    let regions = client
+        .find_all(Locator::Css("#rapportering-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(regions.len(), 21);
+    let year = client
+        .execute("return document.getElementById('r-year').value;", vec![])
+        .await
+        .unwrap();
+    let first_half = format!("{}H1", year.as_str().unwrap());
+    let completeness = api(
+        &base,
+        &national,
+        &format!("/completeness?period={first_half}"),
+    );
+    for counts in completeness["regions"].as_array().unwrap() {
+        let region = counts["region"].as_str().unwrap();
+        assert_eq!(
+            text(
+                client,
+                &format!("#rapportering-table tr[data-key='{region}'] td[data-field='reported-{first_half}']")
+            )
+            .await,
+            format!(
+                "{} av {}",
+                as_shown(&counts["reported_values"], 0),
+                as_shown(&counts["required_values"], 0)
+            ),
+            "region {region}"
+        );
+    }
+    let reports = api(&base, &national, &format!("/reports?period={first_half}"));
+    if let Some(report) = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["missing"].as_u64().unwrap_or(0) > 0)
+    {
+        let region = report["region"].as_str().unwrap();
+        client
+            .find(Locator::Css(&format!(
+                "#rapportering-table tr[data-key='{region}'] td[data-field='missing-{first_half}'] button"
+            )))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        client
+            .wait()
+            .for_element(Locator::Id("missing-title"))
+            .await
+            .unwrap();
+        let detail = api(
+            &base,
+            &national,
+            &format!("/regions/{region}/reports/{first_half}"),
+        );
+        let items = client
+            .find_all(Locator::Css("#rapportering-detail li"))
+            .await
+            .unwrap();
+        assert_eq!(
+            items.len(),
+            detail["missing_by_project"].as_array().unwrap().len()
+        );
+    }
+    let violations = accessibility_violations(client).await;
+    assert!(violations.is_empty(), "Rapportering: {violations:#?}");
+    screenshot(client, "rapportering").await;
+
+    // A region sees its own region marked; an expired token brings the sign-in back.
+    client
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    sign_in(client, &t.token(Role::Region, Some("07"))).await;
+    ready(client, "rapportering").await;
+    let mine = client
+        .find(Locator::Css("#rapportering-table tr.mine"))
+        .await
+        .unwrap()
+        .attr("data-key")
+        .await
+        .unwrap();
+    assert_eq!(mine.as_deref(), Some("07"));
+    let expired = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": "test", "role": "national", "exp": 1_000_000_000}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    client
+        .execute(
+            "sessionStorage.setItem('uppfoljning.token', arguments[0]);",
+            vec![json!(expired)],
+        )
+        .await
+        .unwrap();
+    choose(
+        client,
+        "r-year",
+        &(year.as_str().unwrap().parse::<i32>().unwrap() - 1).to_string(),
+    )
+    .await;
+    client
+        .wait()
+        .for_element(Locator::Css("#sign-in:not([hidden])"))
+        .await
+        .unwrap();
+    let shown = text(client, "#sign-in-error").await;
+    assert!(
+        shown.contains("expired") || shown.contains("utgången") || shown.contains("Exp"),
+        "{shown}"
+    );
+
+    browser.client.clone().close().await.unwrap();
+    server.stop(true).await;
+}
+
+/// Without a browser: every file is served with the dashboard's policy, which allows
+/// nothing inline and nothing from elsewhere; `/` leads to it; the API keeps its own.
+#[actix_web::test]
+async fn the_dashboard_is_served_under_a_strict_policy() {
+    use actix_web::test;
+    let t = TestApp::start(Backend::Sqlite);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let root = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(root.status(), 308);
+    assert_eq!(root.headers().get("location").unwrap(), "/dashboard/");
+    for (path, media_type) in [
+        ("/dashboard/", "text/html; charset=utf-8"),
+        ("/dashboard/app.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/style.css", "text/css; charset=utf-8"),
+        (
+            "/dashboard/vendor/chart-4.5.1.umd.min.js",
+            "text/javascript; charset=utf-8",
+        ),
+    ] {
+        let reply = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(reply.status(), 200, "{path}");
+        assert_eq!(
+            reply.headers().get("content-type").unwrap(),
+            media_type,
+            "{path}"
+        );
+        let policy = reply
+            .headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(policy.contains("script-src 'self';"), "{path}: {policy}");
+        assert!(!policy.contains("unsafe"), "{path}: {policy}");
+    }
+    let html = test::call_and_read_body(
+        &app,
+        test::TestRequest::get().uri("/dashboard/").to_request(),
+    )
+    .await;
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "nothing inline"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from elsewhere"
+    );
+    let missing = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/dashboard/secret.js")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
+    let api = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/v1/health/live")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        api.headers().get("content-security-policy").unwrap(),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}
