@@ -68,7 +68,9 @@ async fn unknown_routes_are_problem_json(backend: Backend) {
     send(&app, TestRequest::get().uri("/api/v1/nothing"))
         .await
         .problem(404);
-    send(&app, TestRequest::get().uri("/nothing")).await.problem(404);
+    send(&app, TestRequest::get().uri("/nothing"))
+        .await
+        .problem(404);
 }
 
 /// Found by the fuzzing: PostgreSQL refuses NUL in text, so a NUL in a project filter was a

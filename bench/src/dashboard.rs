@@ -1,0 +1,273 @@
+//! Measures the dashboard's Översikt in headless Chromium on a demo portfolio: the time from
+//! navigation until every figure is drawn (the page's `oversikt-klar` mark), the first time
+//! (answers computed) and again (kept answers), and the requests the page made. The floor is
+//! the same API answers fetched by a plain HTTP client, six at a time as a browser does.
+//!
+//! `cargo build --release && cargo run --release -p uppfoljning-bench --bin dashboard-bench --
+//! --projects 10000` (needs Debian's chromium and chromium-driver).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Measures the dashboard's Översikt in headless Chromium")]
+struct Args {
+    /// Projects in the demo portfolio.
+    #[arg(long, default_value_t = 10_000)]
+    projects: usize,
+    /// Page loads after the first.
+    #[arg(long, default_value_t = 10)]
+    repeat: usize,
+    /// The service binary (built with `cargo build --release`).
+    #[arg(long, default_value = "target/release/uppfoljning")]
+    server: PathBuf,
+    #[arg(long, default_value = "/usr/bin/chromium")]
+    chromium: PathBuf,
+    #[arg(long, default_value = "/usr/bin/chromedriver")]
+    chromedriver: PathBuf,
+}
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
+/// A child process stopped when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn service(args: &Args, database: &str) -> Command {
+    let mut command = Command::new(&args.server);
+    command
+        .env("DATABASE_URL", database)
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let folder = std::env::temp_dir().join(format!("dashboard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+    let database = folder.join("demo.db").to_string_lossy().into_owned();
+    let loading = Instant::now();
+    let loaded = service(&args, &database)
+        .args(["demo-data", "--projects", &args.projects.to_string()])
+        .status()
+        .map_err(|e| {
+            format!(
+                "{}: {e} (cargo build --release first)",
+                args.server.display()
+            )
+        })?;
+    if !loaded.success() {
+        return Err("demo-data failed".into());
+    }
+    eprintln!("demo data: {:.1} s", loading.elapsed().as_secs_f64());
+    let token = service(&args, &database)
+        .args(["token", "--role", "national", "--ttl", "3600"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let port = free_port();
+    let _server = Process(
+        service(&args, &database)
+            .arg("serve")
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let driver_port = free_port();
+    let _driver = Process(
+        Command::new(&args.chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", args.chromedriver.display()))?,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = runtime.block_on(measure(&args, &base, &token, driver_port));
+    let _ = std::fs::remove_dir_all(&folder);
+    result
+}
+
+async fn connect(args: &Args, port: u16) -> Result<Client, String> {
+    let capabilities = json!({"goog:chromeOptions": {
+        "binary": args.chromium,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1400,1000"],
+    }});
+    let started = Instant::now();
+    loop {
+        let connected =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.as_object().cloned().unwrap_or_default())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+        match connected {
+            Ok(client) => return Ok(client),
+            Err(e) if started.elapsed() > Duration::from_secs(20) => return Err(e.to_string()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Loads the Översikt and gives the milliseconds until it was complete, until the page
+/// itself was loaded (its scripts run, before any figure), and the requests to the API.
+async fn load_overview(
+    client: &Client,
+    base: &str,
+    load: usize,
+) -> Result<(f64, f64, usize), String> {
+    // A query of its own makes each load a new page, not a move within the last one.
+    client
+        .goto(&format!("{base}/dashboard/?load={load}#oversikt"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    loop {
+        let measured = client
+            .execute(
+                "const mark = performance.getEntriesByName('oversikt-klar')[0];
+                 if (!mark) return null;
+                 const api = performance.getEntriesByType('resource')
+                   .filter(r => r.name.includes('/api/v1/')).length;
+                 const page = performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd;
+                 return [mark.startTime, page, api];",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some([time, page, requests]) = measured.as_array().map(Vec::as_slice) {
+            return Ok((
+                time.as_f64().unwrap_or_default(),
+                page.as_f64().unwrap_or_default(),
+                requests.as_u64().unwrap_or_default() as usize,
+            ));
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err("the Översikt did not complete".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The same answers the page asks for, by a plain client six at a time.
+fn floor(base: &str, token: &str, paths: &[String]) -> f64 {
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for worker in 0..6 {
+            scope.spawn(move || {
+                for path in paths.iter().skip(worker).step_by(6) {
+                    let _ = ureq::get(&format!("{base}{path}"))
+                        .header("Authorization", &format!("Bearer {token}"))
+                        .call()
+                        .map(|mut r| r.body_mut().read_to_string());
+                }
+            });
+        }
+    });
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn measure(args: &Args, base: &str, token: &str, driver_port: u16) -> Result<(), String> {
+    for _ in 0..100 {
+        if ureq::get(&format!("{base}/api/v1/health/ready"))
+            .call()
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let client = connect(args, driver_port).await?;
+    client
+        .goto(&format!("{base}/dashboard/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .execute(
+            "sessionStorage.setItem('uppfoljning.token', arguments[0]);",
+            vec![json!(token)],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let (first, _, requests) = load_overview(&client, base, 0).await?;
+    let mut again = Vec::new();
+    let mut pages = Vec::new();
+    for load in 1..=args.repeat {
+        let (complete, page, _) = load_overview(&client, base, load).await?;
+        again.push(complete);
+        pages.push(page);
+    }
+    let paths: Vec<String> = client
+        .execute(
+            "return performance.getEntriesByType('resource')
+               .map(r => new URL(r.name)).filter(u => u.pathname.startsWith('/api/v1/'))
+               .map(u => u.pathname + u.search);",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .as_array()
+        .map(|paths| {
+            paths
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let floors: Vec<f64> = (0..args.repeat)
+        .map(|_| floor(base, token, &paths))
+        .collect();
+    let again = median(again);
+    let floor = median(floors);
+    let page = median(pages);
+    println!("Översikt, {} projects:", args.projects);
+    println!("  first load (answers computed): {first:.0} ms");
+    println!(
+        "  again (kept answers), median of {}: {again:.0} ms; floor (the same {} API answers by a plain client, 6 at a time): {floor:.0} ms; page/floor {:.1}x",
+        args.repeat,
+        paths.len(),
+        again / floor
+    );
+    println!(
+        "  the page alone (loaded, scripts run, no figure yet): {page:.0} ms; complete/page {:.1}x",
+        again / page
+    );
+    println!("  API requests per load: {requests}");
+    println!(
+        "{}",
+        json!({"view": "oversikt", "projects": args.projects, "first_ms": first.round(),
+               "again_ms": again.round(), "floor_ms": floor.round(), "page_ms": page.round(),
+               "api_requests": requests})
+    );
+    client.close().await.map_err(|e| e.to_string())
+}
