@@ -188,14 +188,19 @@ async function enter() {
 // ---------------------------------------------------------------------------------------
 // Choices
 
+/// Half-years, years, and ranges from each year to the last half-year.
 function periodOptions(select, chosen) {
   const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))];
-  const range = `${reference.halfYears[0]}..${reference.halfYears.at(-1)}`;
+  const last = reference.halfYears.at(-1);
+  const ranges = years.slice(0, -1).map((year) => {
+    const first = reference.halfYears.find((h) => h.startsWith(year));
+    return el("option", { value: `${first}..${last}` }, `${first}–${last}`);
+  });
   select.replaceChildren(
     el("optgroup", { label: "Halvår" },
       reference.halfYears.slice().reverse().map((h) => el("option", { value: h }, h))),
     el("optgroup", { label: "År" }, years.slice().reverse().map((y) => el("option", { value: y }, y))),
-    el("option", { value: range }, `Hela perioden (${range.replace("..", "–")})`));
+    el("optgroup", { label: "Intervall" }, ranges));
   select.value = chosen;
 }
 

@@ -2,7 +2,7 @@
 //! served below `/dashboard/`. It draws the API's own answers in the browser; nothing here
 //! computes a figure. The chart library is vendored, pinned, with its licence beside it.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, guard, web};
 
 use crate::error::AppError;
 
@@ -47,10 +47,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      form-action 'none'; frame-ancestors 'none'";
 
 pub fn configure(config: &mut web::ServiceConfig) {
+    let read = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     config
-        .route("/", web::get().to(to_dashboard))
-        .route("/dashboard", web::get().to(to_dashboard))
-        .route("/dashboard/{file:.*}", web::get().to(file));
+        .route("/", read().to(to_dashboard))
+        .route("/dashboard", read().to(to_dashboard))
+        .route("/dashboard/{file:.*}", read().to(file));
 }
 
 async fn to_dashboard() -> HttpResponse {

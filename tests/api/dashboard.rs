@@ -119,7 +119,7 @@ async fn open_browser() -> Option<Browser> {
         "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", "--lang=sv-SE"],
+                     "--window-size=1400,1800", "--lang=sv-SE"],
         }
     });
     let capabilities = capabilities.as_object().unwrap().clone();
