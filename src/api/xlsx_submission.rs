@@ -150,25 +150,31 @@ fn check_sheet_names(names: &[String]) -> Result<(), AppError> {
     let mut errors = Vec::new();
     for layout in DATA_SHEETS {
         if !names.iter().any(|name| name == layout.name) {
-            errors.push(FieldError::new(
-                "workbook",
-                "missing_sheet",
-                format!(
-                    "the sheet '{}' is missing; start from the template",
-                    layout.name
-                ),
-            ));
+            errors.push(FieldError {
+                sheet: Some(layout.name.to_string()),
+                ..FieldError::new(
+                    "workbook",
+                    "missing_sheet",
+                    format!(
+                        "the sheet '{}' is missing; start from the template",
+                        layout.name
+                    ),
+                )
+            });
         }
     }
     for name in names {
         let known = DATA_SHEETS.iter().any(|layout| layout.name == name)
             || HELP_SHEETS.contains(&name.as_str());
         if !known {
-            errors.push(FieldError::new(
-                "workbook",
-                "unknown_sheet",
-                format!("the sheet '{name}' is not read; remove it, or move its data to the template's sheets"),
-            ));
+            errors.push(FieldError {
+                sheet: Some(name.clone()),
+                ..FieldError::new(
+                    "workbook",
+                    "unknown_sheet",
+                    format!("the sheet '{name}' is not read; remove it, or move its data to the template's sheets"),
+                )
+            });
         }
     }
     if errors.is_empty() {
@@ -179,11 +185,14 @@ fn check_sheet_names(names: &[String]) -> Result<(), AppError> {
 }
 
 fn too_many_rows(sheet: &str) -> AppError {
-    AppError::invalid(
-        sheet,
-        "too_many_rows",
-        format!("a sheet has at most {MAX_ROWS} rows; split the report"),
-    )
+    AppError::Invalid(vec![FieldError {
+        sheet: Some(sheet.to_string()),
+        ..FieldError::new(
+            sheet,
+            "too_many_rows",
+            format!("the sheet '{sheet}' has more than {MAX_ROWS} rows; split the report"),
+        )
+    }])
 }
 
 fn xlsx_error(sheet: &str, error: calamine::XlsxError) -> AppError {

@@ -82,17 +82,29 @@ pub fn message(code: &str) -> Option<&'static str> {
     })
 }
 
-/// Gives each error its Swedish message where there is one.
+/// Gives each error its Swedish message where there is one, led by what the English one
+/// quotes (the code, sheet or text at fault): `'inget': Koden finns inte i kodlistan; …`.
 pub fn translate(errors: &mut [FieldError]) {
     for error in errors {
         if let Some(swedish) = message(&error.code) {
-            error.message = swedish.to_string();
+            error.message = match quoted(&error.message) {
+                Some(what) => format!("'{what}': {swedish}"),
+                None => swedish.to_string(),
+            };
         }
     }
 }
 
+/// The first text the message quotes in single quotes.
+fn quoted(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('\'')?;
+    let (what, _) = rest.split_once('\'')?;
+    Some(what)
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::domain::validation::FieldError;
     #[test]
     fn every_code_of_a_submission_has_a_swedish_message() {
         for code in [
@@ -109,5 +121,25 @@ mod tests {
             assert!(super::message(code).is_some(), "{code}");
         }
         assert_eq!(super::message("no_such_code"), None);
+    }
+
+    #[test]
+    fn what_the_english_message_quotes_leads_the_swedish_one() {
+        let mut errors = [
+            FieldError::new(
+                "projects[0].sakomrade",
+                "unknown_code",
+                "no sakomrade 'inget'",
+            ),
+            FieldError::new("values[0].value", "negative", "must not be negative"),
+            FieldError::new("x", "no_such_code", "as it was"),
+        ];
+        super::translate(&mut errors);
+        assert_eq!(
+            errors[0].message,
+            "'inget': Koden finns inte i kodlistan; välj en kod ur listan."
+        );
+        assert_eq!(errors[1].message, "Får inte vara negativt.");
+        assert_eq!(errors[2].message, "as it was");
     }
 }

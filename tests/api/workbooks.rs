@@ -468,7 +468,7 @@ async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: 
         .clone();
     assert_eq!(
         message,
-        "Koden finns inte i kodlistan; välj en kod ur listan."
+        "'inget_sakomrade': Koden finns inte i kodlistan; välj en kod ur listan."
     );
     // In English otherwise, with the same codes.
     let english = upload(&app, &kronoberg, SUBMISSIONS, sheets.write())
