@@ -35,6 +35,11 @@ pub const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_ROWS: u32 = 100_000;
 /// The most parts a workbook's zip archive may have.
 pub const MAX_PARTS: usize = 1_000;
+/// The most the workbook's shared texts may expand to: calamine holds them all in memory,
+/// each as a string of its own, so their part has a tighter limit than the sheets, which
+/// are read as a stream.
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 16 * 1024 * 1024;
+const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
 
 /// A cell as the upload sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,14 +137,31 @@ fn check_archive(bytes: &[u8]) -> Result<(), AppError> {
     let mut total: u64 = 0;
     for index in 0..archive.len() {
         let part = archive.by_index(index).map_err(|e| not_a_workbook(&e))?;
-        let left = MAX_DECOMPRESSED_BYTES - total;
+        let shared_strings = part.name() == SHARED_STRINGS;
+        let mut left = MAX_DECOMPRESSED_BYTES - total;
+        if shared_strings {
+            left = left.min(MAX_SHARED_STRINGS_BYTES);
+        }
+        let refusal = || {
+            if shared_strings {
+                refuse(
+                    "workbook_too_large",
+                    format!(
+                        "the workbook's texts expand to more than {} MiB; split it",
+                        MAX_SHARED_STRINGS_BYTES / 1024 / 1024
+                    ),
+                )
+            } else {
+                too_large()
+            }
+        };
         if part.size() > left {
-            return Err(too_large());
+            return Err(refusal());
         }
         let read = std::io::copy(&mut part.take(left + 1), &mut std::io::sink())
             .map_err(|e| not_a_workbook(&e))?;
         if read > left {
-            return Err(too_large());
+            return Err(refusal());
         }
         total += read;
     }
@@ -211,8 +233,8 @@ fn read_sheet(
     found: &mut Found,
 ) -> Result<Sheet, AppError> {
     let name = layout.name;
-    let formulas = formula_cells(workbook, name)?;
     let width = layout.headers.len();
+    let formulas = formula_cells(workbook, name, width)?;
     let mut rows: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
     let mut unknown_columns = HashSet::new();
     let mut cells = workbook
@@ -285,10 +307,11 @@ fn read_sheet(
     })
 }
 
-/// The cells that hold a formula.
+/// The cells of the sheet's `width` columns that hold a formula (beyond them no cell is read).
 fn formula_cells(
     workbook: &mut Xlsx<Cursor<&[u8]>>,
     name: &str,
+    width: usize,
 ) -> Result<HashSet<(u32, u32)>, AppError> {
     let mut formulas = HashSet::new();
     let mut cells = workbook
@@ -298,7 +321,7 @@ fn formula_cells(
         if cell.get_position().0 >= MAX_ROWS {
             return Err(too_many_rows(name));
         }
-        if !cell.get_value().is_empty() {
+        if (cell.get_position().1 as usize) < width && !cell.get_value().is_empty() {
             formulas.insert(cell.get_position());
         }
     }

@@ -627,6 +627,25 @@ async fn hostile_workbooks_are_refused_and_store_nothing(backend: Backend) {
         "the server's peak memory grew by {grown} bytes"
     );
 
+    // Texts that calamine would hold in memory have a tighter limit of their own.
+    let texts = with_part(&file, "xl/sharedStrings.xml", |part| {
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..20 {
+            part.write_all(&spaces).unwrap();
+        }
+    });
+    let problem = refused(
+        upload(&app, &kronoberg, SUBMISSIONS, texts).await,
+        "workbook_too_large",
+    );
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("texts"),
+        "{problem}"
+    );
+
     // A million rows, small enough unzipped: refused at the row limit.
     let million = with_part(&file, values_part, |part| {
         write!(part, r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#).unwrap();
