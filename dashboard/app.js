@@ -469,6 +469,8 @@ async function show(view) {
     else button.removeAttribute("aria-current");
   }
   if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  const name = document.querySelector(`#nav button[data-view=${view}]`).textContent;
+  document.title = `${name} – Uppföljning av regionala tillväxtprojekt`;
   try {
     await VIEWS[view]();
   } catch (error) {

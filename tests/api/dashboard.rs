@@ -455,6 +455,7 @@ async fn the_dashboard_in_a_browser() {
         .await
         .unwrap();
     ready(client, "indikator").await;
+    assert!(client.title().await.unwrap().starts_with("Indikator"));
     choose(client, "i-indicator", "NAT-A01").await;
     ready(client, "indikator").await;
     let answer = api(
