@@ -5,6 +5,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+# Embedded in the binary at build time.
+COPY dashboard ./dashboard
 # A workspace member: cargo reads its manifest even when building the service alone.
 COPY bench ./bench
 RUN cargo build --release --locked --bin uppfoljning
