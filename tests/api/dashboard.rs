@@ -385,6 +385,36 @@ async fn the_dashboard_in_a_browser() {
         Some("Resurser"),
         "the effect chain starts with its resources: {levels:?}"
     );
+    // A download fetches the same figures from the API in the format asked for.
+    client
+        .find(Locator::Css(
+            "#oversikt-tables tr[data-key='NAT-A01'] button[aria-label$='som CSV']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let fetched = client
+            .execute(
+                "return performance.getEntriesByType('resource')
+                   .filter(r => r.name.includes('indicator=NAT-A01') && r.name.endsWith('format=csv'))
+                   .map(r => r.responseStatus);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if fetched == json!([200]) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no CSV fetched: {fetched}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
     let violations = accessibility_violations(client).await;
     assert!(violations.is_empty(), "Översikt: {violations:#?}");
     screenshot(client, "oversikt").await;
