@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpServer, dev::ServerHandle};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator, key::Key};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
@@ -196,6 +197,14 @@ async fn text(client: &Client, css: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// Presses a key as a keyboard does: to whatever has the focus.
+async fn press(client: &Client, key: Key) {
+    let keyboard = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key.into() })
+        .then(KeyAction::Up { value: key.into() });
+    client.perform_actions(keyboard).await.unwrap();
 }
 
 /// Chooses `value` in the select `id`, as a person does, and lets the page react.
@@ -476,14 +485,31 @@ async fn the_dashboard_in_a_browser() {
     }
     assert!(changed > 0, "the filter changed no figure");
 
-    // Indikator: one indicator by region with the national median, as the API answers.
+    // Indikator, reached by keyboard alone: tabbing from the top of the page reaches the
+    // skip link first, then the views; Enter opens one.
     client
-        .find(Locator::Css("#nav button[data-view=indikator]"))
-        .await
-        .unwrap()
-        .click()
+        .goto(&format!("{base}/dashboard/?keyboard"))
         .await
         .unwrap();
+    ready(client, "oversikt").await;
+    let mut focused = Vec::new();
+    loop {
+        press(client, Key::Tab).await;
+        let now = client.active_element().await.unwrap().text().await.unwrap();
+        if now == "Indikator" {
+            break;
+        }
+        focused.push(now);
+        assert!(
+            focused.len() < 10,
+            "Tab did not reach the views: {focused:?}"
+        );
+    }
+    assert_eq!(
+        focused.first().map(String::as_str),
+        Some("Hoppa till innehållet")
+    );
+    press(client, Key::Enter).await;
     ready(client, "indikator").await;
     assert!(client.title().await.unwrap().starts_with("Indikator"));
     choose(client, "i-indicator", "NAT-A01").await;
