@@ -43,7 +43,7 @@ const FILES: [(&str, &str, &[u8]); 6] = [
 /// The policy of the dashboard's pages: scripts, styles and API calls from the service
 /// itself only, nothing inline, no forms sent anywhere, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; \
+     style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -327,10 +327,19 @@ async fn a_filled_workbook_is_the_same_submission_as_json(backend: Backend) {
     );
     assert_eq!(from_file["projects"]["updated"], 2);
 
-    let stored = upload(&app, &kronoberg, SUBMISSIONS, file.clone())
-        .await
-        .json();
+    // Stored once for a key; the same file again with the key is the first answer again.
+    let keyed = |file: Vec<u8>| {
+        test::TestRequest::post()
+            .uri(SUBMISSIONS)
+            .insert_header(("Authorization", format!("Bearer {kronoberg}")))
+            .insert_header(("Content-Type", XLSX))
+            .insert_header(("Idempotency-Key", "kronoberg-2026H1-mall"))
+            .set_payload(file)
+    };
+    let stored = send(&app, keyed(file.clone())).await.json();
     assert_eq!(stored["status"], "stored");
+    let replayed = send(&app, keyed(file.clone())).await.json();
+    assert_eq!(replayed["submission_id"], stored["submission_id"]);
     let a = send(&app, get("/api/v1/regions/07/projects/A", &kronoberg))
         .await
         .json();
