@@ -1,0 +1,222 @@
+//! A submission as the reporting workbook (`GET …/reports/{period}/template`) filled in by a
+//! project officer: read with calamine into the same submission as a JSON body, every item
+//! remembering its cell so that an error names `Värden!G12`.
+//!
+//! An uploaded workbook is hostile until read: its decompressed size is counted before
+//! calamine opens it (a few kilobytes can expand to gigabytes), each sheet is read as a
+//! stream of cells and stopped at the row limit, and everything the upload does not
+//! read (unknown sheets and columns, merged cells) is refused rather than ignored, so that
+//! what is stored is exactly what was typed.
+
+mod archive;
+mod sheet;
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
+
+use crate::api::workbook::{
+    BERATTELSER, DATA_SHEETS, FORETAG, FORETAG_ENTERPRISE, PLANER, PROJEKT, VARDEN,
+};
+use crate::domain::submission::input::{
+    BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
+};
+use crate::domain::submission::origin::Origins;
+use crate::error::AppError;
+use crate::service::submissions::ReadSubmission;
+use sheet::{Fields, Found, Sheet};
+
+pub use archive::{MAX_DECOMPRESSED_BYTES, MAX_PARTS, MAX_SHARED_STRINGS_BYTES};
+pub use sheet::MAX_ROWS;
+
+pub(super) fn refuse(code: &str, message: impl Into<String>) -> AppError {
+    AppError::invalid("workbook", code, message)
+}
+
+/// Reads an uploaded workbook into a submission, with the cell each item came from.
+pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
+    archive::check_archive(bytes)?;
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        refuse(
+            "invalid_xlsx",
+            format!("not an Excel workbook (.xlsx) that can be read: {e}"),
+        )
+    })?;
+    sheet::check_sheet_names(&workbook.sheet_names())?;
+    let mut found = Found::default();
+    let mut sheets = HashMap::new();
+    for layout in DATA_SHEETS {
+        sheets.insert(
+            layout.name,
+            sheet::read_sheet(&mut workbook, layout, &mut found)?,
+        );
+    }
+    let read = submission(&sheets, &mut found);
+    if !found.0.is_empty() {
+        return Err(AppError::Invalid(found.0));
+    }
+    Ok(read)
+}
+
+/// The submission the sheets hold; blank rows are not reported.
+fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmission {
+    let mut input = SubmissionInput::default();
+    let mut origins = Origins::new();
+    let mut project_of_ref = HashMap::new();
+    for row in &sheets[PROJEKT.name].rows {
+        let mut fields = Fields::new(&sheets[PROJEKT.name], row, found);
+        let index = input.projects.len();
+        origins.insert(format!("projects[{index}]"), fields.origin(PROJEKT.fields));
+        let project = ProjectInput {
+            project_ref: fields.text(0),
+            title: fields.text(1),
+            organisation: fields.text(2),
+            status: fields.text(3),
+            project_type: fields.text(4),
+            sakomrade: fields.text(5),
+            fokusomrade: fields.optional_text(6),
+            effektkedja: fields.text(7),
+            branscher: fields.list(8),
+            verktyg: fields.list(9),
+            syften: fields.list(10),
+            start_date: fields.date(11),
+            end_date: fields.date(12),
+            granted_sek: fields.required_integer(13),
+            total_budget_sek: fields.required_integer(14),
+            indicators: Vec::new(),
+        };
+        project_of_ref.insert(project.project_ref.clone(), index);
+        input.projects.push(project);
+    }
+    for row in &sheets[PLANER.name].rows {
+        let mut fields = Fields::new(&sheets[PLANER.name], row, found);
+        let project_ref = fields.text(0);
+        let Some(&project) = project_of_ref.get(&project_ref) else {
+            fields.error(
+                0,
+                "unknown_project",
+                format!("the project '{project_ref}' is not on the sheet Projekt"),
+            );
+            continue;
+        };
+        let plans = &mut input.projects[project].indicators;
+        origins.insert(
+            format!("projects[{project}].indicators[{}]", plans.len()),
+            fields.origin(PLANER.fields),
+        );
+        plans.push(PlanInput {
+            indicator: fields.text(1),
+            baseline: fields.number(2),
+            baseline_year: fields.integer(3),
+            target: fields.number(4),
+            goal: fields.optional_text(5),
+            source: fields.optional_text(6),
+        });
+    }
+    for row in &sheets[VARDEN.name].rows {
+        let mut fields = Fields::new(&sheets[VARDEN.name], row, found);
+        if fields.is_blank(&[6, 7, 8, 9]) {
+            if !fields.is_blank(&[10]) {
+                fields.error(6, "required", "a comment needs a value");
+            }
+            continue;
+        }
+        origins.insert(
+            format!("values[{}]", input.values.len()),
+            fields.origin(VARDEN.fields),
+        );
+        let value = fields.number(6);
+        let parts = [fields.number(7), fields.number(8), fields.number(9)];
+        input.values.push(ValueInput {
+            project_ref: fields.text(0),
+            period: fields.text(1),
+            indicator: fields.text(2),
+            value,
+            entities: None,
+            by_sex: parts.iter().any(Option::is_some).then(|| BySexInput {
+                kvinnor: parts[0].unwrap_or_default(),
+                man: parts[1].unwrap_or_default(),
+                ej_angivet: parts[2].unwrap_or_default(),
+            }),
+            comment: fields.optional_text(10),
+        });
+    }
+    let mut list_of = HashMap::new();
+    for row in &sheets[FORETAG.name].rows {
+        let mut fields = Fields::new(&sheets[FORETAG.name], row, found);
+        let Some(orgnr) = fields.orgnr(3) else {
+            if !fields.is_blank(&[4]) {
+                fields.error(3, "required", "a comment needs an organisationsnummer");
+            }
+            continue;
+        };
+        let key = (fields.text(0), fields.text(1), fields.text(2));
+        let comment = fields.optional_text(4);
+        let index = *list_of.entry(key.clone()).or_insert_with(|| {
+            origins.insert(
+                format!("values[{}]", input.values.len()),
+                fields.origin(FORETAG.fields),
+            );
+            input.values.push(ValueInput {
+                project_ref: key.0,
+                period: key.1,
+                indicator: key.2,
+                value: None,
+                entities: Some(Vec::new()),
+                by_sex: None,
+                comment: None,
+            });
+            input.values.len() - 1
+        });
+        let value = &mut input.values[index];
+        match (&value.comment, comment) {
+            (_, None) => {}
+            (None, comment) => value.comment = comment,
+            (Some(first), Some(other)) if *first != other => fields.error(
+                4,
+                "conflicting_comments",
+                "one list of enterprises has one comment; write it on one of its rows",
+            ),
+            _ => {}
+        }
+        let entities = value.entities.get_or_insert_with(Vec::new);
+        origins.insert(
+            format!("values[{index}].entities[{}]", entities.len()),
+            fields.origin(FORETAG_ENTERPRISE),
+        );
+        entities.push(orgnr);
+    }
+    for row in &sheets[BERATTELSER.name].rows {
+        let mut fields = Fields::new(&sheets[BERATTELSER.name], row, found);
+        if fields.is_blank(&[2, 3, 4]) {
+            continue;
+        }
+        origins.insert(
+            format!("narratives[{}]", input.narratives.len()),
+            fields.origin(BERATTELSER.fields),
+        );
+        input.narratives.push(NarrativeInput {
+            project_ref: fields.text(0),
+            period: fields.text(1),
+            progress: fields.text(2),
+            lessons: fields.text(3),
+            deviations: fields.text(4),
+        });
+    }
+    ReadSubmission { input, origins }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_a_zip_is_not_a_workbook() {
+        let refused = read(b"project_ref;value\n");
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(e)) if e[0].code == "invalid_xlsx"),
+            "{refused:?}"
+        );
+    }
+}
