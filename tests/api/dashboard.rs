@@ -5,24 +5,22 @@
 //! under `target/dashboard-screenshots/`. Without Chromium the test says so and passes,
 //! except in CI, where `.ci/run` installs it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpServer, dev::ServerHandle};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-use fantoccini::{Client, ClientBuilder, Locator, key::Key};
+use fantoccini::{Client, Locator, key::Key};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
+use crate::browser::{
+    accessibility_violations, api, choose, open_browser, press, ready, screenshot, serve, sign_in,
+    text,
+};
 use crate::common::{Backend, SECRET, TestApp};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::period::PeriodId;
 use uppfoljning::service::demo_data;
-
-const AXE: &str = include_str!("../vendor/axe-core-4.11.0.min.js");
 
 /// A figure as the dashboard shows it: Swedish, `1 234,5`, at most `decimals` decimals,
 /// rounded half away from zero as `Intl.NumberFormat` rounds; a missing one is a dash.
@@ -71,196 +69,6 @@ fn percent(part: &Value, whole: &Value) -> String {
     format!("{} %", as_shown(&json!((100.0 * part / whole).round()), 0))
 }
 
-/// The browser and its driver, stopped when dropped.
-struct Browser {
-    driver: Child,
-    client: Client,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn executable(variable: &str, default: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(std::env::var(variable).unwrap_or_else(|_| default.into()));
-    path.exists().then_some(path)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn open_browser() -> Option<Browser> {
-    let (Some(chromium), Some(chromedriver)) = (
-        executable("CHROMIUM", "/usr/bin/chromium"),
-        executable("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the browser test: .ci/run installs chromium and chromium-driver"
-        );
-        eprintln!("Chromium or chromedriver not found: the dashboard is not tested in a browser");
-        return None;
-    };
-    let port = free_port();
-    let driver = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let capabilities = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1800", "--lang=sv-SE"],
-        }
-    });
-    let capabilities = capabilities.as_object().unwrap().clone();
-    let started = Instant::now();
-    loop {
-        let connected =
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(capabilities.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await;
-        match connected {
-            Ok(client) => return Some(Browser { driver, client }),
-            Err(error) if started.elapsed() > Duration::from_secs(20) => {
-                panic!("chromedriver did not answer: {error}")
-            }
-            Err(_) => actix_web::rt::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// The real server on a free port, over the test's database.
-fn serve(t: &TestApp) -> (String, ServerHandle) {
-    let state = t.state.clone();
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .workers(2)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let address = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (format!("http://{address}"), handle)
-}
-
-/// The API's answer to `path`, asked over HTTP as the page asks it.
-fn api(base: &str, token: &str, path: &str) -> Value {
-    let mut response = ureq::get(&format!("{base}/api/v1{path}"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
-}
-
-/// Waits until the view has drawn its figures.
-async fn ready(client: &Client, view: &str) {
-    let started = Instant::now();
-    loop {
-        let done = client
-            .execute("return document.body.dataset.ready || null;", vec![])
-            .await
-            .unwrap();
-        if done == json!(view) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{view} did not finish; status: {:?}",
-            client
-                .execute(
-                    "return [...document.querySelectorAll('.status')].map(s => s.textContent);",
-                    vec![]
-                )
-                .await
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-/// Presses a key as a keyboard does: to whatever has the focus.
-async fn press(client: &Client, key: Key) {
-    let keyboard = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key.into() })
-        .then(KeyAction::Up { value: key.into() });
-    client.perform_actions(keyboard).await.unwrap();
-}
-
-/// Chooses `value` in the select `id`, as a person does, and lets the page react.
-async fn choose(client: &Client, id: &str, value: &str) {
-    client
-        .find(Locator::Css(&format!("#{id} option[value='{value}']")))
-        .await
-        .unwrap_or_else(|e| panic!("#{id} has no option {value}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn sign_in(client: &Client, token: &str) {
-    let field = client.find(Locator::Id("token")).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(token).await.unwrap();
-    client
-        .find(Locator::Css("#sign-in-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-}
-
-/// axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now.
-async fn accessibility_violations(client: &Client) -> Vec<Value> {
-    client.execute(AXE, vec![]).await.unwrap();
-    let found = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-                .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                                       nodes: v.nodes.map(n => n.target.join(' '))}))))
-                .catch(e => done([{id: 'axe-failed', impact: 'critical', help: String(e)}]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    found
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
-        .cloned()
-        .collect()
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
-    std::fs::create_dir_all(&folder).unwrap();
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
-}
-
 fn load_demo(t: &TestApp) {
     let spec = DemoSpec {
         projects: 150,
@@ -283,7 +91,16 @@ async fn the_dashboard_in_a_browser() {
     let (base, server) = serve(&t);
     let client = &browser.client;
     let national = t.token(Role::National, None);
+    a_wrong_token_is_refused_with_the_apis_message(client, &base).await;
+    let period = the_overview_shows_the_apis_figures(client, &base, &national).await;
+    the_indicator_view_shows_the_apis_figures(client, &base, &national, &period).await;
+    let year = the_reporting_view_shows_who_has_reported(client, &base, &national).await;
+    a_region_is_marked_and_an_expired_token_signs_out(client, &t, &year).await;
+    browser.client.clone().close().await.unwrap();
+    server.stop(true).await;
+}
 
+async fn a_wrong_token_is_refused_with_the_apis_message(client: &Client, base: &str) {
     // `/` leads to the sign-in; a wrong token brings it back with the API's message.
     client.goto(&format!("{base}/")).await.unwrap();
     assert!(
@@ -325,16 +142,23 @@ async fn the_dashboard_in_a_browser() {
         Value::Null,
         "a refused token is not kept"
     );
+}
 
+/// Gives the half-year the Översikt opened with.
+async fn the_overview_shows_the_apis_figures(
+    client: &Client,
+    base: &str,
+    national: &str,
+) -> String {
     // Översikt: every indicator's national figures as the API answers them.
-    sign_in(client, &national).await;
+    sign_in(client, national).await;
     ready(client, "oversikt").await;
     let period = client
         .execute("return document.getElementById('o-period').value;", vec![])
         .await
         .unwrap();
     let period = period.as_str().unwrap().to_string();
-    let indicators = api(&base, &national, "/indicators");
+    let indicators = api(base, national, "/indicators");
     let shown_rows = client
         .find_all(Locator::Css("#oversikt-tables tbody tr"))
         .await
@@ -351,8 +175,8 @@ async fn the_dashboard_in_a_browser() {
         let code = indicator["code"].as_str().unwrap();
         let decimals = indicator["decimals"].as_u64().unwrap() as u32;
         let answer = api(
-            &base,
-            &national,
+            base,
+            national,
             &format!("/aggregates?indicator={code}&period={period}"),
         );
         let row = format!("#oversikt-tables tr[data-key='{code}']");
@@ -465,8 +289,8 @@ async fn the_dashboard_in_a_browser() {
         let code = indicator["code"].as_str().unwrap();
         let decimals = indicator["decimals"].as_u64().unwrap() as u32;
         let answer = api(
-            &base,
-            &national,
+            base,
+            national,
             &format!(
                 "/aggregates?indicator={code}&period={period}&sakomrade=innovation_foretagande"
             ),
@@ -484,7 +308,15 @@ async fn the_dashboard_in_a_browser() {
         changed += usize::from(shown != *before);
     }
     assert!(changed > 0, "the filter changed no figure");
+    period
+}
 
+async fn the_indicator_view_shows_the_apis_figures(
+    client: &Client,
+    base: &str,
+    national: &str,
+    period: &str,
+) {
     // Indikator, reached by keyboard alone: tabbing from the top of the page reaches the
     // skip link first, then the views; Enter opens one.
     client
@@ -515,8 +347,8 @@ async fn the_dashboard_in_a_browser() {
     choose(client, "i-indicator", "NAT-A01").await;
     ready(client, "indikator").await;
     let answer = api(
-        &base,
-        &national,
+        base,
+        national,
         &format!("/aggregates?indicator=NAT-A01&period={period}&group_by=region"),
     );
     for row in answer["rows"].as_array().unwrap() {
@@ -546,7 +378,14 @@ async fn the_dashboard_in_a_browser() {
     let violations = accessibility_violations(client).await;
     assert!(violations.is_empty(), "Indikator: {violations:#?}");
     screenshot(client, "indikator").await;
+}
 
+/// Gives the year the view opened with.
+async fn the_reporting_view_shows_who_has_reported(
+    client: &Client,
+    base: &str,
+    national: &str,
+) -> String {
     // Rapportering: the 21 regions, their completeness and, one click away, what is missing.
     client
         .find(Locator::Css("#nav button[data-view=rapportering]"))
@@ -567,8 +406,8 @@ async fn the_dashboard_in_a_browser() {
         .unwrap();
     let first_half = format!("{}H1", year.as_str().unwrap());
     let completeness = api(
-        &base,
-        &national,
+        base,
+        national,
         &format!("/completeness?period={first_half}"),
     );
     for counts in completeness["regions"].as_array().unwrap() {
@@ -587,7 +426,7 @@ async fn the_dashboard_in_a_browser() {
             "region {region}"
         );
     }
-    let reports = api(&base, &national, &format!("/reports?period={first_half}"));
+    let reports = api(base, national, &format!("/reports?period={first_half}"));
     if let Some(report) = reports
         .as_array()
         .unwrap()
@@ -610,8 +449,8 @@ async fn the_dashboard_in_a_browser() {
             .await
             .unwrap();
         let detail = api(
-            &base,
-            &national,
+            base,
+            national,
             &format!("/regions/{region}/reports/{first_half}"),
         );
         let items = client
@@ -626,7 +465,14 @@ async fn the_dashboard_in_a_browser() {
     let violations = accessibility_violations(client).await;
     assert!(violations.is_empty(), "Rapportering: {violations:#?}");
     screenshot(client, "rapportering").await;
+    year.as_str().unwrap().to_string()
+}
 
+async fn a_region_is_marked_and_an_expired_token_signs_out(
+    client: &Client,
+    t: &TestApp,
+    year: &str,
+) {
     // A region sees its own region marked; an expired token brings the sign-in back.
     client
         .find(Locator::Id("sign-out"))
@@ -661,7 +507,7 @@ async fn the_dashboard_in_a_browser() {
     choose(
         client,
         "r-year",
-        &(year.as_str().unwrap().parse::<i32>().unwrap() - 1).to_string(),
+        &(year.parse::<i32>().unwrap() - 1).to_string(),
     )
     .await;
     client
@@ -674,9 +520,6 @@ async fn the_dashboard_in_a_browser() {
         shown.contains("expired") || shown.contains("utgången") || shown.contains("Exp"),
         "{shown}"
     );
-
-    browser.client.clone().close().await.unwrap();
-    server.stop(true).await;
 }
 
 /// Without a browser: every file is served with the dashboard's policy, which allows

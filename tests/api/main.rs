@@ -4,6 +4,7 @@ mod common;
 
 mod aggregates;
 mod auth;
+mod browser;
 mod dashboard;
 mod faults;
 mod files;
