@@ -14,6 +14,7 @@ mod outage;
 mod reference;
 mod reports;
 mod rounds;
+mod spreadsheet;
 pub mod standing;
 mod workbooks;
 mod writes;

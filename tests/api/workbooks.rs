@@ -2,16 +2,14 @@
 //! program saves it, and uploaded; the same checks, transaction and answer as JSON, errors
 //! naming their cells, and hostile files refused with nothing stored.
 
-use std::io::{Cursor, Read, Write};
-
 use actix_web::test;
-use calamine::{Data, Reader, Xlsx};
-use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+use rust_xlsxwriter::Format;
 use serde_json::{Value, json};
 
 use crate::aggregates::{load, value};
 use crate::backend_tests;
 use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, send};
+use crate::spreadsheet::{Sheets, Typed, UNCALCULATED, text, uncalculated, with_part};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
@@ -27,131 +25,6 @@ const SUBMISSIONS: &str = "/api/v1/regions/07/submissions";
 const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
 /// Organisationsnummer that pass the check digit: Y is stored for A, Z is not.
 const Z: &str = "5565475489";
-
-/// A cell as a person types it into a spreadsheet program.
-#[derive(Debug, Clone, PartialEq)]
-enum Typed {
-    Blank,
-    Text(String),
-    Number(f64),
-    Date(u16, u8, u8),
-    /// A formula and the value the program calculated ("" for none).
-    Formula(String, String),
-}
-
-/// A workbook as sheets of rows, as a spreadsheet program holds it.
-struct Sheets(Vec<(String, Vec<Vec<Typed>>)>);
-
-impl Sheets {
-    /// The template's cells, every sheet but the hidden code lists.
-    fn read(bytes: &[u8]) -> Sheets {
-        let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-        let names: Vec<String> = workbook.sheet_names().to_vec();
-        let sheets = names
-            .into_iter()
-            .filter(|name| name != "Koder")
-            .map(|name| {
-                let range = workbook.worksheet_range(&name).unwrap();
-                let rows = range
-                    .rows()
-                    .map(|row| {
-                        row.iter()
-                            .map(|cell| match cell {
-                                Data::String(text) => Typed::Text(text.clone()),
-                                Data::Float(number) => Typed::Number(*number),
-                                Data::Int(number) => Typed::Number(*number as f64),
-                                Data::Empty => Typed::Blank,
-                                other => panic!("the template holds {other:?}"),
-                            })
-                            .collect()
-                    })
-                    .collect();
-                (name, rows)
-            })
-            .collect();
-        Sheets(sheets)
-    }
-
-    fn sheet(&mut self, name: &str) -> &mut Vec<Vec<Typed>> {
-        &mut self.0.iter_mut().find(|(n, _)| n == name).unwrap().1
-    }
-
-    /// The row (0 is the header) whose first cells are `keys`.
-    fn row_of(&mut self, sheet: &str, keys: &[&str]) -> usize {
-        self.sheet(sheet)
-            .iter()
-            .position(|row| {
-                keys.iter()
-                    .zip(row)
-                    .all(|(key, cell)| *cell == Typed::Text(key.to_string()))
-            })
-            .unwrap_or_else(|| panic!("{sheet} has no row {keys:?}"))
-    }
-
-    fn set(&mut self, sheet: &str, row: usize, column: usize, cell: Typed) {
-        let rows = self.sheet(sheet);
-        if rows.len() <= row {
-            rows.resize(row + 1, Vec::new());
-        }
-        if rows[row].len() <= column {
-            rows[row].resize(column + 1, Typed::Blank);
-        }
-        rows[row][column] = cell;
-    }
-
-    /// The zip part the sheet is saved in.
-    fn part(&self, sheet: &str) -> String {
-        let index = self.0.iter().position(|(n, _)| n == sheet).unwrap();
-        format!("xl/worksheets/sheet{}.xml", index + 1)
-    }
-
-    fn push(&mut self, sheet: &str, cells: Vec<Typed>) {
-        self.sheet(sheet).push(cells);
-    }
-
-    /// The workbook as a spreadsheet program saves it.
-    fn write(&self) -> Vec<u8> {
-        self.write_with(|_| {})
-    }
-
-    fn write_with(&self, adjust: impl FnOnce(&mut Workbook)) -> Vec<u8> {
-        let mut workbook = Workbook::new();
-        let date = Format::new().set_num_format("yyyy-mm-dd");
-        for (name, rows) in &self.0 {
-            let sheet = workbook.add_worksheet().set_name(name).unwrap();
-            for (row, cells) in rows.iter().enumerate() {
-                for (column, cell) in cells.iter().enumerate() {
-                    let (row, column) = (row as u32, column as u16);
-                    match cell {
-                        Typed::Blank => {}
-                        Typed::Text(text) => {
-                            sheet.write_string(row, column, text).unwrap();
-                        }
-                        Typed::Number(number) => {
-                            sheet.write_number(row, column, *number).unwrap();
-                        }
-                        Typed::Date(y, m, d) => {
-                            let day = ExcelDateTime::from_ymd(*y, *m, *d).unwrap();
-                            sheet
-                                .write_datetime_with_format(row, column, &day, &date)
-                                .unwrap();
-                        }
-                        Typed::Formula(formula, result) => {
-                            let formula = Formula::new(formula).set_result(result);
-                            sheet.write_formula(row, column, formula).unwrap();
-                        }
-                    }
-                }
-            }
-        }
-        adjust(&mut workbook);
-        workbook.save_to_buffer().unwrap()
-    }
-}
-
-fn text(text: &str) -> Typed {
-    Typed::Text(text.to_string())
-}
 
 async fn upload(app: &impl TestService, token: &str, path: &str, file: Vec<u8>) -> Reply {
     let request = test::TestRequest::post()
@@ -528,45 +401,6 @@ async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: 
         "report_signed_off".into()
     )));
     assert_eq!(stored(&t), before, "nothing stored");
-}
-
-/// A copy of `workbook` with the part `name` replaced by `content`, written by `write`.
-fn with_part(workbook: &[u8], name: &str, write: impl FnOnce(&mut dyn Write)) -> Vec<u8> {
-    let mut source = zip::ZipArchive::new(Cursor::new(workbook)).unwrap();
-    let mut target = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    let mut write = Some(write);
-    for index in 0..source.len() {
-        let part = source.by_index(index).unwrap();
-        if part.name() == name {
-            drop(part);
-            target.start_file(name, options).unwrap();
-            (write.take().unwrap())(&mut target);
-        } else {
-            target.raw_copy_file(part).unwrap();
-        }
-    }
-    target.finish().unwrap().into_inner()
-}
-
-/// The result of a formula that is to be saved without its value: rust_xlsxwriter, like a
-/// spreadsheet program, always saves one, so it is taken out of the saved sheet.
-const UNCALCULATED: &str = "UNCALCULATED";
-
-fn uncalculated(workbook: &[u8], part: &str) -> Vec<u8> {
-    let mut xml = String::new();
-    let mut archive = zip::ZipArchive::new(Cursor::new(workbook)).unwrap();
-    archive
-        .by_name(part)
-        .unwrap()
-        .read_to_string(&mut xml)
-        .unwrap();
-    let xml = xml.replace(&format!("<v>{UNCALCULATED}</v>"), "");
-    with_part(workbook, part, |target| {
-        target.write_all(xml.as_bytes()).unwrap()
-    })
 }
 
 /// The highest resident memory of this process so far, in bytes.
