@@ -279,6 +279,7 @@ async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: 
         Typed::Formula("=Z99*2".into(), UNCALCULATED.into()),
     );
     sheets.set("Värden", b, 7, text("tolv"));
+    sheets.set("Företag", 2, 3, Typed::Date(2026, 1, 1));
     let file = uncalculated(&sheets.write(), &sheets.part("Värden"));
     let problem = upload(&app, &kronoberg, SUBMISSIONS, file)
         .await
@@ -289,18 +290,23 @@ async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: 
         vec![
             (
                 format!("Värden!G{a}"),
-                format!("Värden!G{a}"),
+                "values[0].value".into(),
                 "date_not_number".into()
             ),
             (
                 format!("Värden!G{b}"),
-                format!("Värden!G{b}"),
+                "values[1].value".into(),
                 "formula_without_value".into()
             ),
             (
                 format!("Värden!H{b}"),
-                format!("Värden!H{b}"),
+                "values[1].by_sex.kvinnor".into(),
                 "not_a_number".into()
+            ),
+            (
+                "Företag!D3".into(),
+                "values[2].entities[1]".into(),
+                "invalid_orgnr".into()
             ),
         ]
     );

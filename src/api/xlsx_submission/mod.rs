@@ -67,7 +67,7 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
     for row in &sheets[PROJEKT.name].rows {
         let mut fields = Fields::new(&sheets[PROJEKT.name], row, found);
         let index = input.projects.len();
-        origins.insert(format!("projects[{index}]"), fields.origin(PROJEKT.fields));
+        fields.read_into(format!("projects[{index}]"), PROJEKT.fields, &mut origins);
         let project = ProjectInput {
             project_ref: fields.text(0),
             title: fields.text(1),
@@ -101,9 +101,10 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
             continue;
         };
         let plans = &mut input.projects[project].indicators;
-        origins.insert(
+        fields.read_into(
             format!("projects[{project}].indicators[{}]", plans.len()),
-            fields.origin(PLANER.fields),
+            PLANER.fields,
+            &mut origins,
         );
         plans.push(PlanInput {
             indicator: fields.text(1),
@@ -122,9 +123,10 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
             }
             continue;
         }
-        origins.insert(
+        fields.read_into(
             format!("values[{}]", input.values.len()),
-            fields.origin(VARDEN.fields),
+            VARDEN.fields,
+            &mut origins,
         );
         let value = fields.number(6);
         let parts = [fields.number(7), fields.number(8), fields.number(9)];
@@ -145,19 +147,29 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
     let mut list_of = HashMap::new();
     for row in &sheets[FORETAG.name].rows {
         let mut fields = Fields::new(&sheets[FORETAG.name], row, found);
+        let key = (fields.text(0), fields.text(1), fields.text(2));
+        let listed = list_of.get(&key).copied();
+        let index = listed.unwrap_or(input.values.len());
+        let position = listed.map_or(0, |i: usize| {
+            input.values[i].entities.as_ref().map_or(0, Vec::len)
+        });
+        fields.name_errors_as(
+            format!("values[{index}].entities[{position}]"),
+            FORETAG_ENTERPRISE,
+        );
         let Some(orgnr) = fields.orgnr(3) else {
             if !fields.is_blank(&[4]) {
                 fields.error(3, "required", "a comment needs an organisationsnummer");
             }
             continue;
         };
-        let key = (fields.text(0), fields.text(1), fields.text(2));
-        let comment = fields.optional_text(4);
-        let index = *list_of.entry(key.clone()).or_insert_with(|| {
-            origins.insert(
-                format!("values[{}]", input.values.len()),
-                fields.origin(FORETAG.fields),
-            );
+        origins.insert(
+            format!("values[{index}].entities[{position}]"),
+            fields.origin(FORETAG_ENTERPRISE),
+        );
+        if listed.is_none() {
+            fields.read_into(format!("values[{index}]"), FORETAG.fields, &mut origins);
+            list_of.insert(key.clone(), index);
             input.values.push(ValueInput {
                 project_ref: key.0,
                 period: key.1,
@@ -167,8 +179,10 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
                 by_sex: None,
                 comment: None,
             });
-            input.values.len() - 1
-        });
+        } else {
+            fields.name_errors_as(format!("values[{index}]"), FORETAG.fields);
+        }
+        let comment = fields.optional_text(4);
         let value = &mut input.values[index];
         match (&value.comment, comment) {
             (_, None) => {}
@@ -180,21 +194,17 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
             ),
             _ => {}
         }
-        let entities = value.entities.get_or_insert_with(Vec::new);
-        origins.insert(
-            format!("values[{index}].entities[{}]", entities.len()),
-            fields.origin(FORETAG_ENTERPRISE),
-        );
-        entities.push(orgnr);
+        value.entities.get_or_insert_with(Vec::new).push(orgnr);
     }
     for row in &sheets[BERATTELSER.name].rows {
         let mut fields = Fields::new(&sheets[BERATTELSER.name], row, found);
         if fields.is_blank(&[2, 3, 4]) {
             continue;
         }
-        origins.insert(
+        fields.read_into(
             format!("narratives[{}]", input.narratives.len()),
-            fields.origin(BERATTELSER.fields),
+            BERATTELSER.fields,
+            &mut origins,
         );
         input.narratives.push(NarrativeInput {
             project_ref: fields.text(0),

@@ -11,7 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::api::workbook::{DATA_SHEETS, HELP_SHEETS, Layout, column_letter};
 use crate::domain::decimal::parse_typed;
-use crate::domain::submission::origin::Origin;
+use crate::domain::submission::origin::{Origin, Origins};
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
@@ -47,11 +47,26 @@ pub(super) struct Sheet {
 pub(super) struct Found(pub(super) Vec<FieldError>);
 
 impl Found {
+    /// An error of the cell at `row`, `column` of `sheet`.
     pub(super) fn at(
         &mut self,
         sheet: &str,
         row: u32,
         column: u16,
+        code: &str,
+        message: impl Into<String>,
+    ) {
+        self.of_field(sheet, row, column, None, code, message);
+    }
+
+    /// An error of the cell that fills `field` of the submission; without a field (the
+    /// cell fills none, or its item is not known yet) the field is named by the cell.
+    fn of_field(
+        &mut self,
+        sheet: &str,
+        row: u32,
+        column: u16,
+        field: Option<String>,
         code: &str,
         message: impl Into<String>,
     ) {
@@ -62,7 +77,7 @@ impl Found {
             row: Some(u64::from(row)),
             column: Some(letter),
             cell: Some(cell.clone()),
-            ..FieldError::new(cell, code, message)
+            ..FieldError::new(field.unwrap_or(cell), code, message)
         });
     }
 }
@@ -283,11 +298,55 @@ pub(super) struct Fields<'a> {
     sheet: &'a Sheet,
     row: &'a Row,
     found: &'a mut Found,
+    /// The item the row is read into (`values[3]`) and its fields' columns, once known.
+    item: Option<(String, &'static [(&'static str, &'static str)])>,
 }
 
 impl<'a> Fields<'a> {
     pub(super) fn new(sheet: &'a Sheet, row: &'a Row, found: &'a mut Found) -> Self {
-        Fields { sheet, row, found }
+        Fields {
+            sheet,
+            row,
+            found,
+            item: None,
+        }
+    }
+
+    /// Names the errors of the cells read from now on by the item's field, as the checks
+    /// name theirs: `values[3].value` beside `Värden!G5`.
+    pub(super) fn name_errors_as(
+        &mut self,
+        item: String,
+        fields: &'static [(&'static str, &'static str)],
+    ) {
+        self.item = Some((item, fields));
+    }
+
+    /// The row is read into `item`: its origin is recorded for the checks' errors, and the
+    /// reader's own errors are named by the item's fields.
+    pub(super) fn read_into(
+        &mut self,
+        item: String,
+        fields: &'static [(&'static str, &'static str)],
+        origins: &mut Origins,
+    ) {
+        origins.insert(item.clone(), self.origin(fields));
+        self.name_errors_as(item, fields);
+    }
+
+    fn field_of(&self, column: u16) -> Option<String> {
+        let (item, fields) = self.item.as_ref()?;
+        let letter = column_letter(column);
+        let name = fields
+            .iter()
+            .filter(|(_, at)| *at == letter)
+            .map(|(name, _)| *name)
+            .max_by_key(|name| name.len())?;
+        Some(if name.is_empty() {
+            item.clone()
+        } else {
+            format!("{item}.{name}")
+        })
     }
 
     pub(super) fn cell(&self, column: u16) -> &Cell {
@@ -299,10 +358,12 @@ impl<'a> Fields<'a> {
     }
 
     pub(super) fn error(&mut self, column: u16, code: &str, message: impl Into<String>) {
-        self.found.at(
+        let field = self.field_of(column);
+        self.found.of_field(
             self.sheet.layout.name,
             self.row.number,
             column,
+            field,
             code,
             message,
         );
