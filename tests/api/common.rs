@@ -203,6 +203,17 @@ impl Reply {
             .unwrap_or("")
     }
 
+    /// Asserts a 200 answer, showing the body otherwise.
+    pub fn ok(&self) -> &Reply {
+        assert_eq!(
+            self.status.as_u16(),
+            200,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
     /// Asserts a problem+json answer with `status` and returns the problem.
     pub fn problem(&self, status: u16) -> Value {
         assert_eq!(

@@ -213,12 +213,7 @@ async fn sign_off_names_exactly_what_is_missing(backend: Backend) {
     .await;
     assert_eq!(stored.status, 200);
     let signed = transition(&app, &kalmar, "08", "submit", json!({})).await;
-    assert_eq!(
-        signed.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&signed.body)
-    );
+    signed.ok();
     assert_eq!(signed.json()["history"][0]["missing"], Value::Null);
 }
 
@@ -259,12 +254,7 @@ async fn signed_off_data_is_locked_for_the_region_not_for_admins(backend: Backen
     transition(&app, &national, "07", "accept", json!({})).await;
     let correction = json!({"values": [value("A", "RCR01", H1, json!(0.5))]});
     let admin = send(&app, post_json(path, &t.admin(), &correction)).await;
-    assert_eq!(
-        admin.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&admin.body)
-    );
+    admin.ok();
     let report = send(&app, get(&report_path("07"), &t.admin())).await.json();
     let last = report["history"]
         .as_array()
@@ -364,12 +354,7 @@ async fn the_reports_of_a_half_year_at_a_glance(backend: Backend) {
         post_json(&bulk, &national, &json!({"regions": ["07", "08"]})),
     )
     .await;
-    assert_eq!(
-        accepted.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&accepted.body)
-    );
+    accepted.ok();
     assert_eq!(state(&t, &app, "08").await, "accepted");
     // If-Match: a transition made on a report read before another changed it is refused.
     let read = send(&app, get(&report_path("07"), &national)).await;
@@ -485,12 +470,7 @@ async fn a_sign_off_racing_a_submission_never_precedes_its_data(backend: Backend
     let kalmar = t.token(Role::Region, Some("08"));
     let signed = transition(&app, &kalmar, "08", "submit", incomplete()).await;
     writer.join().unwrap();
-    assert_eq!(
-        signed.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&signed.body)
-    );
+    signed.ok();
     let mut conn = t.conn();
     let sign_off: i64 = report_events::table
         .filter(report_events::region.eq("08"))

@@ -60,12 +60,7 @@ async fn sums_at_the_validation_bounds_are_exact(backend: Backend) {
         });
         let path = format!("/api/v1/regions/{region}/submissions");
         let reply = send(&app, post_json(&path, &t.admin(), &submission)).await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.ok();
     }
     let ask = |query: &str| get(&format!("/api/v1/aggregates?{query}"), &t.admin());
     let jobs = send(&app, ask("indicator=RCR01&period=2026H1&group_by=region")).await;
@@ -84,12 +79,7 @@ async fn sums_at_the_validation_bounds_are_exact(backend: Backend) {
         "the value-by-value path too"
     );
     let granted = send(&app, ask("indicator=NAT-R01&period=2026&group_by=region")).await;
-    assert_eq!(
-        granted.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&granted.body)
-    );
+    granted.ok();
     let fifteen_times = (i128::from(MAX_GRANTED) * 15).to_string();
     assert_eq!(
         granted.json()["national"]["value"].to_string(),
@@ -210,12 +200,7 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         crate::common::put_json("/api/v1/regions/07/projects/A", &t.admin(), &reclassified),
     )
     .await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.ok();
     let share = send(&app, get("/api/v1/indicators/NAT-U01", &t.admin()))
         .await
         .json();
@@ -227,12 +212,7 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         crate::common::put_json("/api/v1/indicators/NAT-U01", &t.admin(), &sharper),
     )
     .await;
-    assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.ok();
     let versions_path = "/api/v1/regions/07/projects/A/versions";
     let versions = send(&app, get(versions_path, &t.admin())).await.json();
     let versions = versions.as_array().unwrap();
@@ -261,12 +241,7 @@ async fn as_of_gives_the_figures_as_they_stood_before_every_kind_of_change(backe
         );
         let as_of = format!("{question}&as_of={}", rfc3339(instant));
         let reply = send(&app, ask(as_of)).await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.ok();
         assert_eq!(
             &figures(reply.json()),
             before,
