@@ -88,15 +88,16 @@ impl SubmissionResult {
     /// The same answer for a reader who prefers Swedish: the title, detail and messages in
     /// Swedish, the codes unchanged.
     pub fn in_swedish(mut self) -> Self {
-        if let Some(title) = &self.title {
-            self.title = Some(
-                match title.as_str() {
-                    "Invalid submission" => "Ogiltig inrapportering",
-                    "Period closed for reporting" => "Halvåret är stängt för rapportering",
-                    other => other,
-                }
-                .to_string(),
-            );
+        // By the problem type, which is the contract; the English title is prose.
+        let title = match self.problem_type.as_deref() {
+            Some("urn:uppfoljning:problem:validation") => Some("Ogiltig inrapportering"),
+            Some("urn:uppfoljning:problem:period-locked") => {
+                Some("Halvåret är stängt för rapportering")
+            }
+            _ => None,
+        };
+        if let Some(title) = title {
+            self.title = Some(title.to_string());
         }
         if self.detail.is_some() {
             self.detail = Some(format!("{} fel; ingenting lagrades", self.errors.len()));
