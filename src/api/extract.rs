@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use crate::api::formats::XLSX;
 use crate::domain::codes::RegionCode;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
@@ -65,15 +66,11 @@ impl FromRequest for SubmissionBytes {
         let format = if is_json(request) {
             Some(SubmissionFormat::Json)
         } else {
-            mime.and_then(
-                |mime| match (mime.type_().as_str(), mime.subtype().as_str()) {
-                    ("text", "csv") => Some(SubmissionFormat::Csv),
-                    ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet") => {
-                        Some(SubmissionFormat::Xlsx)
-                    }
-                    _ => None,
-                },
-            )
+            mime.and_then(|mime| match mime.essence_str() {
+                "text/csv" => Some(SubmissionFormat::Csv),
+                XLSX => Some(SubmissionFormat::Xlsx),
+                _ => None,
+            })
         };
         let body = read_body(
             request,
