@@ -10,7 +10,6 @@ use crate::api::extract::{SubmissionBytes, SubmissionFormat, parse_json, parse_r
 use crate::api::{csv_submission, xlsx_submission};
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::SubmissionInput;
-use crate::domain::submission::origin::Origins;
 use crate::error::{AppError, PROBLEM_JSON, Problem};
 use crate::service::submissions::{self, Decision, ReadSubmission, Received};
 use crate::state::AppState;
@@ -86,7 +85,7 @@ pub async fn submit(
                 submissions::receive(&state, received, |bytes| {
                     Ok(ReadSubmission {
                         input: parse_json(bytes)?,
-                        origins: Origins::new(),
+                        ..ReadSubmission::default()
                     })
                 })
                 .await

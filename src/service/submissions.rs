@@ -13,6 +13,7 @@ use crate::domain::submission::input::{ProjectInput, SubmissionInput};
 use crate::domain::submission::origin::Origins;
 use crate::domain::submission::records::{Change, Checked, Outcome};
 use crate::domain::submission::{self, Rejection};
+use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::reports;
 use crate::state::AppState;
@@ -20,10 +21,14 @@ use crate::views::submissions::{SubmissionResult, SubmissionStatus};
 
 /// A submission as read from its body: the items, and for a file where each came from, so
 /// that errors can name the line or cell.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ReadSubmission {
     pub input: SubmissionInput,
     pub origins: Origins,
+    /// The projects (by index) whose ref a spreadsheet holds as a number: such a ref names
+    /// an existing project or none, since the number may have lost what was typed (`0701`
+    /// is read as 701).
+    pub refs_typed_as_numbers: Vec<usize>,
 }
 
 /// A submission as it arrived, before it is read.
@@ -61,6 +66,7 @@ pub fn store(
         region,
         principal,
         input,
+        &[],
         false,
         None,
         request_sha256,
@@ -78,6 +84,7 @@ fn decide(
     region: &RegionCode,
     principal: &Principal,
     input: SubmissionInput,
+    refs_typed_as_numbers: &[usize],
     dry_run: bool,
     key: Option<String>,
     request_sha256: String,
@@ -96,7 +103,8 @@ fn decide(
             "this key was used with another body; use a new key for new data",
         ));
     }
-    let (checked, region_projects) = match check(conn, region, principal, input)? {
+    let checked = check(conn, region, principal, input, refs_typed_as_numbers)?;
+    let (checked, region_projects) = match checked {
         Ok(checked) => checked,
         Err(rejection) => {
             let (result, status) = SubmissionResult::rejected(dry_run, rejection);
@@ -177,7 +185,7 @@ pub fn store_project(
         projects: vec![project],
         ..SubmissionInput::default()
     };
-    let (checked, region_projects) = match check(conn, region, principal, submission)? {
+    let (checked, region_projects) = match check(conn, region, principal, submission, &[])? {
         Ok(checked) => checked,
         Err(rejection) => return Ok(Err(rejection)),
     };
@@ -224,12 +232,16 @@ pub fn check(
     region: &RegionCode,
     principal: &Principal,
     input: SubmissionInput,
+    refs_typed_as_numbers: &[usize],
 ) -> Result<Result<(Checked, db::submissions::RegionProjects), Rejection>, AppError> {
     let enforce_locks = principal.role != Role::Admin;
+    // A ref that can name no project is refused by the checks; it is never sent to the
+    // database, which may not even hold its characters (PostgreSQL refuses a NUL).
     let project_refs: Vec<&str> = input
         .projects
         .iter()
         .map(|project| project.project_ref.as_str())
+        .filter(|project_ref| submission::is_valid_ref(project_ref))
         .collect();
     let (context, region_projects) = db::submissions::load_context(
         conn,
@@ -238,7 +250,39 @@ pub fn check(
         enforce_locks,
         swedish_today(),
     )?;
-    Ok(submission::check(input, &context).map(|checked| (checked, region_projects)))
+    let numbers = numbers_naming_no_project(&input, refs_typed_as_numbers, &context);
+    let checked = submission::check(input, &context);
+    Ok(match (checked, numbers.is_empty()) {
+        (checked, true) => checked.map(|checked| (checked, region_projects)),
+        (Ok(_), false) => Err(Rejection::Invalid(numbers)),
+        (Err(Rejection::Invalid(errors) | Rejection::Locked(errors)), false) => Err(
+            Rejection::Invalid(numbers.into_iter().chain(errors).collect()),
+        ),
+    })
+}
+
+/// The refs a spreadsheet holds as numbers that name none of the region's projects.
+fn numbers_naming_no_project(
+    input: &SubmissionInput,
+    refs_typed_as_numbers: &[usize],
+    context: &submission::Context,
+) -> Vec<FieldError> {
+    refs_typed_as_numbers
+        .iter()
+        .filter_map(|&index| {
+            let project_ref = &input.projects.get(index)?.project_ref;
+            (!context.stored_projects.contains_key(project_ref)).then(|| FieldError {
+                index: Some(index),
+                ..FieldError::new(
+                    format!("projects[{index}].ref"),
+                    "ref_typed_as_number",
+                    format!(
+                        "the ref {project_ref} is held as a number, which may have lost what was typed (0701 becomes 701), and names no project of the region; type it as text"
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Reads and stores a received submission in the writer's turn. It is read there, not on
@@ -251,7 +295,11 @@ where
     let decision = state
         .write(move |conn| {
             let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
-            let ReadSubmission { input, origins } = read(&received.body)?;
+            let ReadSubmission {
+                input,
+                origins,
+                refs_typed_as_numbers,
+            } = read(&received.body)?;
             let mut decision = db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
@@ -259,6 +307,7 @@ where
                     &received.region,
                     &received.principal,
                     input,
+                    &refs_typed_as_numbers,
                     received.dry_run,
                     received.idempotency_key,
                     request_sha256,

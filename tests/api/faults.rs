@@ -1,63 +1,15 @@
 //! Faults: a server killed in the middle of a large submission.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::common::{Backend, SECRET, TestApp};
+use crate::child_server::{agent, free_port, wait_ready};
+use crate::common::{Backend, TestApp};
 use uppfoljning::auth::Role;
-use uppfoljning::config::DatabaseUrl;
 
 backend_tests!(a_submission_killed_midway_is_wholly_absent_or_wholly_there);
-
-fn start_server(url: &DatabaseUrl, port: u16) -> Child {
-    let database = match url {
-        DatabaseUrl::Postgres(url) => url.clone(),
-        DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
-    };
-    Command::new(env!("CARGO_BIN_EXE_uppfoljning"))
-        .env("DATABASE_URL", database)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("JWT_SECRET", String::from_utf8(SECRET.to_vec()).unwrap())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server")
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build(),
-    )
-}
-
-fn wait_ready(port: u16) {
-    for _ in 0..200 {
-        if agent()
-            .get(format!("http://127.0.0.1:{port}/health/ready"))
-            .call()
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server did not start");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn a_submission_killed_midway_is_wholly_absent_or_wholly_there(backend: Backend) {
     // The harness makes the database and its periods; the real binary serves it.
@@ -66,7 +18,7 @@ async fn a_submission_killed_midway_is_wholly_absent_or_wholly_there(backend: Ba
     let token = t.token(Role::Region, Some("07"));
     let url = t.config.database.clone();
     let port = free_port();
-    let mut server = start_server(&url, port);
+    let mut server = crate::child_server::start(&url, port, None);
     wait_ready(port);
     let base = format!("http://127.0.0.1:{port}");
     for id in ["2026H1", "2026H2"] {
@@ -124,7 +76,7 @@ async fn a_submission_killed_midway_is_wholly_absent_or_wholly_there(backend: Ba
     server.wait().unwrap();
     let _ = submit.join();
 
-    let mut restarted = start_server(&url, port);
+    let mut restarted = crate::child_server::start(&url, port, None);
     wait_ready(port);
     let (projects_stored, values_stored) = (t.count("projects"), t.count("indicator_values"));
     assert!(

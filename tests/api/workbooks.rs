@@ -18,6 +18,7 @@ backend_tests!(
     a_filled_workbook_is_the_same_submission_as_json,
     workbook_errors_name_their_cells_in_swedish_and_store_nothing,
     hostile_workbooks_are_refused_and_store_nothing,
+    control_characters_and_refs_typed_as_numbers_are_refused_by_cell,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -552,5 +553,97 @@ async fn hostile_workbooks_are_refused_and_store_nothing(backend: Backend) {
     );
     assert_eq!(problem["errors"][0]["cell"], "Värden!G2");
 
+    assert_eq!(stored(&t), before, "nothing stored");
+}
+
+async fn control_characters_and_refs_typed_as_numbers_are_refused_by_cell(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let mut numbered = project_body(&app, &t, "A").await;
+    numbered["ref"] = json!("701");
+    let body = json!({"projects": [numbered]});
+    send(&app, post_json(SUBMISSIONS, &kronoberg, &body))
+        .await
+        .ok();
+    let file = template(&app, &kronoberg).await;
+    let before = stored(&t);
+    let with_ref = |project_ref: Typed| {
+        let mut sheets = Sheets::read(&file);
+        let a = sheets.row_of("Projekt", &["A"]);
+        let mut row = sheets.sheet("Projekt")[a].clone();
+        row[0] = project_ref;
+        sheets.push("Projekt", row);
+        sheets.write()
+    };
+
+    // A NUL, as a spreadsheet program writes it (`_x0000_`), in a ref and in a title.
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, with_ref(text("P\u{0}1"))).await;
+    let problem = reply.problem(422);
+    let row = Sheets::read(&file).sheet("Projekt").len() + 1;
+    assert!(
+        errors(&problem).contains(&(
+            format!("Projekt!A{row}"),
+            "projects[3].ref".into(),
+            "invalid_ref".into()
+        )),
+        "{problem}"
+    );
+    let mut sheets = Sheets::read(&file);
+    let a = sheets.row_of("Projekt", &["A"]);
+    sheets.set("Projekt", a, 1, text("Titel\u{1}"));
+    let problem = upload(&app, &kronoberg, SUBMISSIONS, sheets.write())
+        .await
+        .problem(422);
+    assert_eq!(
+        errors(&problem),
+        vec![(
+            format!("Projekt!B{}", a + 1),
+            format!("projects[{}].title", a - 1),
+            "control_character".into()
+        )],
+        "{problem}"
+    );
+    let json = json!({"projects": [{"ref": "P\u{0}1"}]});
+    let problem = send(&app, post_json(SUBMISSIONS, &kronoberg, &json))
+        .await
+        .problem(422);
+    assert!(
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "projects[0].ref" && e["code"] == "nul_character"),
+        "{problem}"
+    );
+
+    // 0701 typed into a spreadsheet program arrives as 701: a ref held as a number may
+    // name an existing project, never a new one.
+    let problem = upload(
+        &app,
+        &kronoberg,
+        SUBMISSIONS,
+        with_ref(Typed::Number(702.0)),
+    )
+    .await
+    .problem(422);
+    assert_eq!(
+        errors(&problem),
+        vec![(
+            format!("Projekt!A{row}"),
+            "projects[3].ref".into(),
+            "ref_typed_as_number".into()
+        )],
+        "{problem}"
+    );
+    let mut sheets = Sheets::read(&file);
+    let numbered = sheets.row_of("Projekt", &["701"]);
+    sheets.set("Projekt", numbered, 0, Typed::Number(701.0));
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write())
+        .await
+        .ok()
+        .json();
+    assert_eq!(reply["projects"]["unchanged"], 3, "{reply}");
     assert_eq!(stored(&t), before, "nothing stored");
 }

@@ -9,6 +9,7 @@
 //! what is stored is exactly what was typed.
 
 mod archive;
+mod scan;
 mod sheet;
 
 use std::collections::HashMap;
@@ -25,31 +26,46 @@ use crate::domain::submission::input::{
 use crate::domain::submission::origin::Origins;
 use crate::error::AppError;
 use crate::service::submissions::ReadSubmission;
-use sheet::{Fields, Found, Sheet};
+use sheet::{Cell, Fields, Found, Sheet};
 
-pub use archive::{MAX_DECOMPRESSED_BYTES, MAX_PARTS, MAX_SHARED_STRINGS_BYTES};
-pub use sheet::MAX_ROWS;
+pub use archive::{MAX_DECOMPRESSED_BYTES, MAX_HELD_BYTES, MAX_PARTS};
+pub use sheet::{MAX_CELL_TEXT_BYTES, MAX_CELLS, MAX_ROWS, MAX_TEXT_BYTES};
 
 pub(super) fn refuse(code: &str, message: impl Into<String>) -> AppError {
     AppError::invalid("workbook", code, message)
 }
 
+/// What a reader's error says, cut short: a hostile file can make it quote megabytes.
+pub(super) fn shortened(error: &dyn std::fmt::Display) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = error.to_string();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 /// Reads an uploaded workbook into a submission, with the cell each item came from.
 pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
-    archive::check_archive(bytes)?;
+    let structure = archive::check_archive(bytes, MAX_ROWS)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
         refuse(
             "invalid_xlsx",
-            format!("not an Excel workbook (.xlsx) that can be read: {e}"),
+            format!(
+                "not an Excel workbook (.xlsx) that can be read: {}",
+                shortened(&e)
+            ),
         )
     })?;
     sheet::check_sheet_names(&workbook.sheet_names())?;
     let mut found = Found::default();
+    let mut budget = sheet::Budget::default();
     let mut sheets = HashMap::new();
     for layout in DATA_SHEETS {
+        let scan = structure.get(layout.name);
         sheets.insert(
             layout.name,
-            sheet::read_sheet(&mut workbook, layout, &mut found)?,
+            sheet::read_sheet(&mut workbook, layout, scan, &mut budget, &mut found)?,
         );
     }
     let read = submission(&sheets, &mut found);
@@ -63,11 +79,15 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
 fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmission {
     let mut input = SubmissionInput::default();
     let mut origins = Origins::new();
+    let mut refs_typed_as_numbers = Vec::new();
     let mut project_of_ref = HashMap::new();
     for row in &sheets[PROJEKT.name].rows {
         let mut fields = Fields::new(&sheets[PROJEKT.name], row, found);
         let index = input.projects.len();
         fields.read_into(format!("projects[{index}]"), PROJEKT.fields, &mut origins);
+        if matches!(fields.cell(0), Cell::Number(_)) {
+            refs_typed_as_numbers.push(index);
+        }
         let project = ProjectInput {
             project_ref: fields.text(0),
             title: fields.text(1),
@@ -214,7 +234,11 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
             deviations: fields.text(4),
         });
     }
-    ReadSubmission { input, origins }
+    ReadSubmission {
+        input,
+        origins,
+        refs_typed_as_numbers,
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use super::scan::SheetScan;
 use crate::api::workbook::{DATA_SHEETS, HELP_SHEETS, Layout, column_letter};
 use crate::domain::decimal::parse_typed;
 use crate::domain::submission::origin::{Origin, Origins};
@@ -135,20 +136,76 @@ fn xlsx_error(sheet: &str, error: calamine::XlsxError) -> AppError {
     AppError::invalid(
         sheet,
         "invalid_xlsx",
-        format!("the sheet cannot be read: {error}"),
+        format!("the sheet cannot be read: {}", super::shortened(&error)),
     )
 }
 
-/// Reads one sheet as a stream of cells: formulas first (to know which cells hold one), then
-/// values, each pass stopped at the row limit; then merged cells and headers are checked.
+/// What the cells of a workbook may take in memory, all sheets together: without a bound,
+/// one long text shared by many cells would be copied for each.
+pub(super) struct Budget {
+    cells: usize,
+    text_bytes: usize,
+}
+
+/// The most cells the upload keeps, all sheets together: each row it reads keeps a cell for
+/// each of the sheet's columns.
+pub const MAX_CELLS: usize = 2_000_000;
+/// The most bytes of text the upload copies out of the cells, all sheets together.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024 * 1024;
+/// The longest text one cell may hold: above the longest field (a narrative's 10,000
+/// characters, 4 bytes each at most), so that a field's own check names a text too long.
+pub const MAX_CELL_TEXT_BYTES: usize = 64 * 1024;
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            cells: MAX_CELLS,
+            text_bytes: MAX_TEXT_BYTES,
+        }
+    }
+}
+
+impl Budget {
+    fn take_row(&mut self, width: usize) -> Result<(), AppError> {
+        self.cells = self.cells.checked_sub(width).ok_or_else(|| {
+            super::refuse(
+                "workbook_too_large",
+                format!("the workbook's sheets hold more than {MAX_CELLS} cells; split the report"),
+            )
+        })?;
+        Ok(())
+    }
+
+    fn take_text(&mut self, bytes: usize) -> Result<(), AppError> {
+        self.text_bytes = self.text_bytes.checked_sub(bytes).ok_or_else(|| {
+            super::refuse(
+                "workbook_too_large",
+                format!(
+                    "the workbook's cells hold more than {} MiB of text; split the report",
+                    MAX_TEXT_BYTES / 1024 / 1024
+                ),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// Reads one sheet as a stream of cells, stopped at the row limit and within the budget;
+/// which cells hold a formula and which are merged was found by the scan of its part.
 pub(super) fn read_sheet(
     workbook: &mut Xlsx<Cursor<&[u8]>>,
     layout: &'static Layout,
+    scan: Option<&SheetScan>,
+    budget: &mut Budget,
     found: &mut Found,
 ) -> Result<Sheet, AppError> {
     let name = layout.name;
     let width = layout.headers.len();
-    let formulas = formula_cells(workbook, name, width)?;
+    let no_formulas = HashSet::new();
+    let formulas = scan.map_or(&no_formulas, |scan| &scan.formulas);
+    if scan.is_some_and(|scan| scan.past_row_limit) {
+        return Err(too_many_rows(name));
+    }
     let mut rows: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
     let mut unknown_columns = HashSet::new();
     let mut cells = workbook
@@ -159,41 +216,58 @@ pub(super) fn read_sheet(
         if row >= MAX_ROWS {
             return Err(too_many_rows(name));
         }
-        let value = cell_of(cell.get_value(), formulas.contains(&(row, column)));
-        if value == Cell::Empty {
+        if column as usize >= width {
+            if matches!(cell.get_value(), DataRef::Empty) || !unknown_columns.insert(column) {
+                continue;
+            }
+            found.at(
+                name,
+                row + 1,
+                column as u16,
+                "unknown_column",
+                format!(
+                    "this column is not read; the sheet's columns are {}",
+                    layout.headers.join(", ")
+                ),
+            );
             continue;
         }
-        if column as usize >= width {
-            if unknown_columns.insert(column) {
+        let value = cell.get_value();
+        if let Some(text) = text_of(value) {
+            if text.len() > MAX_CELL_TEXT_BYTES {
                 found.at(
                     name,
                     row + 1,
                     column as u16,
-                    "unknown_column",
-                    format!(
-                        "this column is not read; the sheet's columns are {}",
-                        layout.headers.join(", ")
-                    ),
+                    "too_long",
+                    format!("the cell holds more than {MAX_CELL_TEXT_BYTES} bytes of text"),
                 );
+                continue;
             }
+            budget.take_text(text.len())?;
+        }
+        let value = cell_of(value, formulas.contains(&(row, column)));
+        if value == Cell::Empty {
             continue;
         }
-        rows.entry(row).or_insert_with(|| vec![Cell::Empty; width])[column as usize] = value;
+        let cells = match rows.entry(row) {
+            std::collections::btree_map::Entry::Occupied(cells) => cells.into_mut(),
+            std::collections::btree_map::Entry::Vacant(place) => {
+                budget.take_row(width)?;
+                place.insert(vec![Cell::Empty; width])
+            }
+        };
+        cells[column as usize] = value;
     }
     drop(cells);
-    // The merged cells are listed after the cells: looked for once the rows are within the
-    // limit.
-    if let Some(merged) = workbook.worksheet_merge_cells(name) {
-        let merged = merged.map_err(|e| xlsx_error(name, e))?;
-        if let Some(first) = merged.first() {
-            found.at(
-                name,
-                first.start.0 + 1,
-                first.start.1 as u16,
-                "merged_cells",
-                "merged cells are not read; unmerge them and give each cell its own value",
-            );
-        }
+    if let Some((row, column)) = scan.and_then(|scan| scan.first_merged) {
+        found.at(
+            name,
+            row + 1,
+            column as u16,
+            "merged_cells",
+            "merged cells are not read; unmerge them and give each cell its own value",
+        );
     }
     let header = rows.remove(&0).unwrap_or_else(|| vec![Cell::Empty; width]);
     for (column, expected) in layout.headers.iter().enumerate() {
@@ -219,27 +293,6 @@ pub(super) fn read_sheet(
             })
             .collect(),
     })
-}
-
-/// The cells of the sheet's `width` columns that hold a formula (beyond them no cell is read).
-fn formula_cells(
-    workbook: &mut Xlsx<Cursor<&[u8]>>,
-    name: &str,
-    width: usize,
-) -> Result<HashSet<(u32, u32)>, AppError> {
-    let mut formulas = HashSet::new();
-    let mut cells = workbook
-        .worksheet_cells_reader(name)
-        .map_err(|e| xlsx_error(name, e))?;
-    while let Some(cell) = cells.next_formula().map_err(|e| xlsx_error(name, e))? {
-        if cell.get_position().0 >= MAX_ROWS {
-            return Err(too_many_rows(name));
-        }
-        if (cell.get_position().1 as usize) < width && !cell.get_value().is_empty() {
-            formulas.insert(cell.get_position());
-        }
-    }
-    Ok(formulas)
 }
 
 /// A cell's value; a formula's blank value was never calculated (a program that calculated
@@ -268,10 +321,22 @@ fn value_of(value: &DataRef<'_>) -> Cell {
             .get(..10)
             .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
             .map(Cell::Date)
-            .unwrap_or_else(|| Cell::Other(format!("the time {text}"))),
+            .unwrap_or_else(|| {
+                let shown: String = text.chars().take(40).collect();
+                Cell::Other(format!("the time {shown}"))
+            }),
         DataRef::DateTime(_) | DataRef::DurationIso(_) => Cell::Other("a duration".into()),
         DataRef::Bool(truth) => Cell::Other(format!("the truth value {truth}")),
         DataRef::Error(error) => Cell::Other(format!("the error {error}")),
+    }
+}
+
+/// The text a cell holds, as calamine lends it: copied only once it is known to fit.
+fn text_of<'v>(value: &'v DataRef<'_>) -> Option<&'v str> {
+    match value {
+        DataRef::String(text) => Some(text),
+        DataRef::SharedString(text) => Some(text),
+        _ => None,
     }
 }
 

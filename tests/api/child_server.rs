@@ -1,0 +1,78 @@
+//! The real binary served in a child process, for the tests that need a process of its own:
+//! one killed midway, one under a memory limit.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::SECRET;
+use uppfoljning::config::DatabaseUrl;
+
+/// The server on `url` at `port`; with `address_space` its address space is limited to that
+/// many bytes, as `ulimit -v` does, so that an allocation past it fails (and ends the
+/// process) instead of taking the machine's memory.
+pub fn start(url: &DatabaseUrl, port: u16, address_space: Option<u64>) -> Child {
+    let database = match url {
+        DatabaseUrl::Postgres(url) => url.clone(),
+        DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_uppfoljning"));
+    command
+        .env("DATABASE_URL", database)
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("JWT_SECRET", String::from_utf8(SECRET.to_vec()).unwrap())
+        .env("RUST_LOG", "error")
+        // glibc reserves 64 MiB of address space per arena, one per thread by default: a
+        // limit of the address space then measures threads, not memory.
+        .env("MALLOC_ARENA_MAX", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(bytes) = address_space {
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    command.spawn().expect("start the server")
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build(),
+    )
+}
+
+pub fn wait_ready(port: u16) {
+    for _ in 0..200 {
+        if agent()
+            .get(format!("http://127.0.0.1:{port}/health/ready"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not start");
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -1,0 +1,360 @@
+//! Hostile workbooks sent to the real server in a child process whose address space is
+//! limited: each is answered 422 (or, where it passes no bound, as an honest file is), the
+//! server stays up for the next request, and nothing is stored. The files are made from the
+//! template by a generator that knows the workbook's structure: every part under other
+//! letter cases, ranges that claim the whole sheet, one long text shared by many cells, deep
+//! XML, many styles, many defined names, a million empty rows.
+
+use std::io::{Cursor, Read, Write};
+
+use actix_web::test;
+use serde_json::Value;
+
+use crate::aggregates::load;
+use crate::backend_tests;
+use crate::child_server::{agent, free_port, start, wait_ready};
+use crate::common::{Backend, TestApp, get, send};
+use crate::spreadsheet::with_part;
+use uppfoljning::app::build_app;
+use uppfoljning::auth::Role;
+
+backend_tests!(hostile_workbooks_leave_the_server_standing);
+
+/// The server's address space: the binary, its threads' stacks and two malloc arenas take
+/// some 300 MiB of it before the first request.
+const ADDRESS_SPACE: u64 = 1 << 30;
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
+
+/// What a hostile file must get.
+#[derive(Debug)]
+enum Expect {
+    /// 422 with an error of this code.
+    Refused(&'static str),
+    /// Any answer but a failure of the server: the file passes no bound.
+    Answered,
+}
+
+/// The template's parts, each as its bytes.
+fn parts(workbook: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(workbook)).unwrap();
+    (0..archive.len())
+        .map(|index| {
+            let mut part = archive.by_index(index).unwrap();
+            let mut bytes = Vec::new();
+            part.read_to_end(&mut bytes).unwrap();
+            (part.name().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// A workbook of `parts`, each written as given.
+fn zipped(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut target = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for (name, bytes) in parts {
+        target.start_file(name, options).unwrap();
+        target.write_all(bytes).unwrap();
+    }
+    target.finish().unwrap().into_inner()
+}
+
+const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+
+/// A sheet part whose `sheetData` is written by `rows`.
+fn sheet(part: &mut dyn Write, dimension: &str, rows: impl FnOnce(&mut dyn Write)) {
+    write!(
+        part,
+        r#"{SHEET_START}<dimension ref="{dimension}"/><sheetData>"#
+    )
+    .unwrap();
+    rows(part);
+    write!(part, "</sheetData></worksheet>").unwrap();
+}
+
+/// The hostile files, each with a name, its bytes and what it must get.
+fn hostile_workbooks(template: &[u8]) -> Vec<(String, Vec<u8>, Expect)> {
+    // The template's sheets in order: Instruktioner, Koder, Projekt, Planer, Värden, …
+    let projekt = "xl/worksheets/sheet3.xml";
+    let values = "xl/worksheets/sheet5.xml";
+    let mut files = Vec::new();
+
+    // Every part under two other letter cases, grown past what calamine may hold in memory
+    // (a sheet, read as a stream, may be that large).
+    for (name, _) in parts(template) {
+        for renamed in [name.to_uppercase(), swap_case(&name)] {
+            let mut grown = parts(template);
+            let part = grown.iter_mut().find(|(n, _)| *n == name).unwrap();
+            part.0 = renamed.clone();
+            part.1 = insert_after_declaration(&part.1, &b" ".repeat(20 << 20));
+            let expect = if name.starts_with("xl/worksheets/") {
+                Expect::Answered
+            } else {
+                Expect::Refused("workbook_too_large")
+            };
+            files.push((format!("{renamed} grown to 20 MiB"), zipped(&grown), expect));
+        }
+    }
+
+    // One 15 MiB text shared by 900 cells, and a 4 KiB text shared by 100,000 cells.
+    for (length, cells, code) in [
+        (15 << 20, 900, "too_long"),
+        (4 << 10, 100_000, "workbook_too_large"),
+    ] {
+        let (strings, index) = with_shared_text(template, &"x".repeat(length));
+        let file = with_part(&strings, values, |part| {
+            sheet(part, "A1:K100000", |rows| {
+                for row in 1..=cells {
+                    write!(
+                        rows,
+                        r#"<row r="{row}"><c r="K{row}" t="s"><v>{index}</v></c></row>"#
+                    )
+                    .unwrap();
+                }
+            })
+        });
+        files.push((
+            format!("a {length}-byte text in {cells} cells"),
+            file,
+            Expect::Refused(code),
+        ));
+    }
+
+    // A shared formula and a dimension that claim the whole sheet, and a shared index that
+    // would size a table of four billion formulas.
+    let whole_sheet = with_part(template, projekt, |part| {
+        sheet(part, "A1:XFD1048576", |rows| {
+            write!(rows, r#"<row r="2"><c r="A2"><f t="shared" ref="A2:XFD1048576" si="0">B1</f></c><c r="B2"><f t="shared" ref="A1:XFD1048576" si="4000000000">A1</f></c></row>"#).unwrap();
+            for row in 3..=1_000 {
+                write!(rows, r#"<row r="{row}"><c r="A{row}"><f t="shared" si="0"/></c><c r="B{row}"><f t="shared" si="4000000000"/></c></row>"#).unwrap();
+            }
+        })
+    });
+    files.push((
+        "shared formulas over the whole sheet".into(),
+        whole_sheet,
+        Expect::Refused("wrong_header"),
+    ));
+
+    // XML nested a million deep, in a sheet and in the shared texts.
+    let deep = |part: &mut dyn Write| {
+        part.write_all(&b"<a>".repeat(1_000_000)).unwrap();
+        part.write_all(&b"</a>".repeat(1_000_000)).unwrap();
+    };
+    let deep_sheet = with_part(template, values, |part| {
+        sheet(part, "A1", |rows| {
+            write!(rows, r#"<row r="1"><c r="A1" t="inlineStr"><is>"#).unwrap();
+            deep(rows);
+            write!(rows, "</is></c></row>").unwrap();
+        })
+    });
+    files.push((
+        "a sheet nested a million deep".into(),
+        deep_sheet,
+        Expect::Refused("wrong_header"),
+    ));
+    let deep_strings = with_part(template, "xl/sharedStrings.xml", |part| {
+        write!(part, r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si>"#).unwrap();
+        deep(part);
+        write!(part, "</si></sst>").unwrap();
+    });
+    files.push((
+        "shared texts nested a million deep".into(),
+        deep_strings,
+        Expect::Answered,
+    ));
+
+    // Styles and defined names by the million, within what calamine may hold and past it.
+    for (count, expect) in [
+        (1_000_000, Expect::Answered),
+        (4_000_000, Expect::Refused("workbook_too_large")),
+    ] {
+        let styles = with_part(template, "xl/styles.xml", |part| {
+            write!(part, r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts><cellXfs count="{count}">"#).unwrap();
+            for _ in 0..count {
+                part.write_all(br#"<xf numFmtId="164"/>"#).unwrap();
+            }
+            write!(part, "</cellXfs></styleSheet>").unwrap();
+        });
+        files.push((format!("{count} styles"), styles, expect));
+    }
+    let names = {
+        let mut grown = parts(template);
+        let workbook = grown
+            .iter_mut()
+            .find(|(n, _)| n == "xl/workbook.xml")
+            .unwrap();
+        let text = String::from_utf8(workbook.1.clone()).unwrap();
+        let mut defined = String::from("<definedNames>");
+        for index in 0..500_000 {
+            defined.push_str(&format!(
+                r#"<definedName name="n{index}">Projekt!$A$1</definedName>"#
+            ));
+        }
+        defined.push_str("</definedNames>");
+        let text = text.replace("<definedNames>", &defined);
+        let text = if text.contains("</definedNames>") && text.len() > defined.len() {
+            text
+        } else {
+            text.replace("</sheets>", &format!("</sheets>{defined}"))
+        };
+        workbook.1 = text.into_bytes();
+        zipped(&grown)
+    };
+    files.push((
+        "500,000 defined names".into(),
+        names,
+        Expect::Refused("workbook_too_large"),
+    ));
+
+    // A million empty rows, and a million rows of one value each.
+    for (cells, expect) in [
+        (false, Expect::Refused("wrong_header")),
+        (true, Expect::Refused("too_many_rows")),
+    ] {
+        let file = with_part(template, values, |part| {
+            sheet(part, "A1:XFD1048576", |rows| {
+                for row in 1..=1_000_000 {
+                    if cells {
+                        write!(rows, r#"<row r="{row}"><c r="G{row}"><v>1</v></c></row>"#).unwrap();
+                    } else {
+                        write!(rows, r#"<row r="{row}"/>"#).unwrap();
+                    }
+                }
+            })
+        });
+        files.push((format!("a million rows, cells: {cells}"), file, expect));
+    }
+    files
+}
+
+/// The template with `text` added to its shared texts, and the index of that text.
+fn with_shared_text(template: &[u8], text: &str) -> (Vec<u8>, usize) {
+    let mut archive = zip::ZipArchive::new(Cursor::new(template)).unwrap();
+    let mut strings = String::new();
+    archive
+        .by_name("xl/sharedStrings.xml")
+        .unwrap()
+        .read_to_string(&mut strings)
+        .unwrap();
+    let index = strings.matches("<si>").count();
+    let strings = strings.replace("</sst>", &format!("<si><t>{text}</t></si></sst>"));
+    let file = with_part(template, "xl/sharedStrings.xml", |part| {
+        part.write_all(strings.as_bytes()).unwrap()
+    });
+    (file, index)
+}
+
+/// The highest resident memory of process `pid` so far, in bytes.
+fn peak_resident(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+fn swap_case(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// The part with `padding` (white space) after its XML declaration, or before it all.
+fn insert_after_declaration(part: &[u8], padding: &[u8]) -> Vec<u8> {
+    let at = if part.starts_with(b"<?xml") {
+        part.windows(2)
+            .position(|w| w == b"?>")
+            .map_or(0, |i| i + 2)
+    } else {
+        0
+    };
+    [&part[..at], padding, &part[at..]].concat()
+}
+
+async fn hostile_workbooks_leave_the_server_standing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let token = t.token(Role::Region, Some("07"));
+    let reply = send(&app, get(TEMPLATE, &token)).await;
+    assert_eq!(reply.status, 200);
+    let template = reply.body.to_vec();
+    let stored = || {
+        [
+            t.count("value_revisions"),
+            t.count("project_history"),
+            t.count("narratives"),
+            t.count("value_entities"),
+            t.count("submissions"),
+        ]
+    };
+    let before = stored();
+
+    let port = free_port();
+    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
+    wait_ready(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let resident_at_start = peak_resident(server.id());
+    let mut largest = 0;
+    for (name, file, expect) in hostile_workbooks(&template) {
+        largest = largest.max(file.len() as u64);
+        let started = std::time::Instant::now();
+        let reply = agent()
+            .post(format!("{base}/api/v1/regions/07/submissions?dry_run=true"))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", XLSX)
+            .send(&file[..]);
+        let Ok(mut reply) = reply else {
+            panic!(
+                "{name}: no answer ({reply:?}); the server: {:?}",
+                server.try_wait()
+            );
+        };
+        let status = reply.status().as_u16();
+        let text = reply.body_mut().read_to_string().unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        eprintln!(
+            "{name} ({} bytes): {status} in {:?}",
+            file.len(),
+            started.elapsed()
+        );
+        match expect {
+            Expect::Refused(code) => {
+                assert_eq!(status, 422, "{name}: {body}");
+                assert!(
+                    body["errors"]
+                        .as_array()
+                        .is_some_and(|errors| errors.iter().any(|e| e["code"] == code)),
+                    "{name}: {code} expected in {body}"
+                );
+            }
+            Expect::Answered => assert!(status < 500, "{name}: {status} {body}"),
+        }
+        let alive = agent().get(format!("{base}/health/live")).call();
+        assert!(
+            alive.is_ok_and(|r| r.status() == 200),
+            "{name}: the server is gone ({:?})",
+            server.try_wait()
+        );
+    }
+    assert_eq!(stored(), before, "nothing stored");
+    let grown = peak_resident(server.id()) - resident_at_start;
+    eprintln!(
+        "the server's peak resident memory grew by {} MiB",
+        grown >> 20
+    );
+    assert!(
+        grown < largest + (256 << 20),
+        "the server's peak memory grew by {grown} bytes"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
