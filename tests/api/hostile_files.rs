@@ -168,7 +168,7 @@ fn hostile_workbooks(template: &[u8]) -> Vec<(String, Vec<u8>, Expect)> {
 
     // Styles and defined names by the million, within what calamine may hold and past it.
     for (count, expect) in [
-        (1_000_000, Expect::Answered),
+        (500_000, Expect::Answered),
         (4_000_000, Expect::Refused("workbook_too_large")),
     ] {
         let styles = with_part(template, "xl/styles.xml", |part| {
@@ -210,10 +210,7 @@ fn hostile_workbooks(template: &[u8]) -> Vec<(String, Vec<u8>, Expect)> {
     ));
 
     // A million empty rows, and a million rows of one value each.
-    for (cells, expect) in [
-        (false, Expect::Refused("wrong_header")),
-        (true, Expect::Refused("too_many_rows")),
-    ] {
+    for cells in [false, true] {
         let file = with_part(template, values, |part| {
             sheet(part, "A1:XFD1048576", |rows| {
                 for row in 1..=1_000_000 {
@@ -225,7 +222,11 @@ fn hostile_workbooks(template: &[u8]) -> Vec<(String, Vec<u8>, Expect)> {
                 }
             })
         });
-        files.push((format!("a million rows, cells: {cells}"), file, expect));
+        files.push((
+            format!("a million rows, cells: {cells}"),
+            file,
+            Expect::Refused("too_many_rows"),
+        ));
     }
     files
 }

@@ -19,6 +19,7 @@ backend_tests!(
     workbook_errors_name_their_cells_in_swedish_and_store_nothing,
     hostile_workbooks_are_refused_and_store_nothing,
     control_characters_and_refs_typed_as_numbers_are_refused_by_cell,
+    random_workbooks_round_trip_exactly,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -646,4 +647,136 @@ async fn control_characters_and_refs_typed_as_numbers_are_refused_by_cell(backen
         .json();
     assert_eq!(reply["projects"]["unchanged"], 3, "{reply}");
     assert_eq!(stored(&t), before, "nothing stored");
+}
+
+/// A text as people type them: letters of several alphabets, digits, punctuation, spaces
+/// and line breaks inside (never around: a cell's text is taken as typed within).
+fn random_text(rng: &mut impl rand::Rng, max_chars: usize) -> String {
+    const CHARACTERS: &[char] = &[
+        'a', 'Z', 'å', 'Ä', 'ö', 'é', 'ß', 'Ж', '中', '😀', '0', '9', ',', ';', '"', '\'', '=',
+        '<', '&', '%', '_', ' ', '\n', '\t',
+    ];
+    let length = rng.random_range(1..=max_chars);
+    let text: String = (0..length)
+        .map(|_| CHARACTERS[rng.random_range(0..CHARACTERS.len())])
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        "x".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// Random titles, values, parts by sex and comments written into the template as a
+/// spreadsheet program saves them are stored exactly as written, and read back the same.
+async fn random_workbooks_round_trip_exactly(backend: Backend) {
+    use rand::{Rng, SeedableRng};
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let catalogue = send(&app, get("/api/v1/indicators", &kronoberg))
+        .await
+        .json();
+    let indicators: std::collections::HashMap<String, (u32, bool)> = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["aggregation"] != "distinct" && i["derived_from"].is_null())
+        .map(|i| {
+            (
+                i["code"].as_str().unwrap().to_string(),
+                (i["decimals"].as_u64().unwrap() as u32, i["by_sex"] == true),
+            )
+        })
+        .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+    for round in 0..8 {
+        let mut sheets = Sheets::read(&template(&app, &kronoberg).await);
+        let mut titles = std::collections::HashMap::new();
+        for project in ["A", "B"] {
+            let row = sheets.row_of("Projekt", &[project]);
+            let title = random_text(&mut rng, 120);
+            sheets.set("Projekt", row, 1, text(&title));
+            titles.insert(project, title);
+        }
+        let mut written = Vec::new();
+        let rows = sheets.sheet("Värden").len();
+        for row in 1..rows {
+            let keys: Vec<String> = (0..3)
+                .map(|c| match sheets.sheet("Värden")[row].get(c) {
+                    Some(Typed::Text(text)) => text.clone(),
+                    other => panic!("Värden row {row}: {other:?}"),
+                })
+                .collect();
+            let Some(&(decimals, by_sex)) = indicators.get(&keys[2]) else {
+                continue;
+            };
+            if keys[1] != "2026H1" || rng.random_bool(0.3) {
+                continue;
+            }
+            let scale = 10_i64.pow(decimals);
+            let mut number = || rng.random_range(0..1_000_000_i64) as f64 / scale as f64;
+            let parts = [number(), number(), number()];
+            let value = if by_sex {
+                let total: rust_decimal::Decimal = parts
+                    .iter()
+                    .map(|p| rust_decimal::Decimal::try_from(*p).unwrap())
+                    .sum();
+                for (offset, part) in parts.iter().enumerate() {
+                    sheets.set("Värden", row, 7 + offset, Typed::Number(*part));
+                }
+                total.to_string().parse::<f64>().unwrap()
+            } else {
+                for offset in 0..3 {
+                    sheets.set("Värden", row, 7 + offset, Typed::Blank);
+                }
+                number()
+            };
+            sheets.set("Värden", row, 6, Typed::Number(value));
+            let comment = random_text(&mut rng, 300);
+            sheets.set("Värden", row, 10, text(&comment));
+            written.push((keys, value, by_sex.then_some(parts), comment));
+        }
+        let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write()).await;
+        reply.ok();
+        for project in ["A", "B"] {
+            let stored = send(
+                &app,
+                get(
+                    &format!("/api/v1/regions/07/projects/{project}"),
+                    &kronoberg,
+                ),
+            )
+            .await
+            .json();
+            assert_eq!(stored["title"], titles[project], "round {round}");
+            for (keys, value, parts, comment) in written.iter().filter(|w| w.0[0] == project) {
+                let found = stored["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["indicator"] == keys[2] && v["period"] == keys[1])
+                    .unwrap_or_else(|| panic!("round {round}: {keys:?} not stored"));
+                let decimal = |v: &Value| v.to_string().parse::<rust_decimal::Decimal>().unwrap();
+                let typed = |n: f64| rust_decimal::Decimal::try_from(n).unwrap().normalize();
+                assert_eq!(
+                    decimal(&found["value"]).normalize(),
+                    typed(*value),
+                    "round {round}: {keys:?}"
+                );
+                if let Some(parts) = parts {
+                    for (name, part) in ["kvinnor", "man", "ej_angivet"].iter().zip(parts) {
+                        assert_eq!(
+                            decimal(&found["by_sex"][name]).normalize(),
+                            typed(*part),
+                            "round {round}: {keys:?} {name}"
+                        );
+                    }
+                }
+                assert_eq!(found["comment"], *comment, "round {round}: {keys:?}");
+            }
+        }
+    }
 }

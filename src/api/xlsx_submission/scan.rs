@@ -17,7 +17,7 @@ pub(super) struct SheetScan {
     pub(super) formulas: HashSet<(u32, u32)>,
     /// The first merged range's top left cell.
     pub(super) first_merged: Option<(u32, u32)>,
-    /// Whether a row at or past the row limit holds a cell.
+    /// Whether the sheet has a row, or a cell, at or past the row limit.
     pub(super) past_row_limit: bool,
 }
 
@@ -72,7 +72,7 @@ fn row_number(digits: &[u8]) -> Result<u32, ScanError> {
 }
 
 /// Scans one worksheet part: formula cells within `rows` × `columns`, the first merged
-/// cell, and whether any cell lies at or past `rows`. A cell's position follows calamine's
+/// cell, and whether any row or cell lies at or past `rows`. A cell's position follows calamine's
 /// rule: its `r`, or the one after the cell before it in the row.
 pub(super) fn scan_sheet<R: BufRead>(
     source: R,
@@ -93,6 +93,11 @@ pub(super) fn scan_sheet<R: BufRead>(
                         row = row_number(&r)?;
                     }
                     column = 0;
+                    // Even an empty row: reading a million of them is work for nothing.
+                    if row >= rows {
+                        scan.past_row_limit = true;
+                        return Ok(scan);
+                    }
                 }
                 b"c" => {
                     let at = match attribute(&e, b"r")? {
@@ -226,12 +231,12 @@ mod tests {
     fn a_cell_past_the_row_limit_stops_the_scan() {
         let xml = sheet(r#"<row r="1048576"><c r="A1048576"><v>1</v></c></row>"#);
         assert!(scan_sheet(xml.as_bytes(), 100, 16).unwrap().past_row_limit);
-        let empty_rows = sheet(r#"<row r="1048576"/>"#);
+        let empty_rows = sheet(&r#"<row/>"#.repeat(101));
         assert!(
-            !scan_sheet(empty_rows.as_bytes(), 100, 16)
+            scan_sheet(empty_rows.as_bytes(), 100, 16)
                 .unwrap()
                 .past_row_limit,
-            "an empty row holds nothing"
+            "empty rows count too"
         );
     }
 
