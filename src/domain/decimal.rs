@@ -47,7 +47,7 @@ pub fn to_scaled_non_negative(value: Decimal, decimals: u32) -> Result<i64, Deci
 
 /// The decimal a scaled integer stands for, without trailing zeros.
 /// A number as a person types it: `1 234,5` (Swedish), `1234.5`, with spaces or no-break
-/// spaces between the thousands.
+/// spaces between the thousands; exact, or none.
 pub fn parse_typed(text: &str) -> Option<Decimal> {
     let compact: String = text
         .chars()
@@ -58,7 +58,62 @@ pub fn parse_typed(text: &str) -> Option<Decimal> {
     } else {
         compact.replace(',', ".")
     };
-    normal.parse().ok()
+    parse_exact(&normal)
+}
+
+/// A plain decimal (`-12.5`: an optional minus, digits, at most one point with digits after
+/// it), read only if it can be held without rounding. Nothing else is a number here:
+/// `1_5`, `0x10`, `1e3`, `NaN` and `+1` are not, though Rust's parser takes some of them.
+pub fn parse_exact(text: &str) -> Option<Decimal> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    if !plain {
+        return None;
+    }
+    Decimal::from_str_exact(text).ok()
+}
+
+/// Reads a decimal from JSON exactly as it was written, a number or a string in plain
+/// decimal form: serde's own reading would round digits it cannot hold and take `1_5` as 15.
+pub mod exact {
+    use rust_decimal::Decimal;
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        let written = match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::String(text) => text,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "expected a number, found {other}"
+                )));
+            }
+        };
+        super::parse_exact(&written).ok_or_else(|| {
+            let shown: String = written.chars().take(40).collect();
+            D::Error::custom(format!(
+                "{shown} is not a plain decimal that can be stored exactly (digits, at most one point, at most 28 digits)"
+            ))
+        })
+    }
+
+    /// `deserialize` for an optional field (`null` or absent is `None`).
+    pub mod option {
+        use rust_decimal::Decimal;
+        use serde::de::{Deserialize, Deserializer};
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Decimal>, D::Error> {
+            #[derive(serde::Deserialize)]
+            struct Exact(#[serde(deserialize_with = "super::deserialize")] Decimal);
+            Ok(Option::<Exact>::deserialize(deserializer)?.map(|Exact(value)| value))
+        }
+    }
 }
 
 pub fn from_scaled(scaled: i64) -> Decimal {
@@ -82,6 +137,60 @@ mod tests {
         assert_eq!(parse_typed("1234.5"), Some(Decimal::new(12345, 1)));
         assert_eq!(parse_typed("12 345"), Some(Decimal::from(12345)));
         assert_eq!(parse_typed("tolv"), None);
+    }
+
+    #[test]
+    fn only_plain_exact_decimals_are_numbers() {
+        assert_eq!(parse_exact("-12.50"), Some(Decimal::new(-1250, 2)));
+        assert_eq!(parse_exact("7"), Some(Decimal::from(7)));
+        for refused in [
+            "1_5",
+            "0x10",
+            "1e3",
+            "NaN",
+            "inf",
+            "+1",
+            ".5",
+            "5.",
+            "1.2.3",
+            "",
+            "-",
+            "0.99999999999999999999999999999",
+            "99999999999999999999999999999999",
+        ] {
+            assert_eq!(parse_exact(refused), None, "{refused}");
+            assert_eq!(parse_typed(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_are_read_as_written() {
+        #[derive(serde::Deserialize)]
+        struct Value {
+            #[serde(deserialize_with = "exact::deserialize")]
+            value: Decimal,
+            #[serde(default, deserialize_with = "exact::option::deserialize")]
+            part: Option<Decimal>,
+        }
+        let read = |json: &str| serde_json::from_str::<Value>(json).map(|v| (v.value, v.part));
+        assert_eq!(
+            read(r#"{"value": 1.50}"#).unwrap(),
+            (Decimal::new(150, 2), None)
+        );
+        assert_eq!(
+            read(r#"{"value": "2", "part": 0.1}"#).unwrap(),
+            (Decimal::from(2), Some(Decimal::new(1, 1)))
+        );
+        assert_eq!(read(r#"{"value": 1, "part": null}"#).unwrap().1, None);
+        for refused in [
+            r#"{"value": 0.99999999999999999999999999999}"#,
+            r#"{"value": "1_5"}"#,
+            r#"{"value": 1e3}"#,
+            r#"{"value": true}"#,
+            r#"{"value": 1, "part": "NaN"}"#,
+        ] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
     }
     use std::str::FromStr;
 

@@ -11,6 +11,7 @@ mod faults;
 mod files;
 mod hostile_files;
 mod migrations;
+mod numbers;
 mod operations;
 mod outage;
 mod reference;

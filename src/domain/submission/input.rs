@@ -6,6 +6,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::decimal::exact;
+
 /// One project with its full classification and indicator plans.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,12 +54,12 @@ pub struct PlanInput {
     #[schema(example = "RCO01")]
     pub indicator: String,
     /// Utgångsvärde.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::option::deserialize")]
     pub baseline: Option<Decimal>,
     #[serde(default)]
     pub baseline_year: Option<i64>,
     /// Målvärde.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::option::deserialize")]
     pub target: Option<Decimal>,
     /// Målformulering.
     #[serde(default)]
@@ -77,7 +79,7 @@ pub struct ValueInput {
     pub period: String,
     /// The value, with at most the indicator's decimals. For a distinct indicator it may be
     /// left out: it is the number of distinct `entities`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact::option::deserialize")]
     pub value: Option<Decimal>,
     /// For a distinct indicator: the enterprises' organisationsnummer.
     #[serde(default)]
@@ -92,8 +94,11 @@ pub struct ValueInput {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BySexInput {
+    #[serde(deserialize_with = "exact::deserialize")]
     pub kvinnor: Decimal,
+    #[serde(deserialize_with = "exact::deserialize")]
     pub man: Decimal,
+    #[serde(deserialize_with = "exact::deserialize")]
     pub ej_angivet: Decimal,
 }
 
