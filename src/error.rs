@@ -38,6 +38,13 @@ pub enum AppError {
     /// Seconds until the next request is allowed.
     #[error("too many requests")]
     TooManyRequests(u64),
+    /// Too much is waiting already: the caller's own share (429) or the whole service's
+    /// room (503). The detail says which.
+    #[error("busy: {detail}")]
+    Busy {
+        own_share: bool,
+        detail: &'static str,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The cause is for the log only.
@@ -65,6 +72,7 @@ impl AppError {
             }
             AppError::Invalid(_) => ("validation", "Invalid request"),
             AppError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
+            AppError::Busy { .. } => ("busy", "Too much waiting"),
             AppError::Unavailable(_) => ("unavailable", "Service unavailable"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
@@ -81,7 +89,9 @@ impl AppError {
             | AppError::PreconditionFailed(detail)
             | AppError::PayloadTooLarge(detail)
             | AppError::UnsupportedMediaType(detail) => detail.clone(),
-            AppError::Unauthorized(detail) => (*detail).to_string(),
+            AppError::Unauthorized(detail) | AppError::Busy { detail, .. } => {
+                (*detail).to_string()
+            }
             AppError::MethodNotAllowed(allowed) => format!("This path answers {allowed}."),
             AppError::Invalid(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
@@ -123,8 +133,11 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests(_)
+            | AppError::Busy {
+                own_share: true, ..
+            } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,7 +154,7 @@ impl ResponseError for AppError {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         match self {
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::Busy { .. } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
             }
             AppError::TooManyRequests(seconds) => {

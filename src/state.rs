@@ -7,10 +7,11 @@ use actix_web::web;
 use tokio::sync::Semaphore;
 
 use crate::answer_cache::AnswerCache;
-use crate::auth::TokenKeys;
+use crate::auth::{Principal, TokenKeys};
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::AppError;
+use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, subject_key};
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
 
@@ -32,12 +33,24 @@ pub struct AppState {
     db_permits: Semaphore,
     /// One per processor core: the answers that may be computed at once.
     computation_permits: Semaphore,
+    /// One per processor core: the submission bodies that may be read (parsed) at once.
+    reading_permits: Semaphore,
     /// One write at a time: the database runs them one at a time anyway (SQLite has one
     /// writer; on PostgreSQL writers take the data version row first), so a waiting write
     /// holds neither a connection nor its parsed body.
     write_permits: Semaphore,
+    /// The submission bodies held from arrival until answered, per subject and in all.
+    bodies: BodyBudget,
     pub config: Config,
 }
+
+/// How many submission bodies one subject, and all together, may have held at once (being
+/// received, read or waiting for the writer's turn), and how many of the submission byte
+/// limits their bytes may add up to.
+pub const BODIES_PER_SUBJECT: usize = 4;
+pub const BODIES_IN_ALL: usize = 32;
+pub const BODY_LIMITS_PER_SUBJECT: u64 = 2;
+pub const BODY_LIMITS_IN_ALL: u64 = 4;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +86,41 @@ impl AppState {
             answers: AnswerCache::new(KEPT_ANSWERS),
             db_permits: Semaphore::new(config.pool_size as usize),
             computation_permits: Semaphore::new(cores),
+            reading_permits: Semaphore::new(cores),
             write_permits: Semaphore::new(1),
+            bodies: BodyBudget::new(body_limits(config.max_submission_bytes)),
             config,
         })
+    }
+
+    /// Admits a submission body of `declared` bytes (`Content-Length`; unknown counts as the
+    /// largest allowed) from `caller` before it is read, or refuses it at once: 429 when the
+    /// caller's own bodies fill its share, 503 when all bodies fill the service's room. The
+    /// ticket holds the room until it is dropped, when the submission has been answered.
+    pub fn admit_body(
+        &self,
+        caller: &Principal,
+        declared: Option<u64>,
+    ) -> Result<BodyTicket<'_>, AppError> {
+        let largest = self.config.max_submission_bytes as u64;
+        let bytes = declared.map_or(largest, |declared| declared.min(largest));
+        self.bodies
+            .admit(subject_key(caller), bytes)
+            .map_err(|refusal| match refusal {
+                Refusal::Subject => AppError::Busy {
+                    own_share: true,
+                    detail: "This token's earlier submissions are still being read or stored; send the next when one has been answered.",
+                },
+                Refusal::InAll => AppError::Busy {
+                    own_share: false,
+                    detail: "Too many submissions are being read or stored right now; try again shortly.",
+                },
+            })
+    }
+
+    /// The submission bodies and their bytes held now.
+    pub fn bodies_held(&self) -> (usize, u64) {
+        self.bodies.held()
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, so that database work
@@ -112,9 +157,23 @@ impl AppState {
         self.db(f).await
     }
 
+    /// Runs `f`, which reads a submission's body, on the blocking thread pool, no more at
+    /// once than there are cores, and before the writer's turn: a slow or hostile file
+    /// keeps a processor busy but never holds up other regions' writes.
+    pub async fn read_body<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    {
+        let _turn = take_turn(&self.reading_permits).await?;
+        web::block(f)
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    }
+
     /// Runs `f`, which writes, as `db` does, after the writes before it. On SQLite the next
     /// writer is handed the turn at once, where SQLite itself would let it poll for the
-    /// lock in sleeps of up to 100 ms; and a queue of bulk submissions waits unparsed.
+    /// lock in sleeps of up to 100 ms.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -122,6 +181,16 @@ impl AppState {
     {
         let _turn = take_turn(&self.write_permits).await?;
         self.db(f).await
+    }
+}
+
+fn body_limits(max_submission_bytes: usize) -> BodyLimits {
+    let largest = max_submission_bytes as u64;
+    BodyLimits {
+        bodies_per_subject: BODIES_PER_SUBJECT,
+        bytes_per_subject: BODY_LIMITS_PER_SUBJECT * largest,
+        bodies_in_all: BODIES_IN_ALL,
+        bytes_in_all: BODY_LIMITS_IN_ALL * largest,
     }
 }
 

@@ -11,6 +11,7 @@ mod files;
 mod migrations;
 mod operations;
 mod outage;
+mod queues;
 mod reference;
 mod reports;
 mod rounds;
