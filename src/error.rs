@@ -283,6 +283,51 @@ mod tests {
         Error::DatabaseError(kind, Box::new("server closed the connection".to_string()))
     }
 
+    fn fault(error: Error) -> Option<StorageFault> {
+        match AppError::from(error) {
+            AppError::Storage { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_full_disk_and_a_read_only_database_are_storage_faults() {
+        let message = |text: &str| {
+            Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(text.to_string()))
+        };
+        assert_eq!(
+            fault(message("database or disk is full")),
+            Some(StorageFault::Full)
+        );
+        assert_eq!(
+            fault(message(
+                "could not extend file \"base/16384/2619\": No space left on device"
+            )),
+            Some(StorageFault::Full)
+        );
+        assert_eq!(
+            fault(message("attempt to write a readonly database")),
+            Some(StorageFault::ReadOnly)
+        );
+        let read_only = Error::DatabaseError(
+            DatabaseErrorKind::ReadOnlyTransaction,
+            Box::new("cannot execute INSERT in a read-only transaction".to_string()),
+        );
+        assert_eq!(fault(read_only), Some(StorageFault::ReadOnly));
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(message("cannot rollback")),
+            commit_error: Box::new(message("database or disk is full")),
+        };
+        assert_eq!(fault(on_commit), Some(StorageFault::Full));
+        let storage = AppError::from(message("database or disk is full"));
+        assert_eq!(storage.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            !storage.problem().detail.contains("database or disk"),
+            "the cause is logged, never sent"
+        );
+        assert_eq!(fault(message("no such table: projects")), None);
+    }
+
     #[test]
     fn a_lost_connection_is_unavailable_and_a_bad_query_internal() {
         let lost = AppError::from(database_error(DatabaseErrorKind::ClosedConnection));

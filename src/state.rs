@@ -83,8 +83,8 @@ pub struct AppState {
 /// How many submission bodies one subject, and all together, may have held at once (being
 /// received, read or waiting for the writer's turn), and how many of the submission byte
 /// limits their bytes may add up to.
-pub const BODIES_PER_SUBJECT: usize = 4;
-pub const BODIES_IN_ALL: usize = 32;
+pub const BODIES_PER_SUBJECT: usize = 8;
+pub const BODIES_IN_ALL: usize = 64;
 pub const BODY_LIMITS_PER_SUBJECT: u64 = 2;
 pub const BODY_LIMITS_IN_ALL: u64 = 4;
 
