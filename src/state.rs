@@ -71,7 +71,7 @@ pub struct AppState {
     reading_permits: Semaphore,
     /// One write at a time: the database runs them one at a time anyway (SQLite has one
     /// writer; on PostgreSQL writers take the data version row first), so a waiting write
-    /// holds neither a connection nor its parsed body.
+    /// holds no connection; what waits with its parsed body is bounded by `bodies`.
     write_permits: Semaphore,
     /// The submission bodies held from arrival until answered, per subject and in all.
     bodies: BodyBudget,
@@ -117,7 +117,7 @@ impl AppState {
         let probe = db::connect_probe(&config.database)
             .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
         let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
-        let reading_places = (config.pool_size as usize).saturating_sub(1).max(1);
+        let reading_places = reading_places(config.pool_size);
         let computations = cores.max(2).min(reading_places.saturating_sub(1)).max(1);
         Ok(AppState {
             pool,
@@ -218,7 +218,7 @@ impl AppState {
 
     /// How many reads may use the database at once (one connection is the writer's).
     pub fn reading_places(&self) -> usize {
-        self.config.pool_size.saturating_sub(1).max(1) as usize
+        reading_places(self.config.pool_size)
     }
 
     /// Whether the database answers on the probe's own connection, and no storage fault
@@ -306,6 +306,11 @@ impl AppState {
         }
         written
     }
+}
+
+/// Every pooled connection but the writer's; with one, the writer shares it.
+fn reading_places(pool_size: u32) -> usize {
+    (pool_size as usize).saturating_sub(1).max(1)
 }
 
 fn body_limits(max_submission_bytes: usize) -> BodyLimits {
