@@ -235,6 +235,9 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let state = web::Data::new(state);
     tracing::info!(%bind, "serving; get a token with `uppfoljning token --role admin`");
     actix_web::HttpServer::new(move || build_app(state.clone()))
+        // A client that closes its connection gives up its request: the handler is dropped
+        // with its place in the queues, rather than computed for nobody.
+        .h1_allow_half_closed(false)
         .bind(bind)?
         .shutdown_timeout(30)
         .run()

@@ -38,8 +38,18 @@ pub enum AppError {
     /// Seconds until the next request is allowed.
     #[error("too many requests")]
     TooManyRequests(u64),
+    /// Too much is waiting already: the caller's own share (429) or the whole service's
+    /// room (503). The detail says which.
+    #[error("busy: {detail}")]
+    Busy {
+        own_share: bool,
+        detail: &'static str,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot store now; the cause is for the log only.
+    #[error("storage fault {fault:?}: {cause}")]
+    Storage { fault: StorageFault, cause: String },
     /// The cause is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,7 +75,16 @@ impl AppError {
             }
             AppError::Invalid(_) => ("validation", "Invalid request"),
             AppError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
+            AppError::Busy { .. } => ("busy", "Too much waiting"),
             AppError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            AppError::Storage {
+                fault: StorageFault::Full,
+                ..
+            } => ("storage-full", "Storage full"),
+            AppError::Storage {
+                fault: StorageFault::ReadOnly,
+                ..
+            } => ("read-only", "Database read-only"),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -81,7 +100,9 @@ impl AppError {
             | AppError::PreconditionFailed(detail)
             | AppError::PayloadTooLarge(detail)
             | AppError::UnsupportedMediaType(detail) => detail.clone(),
-            AppError::Unauthorized(detail) => (*detail).to_string(),
+            AppError::Unauthorized(detail) | AppError::Busy { detail, .. } => {
+                (*detail).to_string()
+            }
             AppError::MethodNotAllowed(allowed) => format!("This path answers {allowed}."),
             AppError::Invalid(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
@@ -93,6 +114,14 @@ impl AppError {
             AppError::Unavailable(_) => {
                 "The database is not reachable right now; try again shortly.".to_string()
             }
+            AppError::Storage {
+                fault: StorageFault::Full,
+                ..
+            } => "The database's disk is full: nothing was stored. Try again once the operators have made room.".to_string(),
+            AppError::Storage {
+                fault: StorageFault::ReadOnly,
+                ..
+            } => "The database accepts no writes right now (it is read-only): nothing was stored. Try again later.".to_string(),
             AppError::Internal(_) => {
                 "An internal error occurred; it has been logged with the request id in the X-Request-Id header.".to_string()
             }
@@ -123,8 +152,13 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests(_)
+            | AppError::Busy {
+                own_share: true, ..
+            } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) | AppError::Busy { .. } | AppError::Storage { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,6 +167,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
             AppError::Unavailable(cause) => tracing::warn!(cause = %cause, "database unavailable"),
+            AppError::Storage { fault, cause } => {
+                tracing::error!(?fault, cause = %cause, "the database cannot store")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -141,8 +178,11 @@ impl ResponseError for AppError {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         match self {
-            AppError::Unavailable(_) => {
+            AppError::Unavailable(_) | AppError::Busy { .. } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            AppError::Storage { .. } => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("60")));
             }
             AppError::TooManyRequests(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
@@ -156,15 +196,54 @@ impl ResponseError for AppError {
     }
 }
 
+/// Why the database cannot store: its disk is full, or it accepts no writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    Full,
+    ReadOnly,
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        if lost_connection(&error) {
+        if let Some(fault) = storage_fault(&error) {
+            AppError::Storage {
+                fault,
+                cause: format!("database: {error}"),
+            }
+        } else if lost_connection(&error) {
             // The pool drops the broken connection; the next request gets a new one once
             // the database is back.
             AppError::Unavailable(format!("database: {error}"))
         } else {
             AppError::Internal(format!("database: {error}"))
         }
+    }
+}
+
+/// Whether `error` says the database cannot store. Diesel keeps PostgreSQL's
+/// read_only_sql_transaction (25006) as a kind; SQLite's SQLITE_FULL and SQLITE_READONLY,
+/// and PostgreSQL's disk_full (53100, which carries the system's "No space left on
+/// device"), only in their messages, which SQLite never translates.
+fn storage_fault(error: &diesel::result::Error) -> Option<StorageFault> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+            Some(StorageFault::ReadOnly)
+        }
+        Error::DatabaseError(_, information) => {
+            let message = information.message();
+            if message.contains("database or disk is full")
+                || message.contains("No space left on device")
+            {
+                Some(StorageFault::Full)
+            } else if message.contains("attempt to write a readonly database") {
+                Some(StorageFault::ReadOnly)
+            } else {
+                None
+            }
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => storage_fault(commit_error),
+        _ => None,
     }
 }
 
@@ -202,6 +281,51 @@ mod tests {
 
     fn database_error(kind: DatabaseErrorKind) -> Error {
         Error::DatabaseError(kind, Box::new("server closed the connection".to_string()))
+    }
+
+    fn fault(error: Error) -> Option<StorageFault> {
+        match AppError::from(error) {
+            AppError::Storage { fault, .. } => Some(fault),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_full_disk_and_a_read_only_database_are_storage_faults() {
+        let message = |text: &str| {
+            Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(text.to_string()))
+        };
+        assert_eq!(
+            fault(message("database or disk is full")),
+            Some(StorageFault::Full)
+        );
+        assert_eq!(
+            fault(message(
+                "could not extend file \"base/16384/2619\": No space left on device"
+            )),
+            Some(StorageFault::Full)
+        );
+        assert_eq!(
+            fault(message("attempt to write a readonly database")),
+            Some(StorageFault::ReadOnly)
+        );
+        let read_only = Error::DatabaseError(
+            DatabaseErrorKind::ReadOnlyTransaction,
+            Box::new("cannot execute INSERT in a read-only transaction".to_string()),
+        );
+        assert_eq!(fault(read_only), Some(StorageFault::ReadOnly));
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(message("cannot rollback")),
+            commit_error: Box::new(message("database or disk is full")),
+        };
+        assert_eq!(fault(on_commit), Some(StorageFault::Full));
+        let storage = AppError::from(message("database or disk is full"));
+        assert_eq!(storage.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            !storage.problem().detail.contains("database or disk"),
+            "the cause is logged, never sent"
+        );
+        assert_eq!(fault(message("no such table: projects")), None);
     }
 
     #[test]

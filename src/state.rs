@@ -1,16 +1,19 @@
 //! What every request and command shares: the database pool with its queues, the token
 //! keys, the rate limiter, the kept answers and the configuration.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use tokio::sync::Semaphore;
 
 use crate::answer_cache::AnswerCache;
-use crate::auth::TokenKeys;
+use crate::auth::{Principal, TokenKeys};
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::{self, DbConnection, DbPool};
-use crate::error::AppError;
+use crate::error::{AppError, StorageFault};
+use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares, subject_key};
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
 
@@ -20,6 +23,31 @@ pub const KEPT_ANSWERS: usize = 256;
 /// How long a request waits for its turn at the database before it is answered 503.
 const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
 
+/// How long readiness reports a storage fault met by a write (a full disk, a read-only
+/// database) after the last one; a write that succeeds clears it at once.
+pub const STORAGE_FAULT_MEMORY: Duration = Duration::from_secs(60);
+
+/// Raised while a request still waits for its blocking task; lowered when the request is
+/// dropped, as when its client goes away, so that a task not yet started is not run.
+struct Asking(Arc<AtomicBool>);
+
+impl Default for Asking {
+    fn default() -> Self {
+        Asking(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl Drop for Asking {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // What is guarded is one value, replaced whole: never left half-changed.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// What every request handler shares. Everything else lives in the database, so several
 /// instances can serve one PostgreSQL.
 pub struct AppState {
@@ -28,16 +56,37 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
     /// Aggregate answers, kept until the data changes.
     pub answers: AnswerCache<Aggregate>,
-    /// One per pooled connection: the requests that may use the database at once.
+    /// One connection of its own for readiness, so that a probe never waits behind data work.
+    probe: DbPool,
+    /// One per pooled connection but the writer's: the reads that may use the database at
+    /// once. The last connection is kept for the writer, so writes never wait behind reads.
     db_permits: Semaphore,
-    /// One per processor core: the answers that may be computed at once.
+    /// One per processor core, and fewer than the reading places so that simple reads
+    /// always find one: the heavy reads (answers computed from every matched row) at once.
     computation_permits: Semaphore,
+    /// Each subject's share of `computation_permits`: half of them, so that one subject,
+    /// however many questions it asks (`no-cache` or not), leaves room for the others.
+    computation_shares: Shares,
+    /// One per processor core: the submission bodies that may be read (parsed) at once.
+    reading_permits: Semaphore,
     /// One write at a time: the database runs them one at a time anyway (SQLite has one
     /// writer; on PostgreSQL writers take the data version row first), so a waiting write
-    /// holds neither a connection nor its parsed body.
+    /// holds no connection; what waits with its parsed body is bounded by `bodies`.
     write_permits: Semaphore,
+    /// The submission bodies held from arrival until answered, per subject and in all.
+    bodies: BodyBudget,
+    /// The last storage fault met (disk full, read-only) and when, for readiness.
+    storage_fault: Mutex<Option<(Instant, StorageFault)>>,
     pub config: Config,
 }
+
+/// How many submission bodies one subject, and all together, may have held at once (being
+/// received, read or waiting for the writer's turn), and how many of the submission byte
+/// limits their bytes may add up to.
+pub const BODIES_PER_SUBJECT: usize = 8;
+pub const BODIES_IN_ALL: usize = 64;
+pub const BODY_LIMITS_PER_SUBJECT: u64 = 2;
+pub const BODY_LIMITS_IN_ALL: u64 = 4;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,17 +114,56 @@ impl AppState {
             .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrated");
         let keys = TokenKeys::load(&config)?;
+        let probe = db::connect_probe(&config.database)
+            .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
         let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
+        let reading_places = reading_places(config.pool_size);
+        let computations = cores.max(2).min(reading_places.saturating_sub(1)).max(1);
         Ok(AppState {
             pool,
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(KEPT_ANSWERS),
-            db_permits: Semaphore::new(config.pool_size as usize),
-            computation_permits: Semaphore::new(cores),
+            probe,
+            db_permits: Semaphore::new(reading_places),
+            computation_permits: Semaphore::new(computations),
+            computation_shares: Shares::new((computations / 2).max(1)),
+            reading_permits: Semaphore::new(cores),
             write_permits: Semaphore::new(1),
+            bodies: BodyBudget::new(body_limits(config.max_submission_bytes)),
+            storage_fault: Mutex::new(None),
             config,
         })
+    }
+
+    /// Admits a submission body of `declared` bytes (`Content-Length`; unknown counts as the
+    /// largest allowed) from `caller` before it is read, or refuses it at once: 429 when the
+    /// caller's own bodies fill its share, 503 when all bodies fill the service's room. The
+    /// ticket holds the room until it is dropped, when the submission has been answered.
+    pub fn admit_body(
+        &self,
+        caller: &Principal,
+        declared: Option<u64>,
+    ) -> Result<BodyTicket<'_>, AppError> {
+        let largest = self.config.max_submission_bytes as u64;
+        let bytes = declared.map_or(largest, |declared| declared.min(largest));
+        self.bodies
+            .admit(subject_key(caller), bytes)
+            .map_err(|refusal| match refusal {
+                Refusal::Subject => AppError::Busy {
+                    own_share: true,
+                    detail: "This token's earlier submissions are still being read or stored; send the next when one has been answered.",
+                },
+                Refusal::InAll => AppError::Busy {
+                    own_share: false,
+                    detail: "Too many submissions are being read or stored right now; try again shortly.",
+                },
+            })
+    }
+
+    /// The submission bodies and their bytes held now.
+    pub fn bodies_held(&self) -> (usize, u64) {
+        self.bodies.held()
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, so that database work
@@ -89,39 +177,149 @@ impl AppState {
         // connection: a burst of slow questions queues instead of failing after the pool's
         // short wait, which is left to tell that the database is gone.
         let _turn = take_turn(&self.db_permits).await?;
-        let pool = self.pool.clone();
+        self.run(f).await
+    }
+
+    /// Runs `f` as `db` does, for a heavy read (an answer computed from every matched row:
+    /// aggregates, completeness, reports, snapshots, exports): no more at once than there
+    /// are cores, since more would not finish sooner but would hold the memory of each at
+    /// the same time, and no more of them for one subject than its share.
+    pub async fn compute<T, F>(&self, caller: &Principal, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let _share = self.computation_share(caller).await?;
+        let _turn = take_turn(&self.computation_permits).await?;
+        self.db(f).await
+    }
+
+    /// Waits for one of the caller's places among the computations.
+    async fn computation_share(&self, caller: &Principal) -> Result<Share<'_>, AppError> {
+        actix_web::rt::time::timeout(
+            DATABASE_QUEUE_WAIT,
+            self.computation_shares.take(subject_key(caller)),
+        )
+        .await
+        .map_err(|_| AppError::Busy {
+            own_share: true,
+            detail: "This token's earlier questions are still being computed; ask again when one has been answered.",
+        })?
+        .map_err(|_| AppError::Internal("the computation queue is closed".into()))
+    }
+
+    /// How many computations the caller holds now, and how many one subject may hold.
+    pub fn computations_held_by(&self, caller: &Principal) -> (usize, usize) {
+        (
+            self.computation_shares.held_by(&subject_key(caller)),
+            self.computation_shares.per_subject(),
+        )
+    }
+
+    /// How many reads may use the database at once (one connection is the writer's).
+    pub fn reading_places(&self) -> usize {
+        reading_places(self.config.pool_size)
+    }
+
+    /// Whether the database answers on the probe's own connection, and no storage fault
+    /// (a full disk, a read-only database) was met lately.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        if let Some(fault) = self.recent_storage_fault() {
+            return Err(fault);
+        }
+        let probe = self.probe.clone();
         web::block(move || {
+            let mut conn = probe
+                .get()
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            db::ping(&mut conn).map_err(|e| AppError::Unavailable(e.to_string()))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool, unless the request was
+    /// dropped (its client went away) before the task started.
+    async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let asking = Asking::default();
+        let still_asked = asking.0.clone();
+        let result = web::block(move || {
+            if !still_asked.load(Ordering::Acquire) {
+                return Err(AppError::Unavailable("nobody waits for the answer".into()));
+            }
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?;
+        if let Err(AppError::Storage { fault, .. }) = &result {
+            *locked(&self.storage_fault) = Some((Instant::now(), *fault));
+        }
+        result
     }
 
-    /// Runs `f` as `db` does, for work that keeps a processor busy (computing an answer
-    /// from every matched value): no more at once than there are cores, since more would
-    /// not finish sooner but would hold the memory of each at the same time.
-    pub async fn compute<T, F>(&self, f: F) -> Result<T, AppError>
+    /// The storage fault met within `STORAGE_FAULT_MEMORY`, as the error readiness answers.
+    fn recent_storage_fault(&self) -> Option<AppError> {
+        let remembered = *locked(&self.storage_fault);
+        remembered
+            .filter(|(met, _)| met.elapsed() < STORAGE_FAULT_MEMORY)
+            .map(|(_, fault)| AppError::Storage {
+                fault,
+                cause: "remembered from a recent write".into(),
+            })
+    }
+
+    /// Runs `f`, which reads a submission's body, on the blocking thread pool, no more at
+    /// once than there are cores, and before the writer's turn: a slow or hostile file
+    /// keeps a processor busy but never holds up other regions' writes.
+    pub async fn read_body<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce() -> Result<T, AppError> + Send + 'static,
     {
-        let _turn = take_turn(&self.computation_permits).await?;
-        self.db(f).await
+        let _turn = take_turn(&self.reading_permits).await?;
+        web::block(f)
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
     }
 
     /// Runs `f`, which writes, as `db` does, after the writes before it. On SQLite the next
     /// writer is handed the turn at once, where SQLite itself would let it poll for the
-    /// lock in sleeps of up to 100 ms; and a queue of bulk submissions waits unparsed.
+    /// lock in sleeps of up to 100 ms.
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let _turn = take_turn(&self.write_permits).await?;
-        self.db(f).await
+        // No reading place: the writer's connection is kept for it.
+        let written = self.run(f).await;
+        if written.is_ok() {
+            *locked(&self.storage_fault) = None;
+        }
+        written
+    }
+}
+
+/// Every pooled connection but the writer's; with one, the writer shares it.
+fn reading_places(pool_size: u32) -> usize {
+    (pool_size as usize).saturating_sub(1).max(1)
+}
+
+fn body_limits(max_submission_bytes: usize) -> BodyLimits {
+    let largest = max_submission_bytes as u64;
+    BodyLimits {
+        bodies_per_subject: BODIES_PER_SUBJECT,
+        bytes_per_subject: BODY_LIMITS_PER_SUBJECT * largest,
+        bodies_in_all: BODIES_IN_ALL,
+        bytes_in_all: BODY_LIMITS_IN_ALL * largest,
     }
 }
 

@@ -175,7 +175,7 @@ impl AggregateParams {
 )]
 #[get("/aggregates")]
 pub async fn get_aggregates(
-    _caller: Authorized<AnyRole>,
+    caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
     params: web::Query<AggregateParams>,
     request: HttpRequest,
@@ -189,7 +189,7 @@ pub async fn get_aggregates(
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|value| value.contains("no-cache"));
-    let aggregate = answering::kept_or_answered(&state, question, fresh).await?;
+    let aggregate = answering::kept_or_answered(&state, &caller.principal, question, fresh).await?;
     let labels = match format {
         Format::Json => HashMap::new(),
         _ => state.db(answering::labels).await?,

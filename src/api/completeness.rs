@@ -30,7 +30,7 @@ pub struct CompletenessParams {
 )]
 #[get("/completeness")]
 pub async fn get_completeness(
-    _caller: Authorized<AnyRole>,
+    caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
     params: web::Query<CompletenessParams>,
 ) -> Result<web::Json<Completeness>, AppError> {
@@ -43,7 +43,7 @@ pub async fn get_completeness(
         )
     })?;
     let answer = state
-        .db(move |conn| {
+        .compute(&caller.principal, move |conn| {
             db::read_transaction(conn, |conn| completeness::answer(conn, period, &span))
         })
         .await?;

@@ -51,15 +51,18 @@ pub enum SubmissionFormat {
     Xlsx,
 }
 
-/// The raw bytes of a submission: JSON, CSV (`text/csv`) or the reporting workbook (xlsx).
-pub struct SubmissionBytes {
-    pub bytes: web::Bytes,
+/// A submission's body, not yet read: JSON, CSV (`text/csv`) or the reporting workbook
+/// (xlsx). It is read by `read`, once the handler has admitted it, so that a body refused
+/// for lack of room is never held in memory.
+pub struct SubmissionBody {
     pub format: SubmissionFormat,
+    request: HttpRequest,
+    payload: Payload,
 }
 
-impl FromRequest for SubmissionBytes {
+impl FromRequest for SubmissionBody {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let mime = request.mime_type().ok().flatten();
@@ -72,18 +75,34 @@ impl FromRequest for SubmissionBytes {
                 _ => None,
             })
         };
-        let body = read_body(
-            request,
-            payload,
-            format.is_some(),
-            "the body must be JSON (application/json), CSV (text/csv) or an Excel workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)",
-        );
-        Box::pin(async move {
-            Ok(SubmissionBytes {
-                bytes: body.await?,
-                format: format.unwrap_or(SubmissionFormat::Json),
-            })
+        std::future::ready(match format {
+            Some(format) => Ok(SubmissionBody {
+                format,
+                request: request.clone(),
+                payload: payload.take(),
+            }),
+            None => Err(AppError::UnsupportedMediaType(
+                "the body must be JSON (application/json), CSV (text/csv) or an Excel workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)".into(),
+            )),
         })
+    }
+}
+
+impl SubmissionBody {
+    /// The length the client declared (`Content-Length`), if any.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.request
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    /// Reads the body within the size limit in force.
+    pub async fn read(mut self) -> Result<web::Bytes, AppError> {
+        read_body(&self.request, &mut self.payload, true, "").await
     }
 }
 

@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -21,13 +20,12 @@ pub async fn live() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// The process is up and its database answers.
+/// The process is up, its database answers on the probe's own connection (never queued
+/// behind data work), and no write has met a full disk or a read-only database lately.
 #[utoipa::path(tag = "health", responses((status = 200, description = "Ready", body = Health)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
-    state
-        .db(|conn| db::ping(conn).map_err(|e| AppError::Unavailable(e.to_string())))
-        .await?;
+    state.ready().await?;
     Ok(web::Json(Health { status: "ok" }))
 }
 

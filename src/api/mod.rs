@@ -184,7 +184,10 @@ pub fn document_common_responses(document: &mut utoipa::openapi::OpenApi) {
                 "500",
                 "Internal error (logged with the request id, never detailed here)",
             );
-            add("503", "The database is not reachable");
+            add(
+                "503",
+                "The database is not reachable or cannot store now (disk full, read-only), or the service is too busy; see Retry-After",
+            );
             if operation.security.is_some() {
                 add("401", "No valid bearer token");
                 add("403", "The token's role or region may not do this");

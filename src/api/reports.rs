@@ -46,8 +46,9 @@ pub async fn list_reports(
 ) -> Result<web::Json<Vec<ReportSummary>>, AppError> {
     let query = query.into_inner();
     let principal = caller.principal;
+    let asker = principal.clone();
     let reports = state
-        .db(move |conn| {
+        .compute(&asker, move |conn| {
             db::read_transaction(conn, |conn| {
                 reports::list(conn, &principal, &query.period, query.state)
             })
@@ -78,8 +79,9 @@ pub async fn get_report(
     let (region, period) = path.into_inner();
     let region = parse_region(&region)?;
     let principal = caller.principal;
+    let asker = principal.clone();
     let report = state
-        .db(move |conn| {
+        .compute(&asker, move |conn| {
             db::read_transaction(conn, |conn| {
                 reports::report(conn, &principal, &region, &period)
             })

@@ -49,9 +49,11 @@ pub async fn create_snapshot(
     let input = body.0;
     let mut request = snapshots::check(&input.period, &input.label, input.as_of.as_deref())?;
     request.basis = input.reports.unwrap_or(ReportBasis::All);
-    let subject = caller.principal.subject;
+    let subject = caller.principal.subject.clone();
     let row = state
-        .compute(move |conn| snapshots::create(conn, &request, &subject))
+        .compute(&caller.principal, move |conn| {
+            snapshots::create(conn, &request, &subject)
+        })
         .await?;
     Ok((web::Json(SnapshotSummary::from(&row)), StatusCode::CREATED))
 }

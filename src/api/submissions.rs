@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{Authorized, RegionWrite};
-use crate::api::extract::{SubmissionBytes, SubmissionFormat, parse_json, parse_region};
+use crate::api::extract::{SubmissionBody, SubmissionFormat, parse_json, parse_region};
 use crate::api::{csv_submission, xlsx_submission};
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::SubmissionInput;
@@ -57,9 +57,13 @@ pub async fn submit(
     state: web::Data<AppState>,
     region: web::Path<String>,
     request: HttpRequest,
-    body: SubmissionBytes,
+    body: SubmissionBody,
 ) -> Result<HttpResponse, AppError> {
     let region = parse_region(&region)?;
+    // Admitted before a byte is read: a body refused for lack of room never takes memory.
+    let _admitted = state.admit_body(&caller.principal, body.declared_length())?;
+    let format = body.format;
+    let bytes = body.read().await?;
     // Read by hand rather than by extractor so that a bad parameter is refused in the same
     // shape as every other invalid submission.
     let params = web::Query::<SubmitParams>::from_query(request.query_string());
@@ -72,9 +76,9 @@ pub async fn submit(
             principal: caller.principal,
             dry_run: params.dry_run,
             idempotency_key: idempotency_key(&request)?,
-            body: body.bytes,
+            body: bytes,
         };
-        match body.format {
+        match format {
             SubmissionFormat::Csv => {
                 submissions::receive(&state, received, csv_submission::read).await
             }

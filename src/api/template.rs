@@ -33,14 +33,14 @@ use crate::state::AppState;
 )]
 #[get("/regions/{region}/reports/{period}/template")]
 pub async fn get_template(
-    _caller: Authorized<RegionRead>,
+    caller: Authorized<RegionRead>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (region, period) = path.into_inner();
     let region = parse_region(&region)?;
     let template = state
-        .db(move |conn| {
+        .compute(&caller.principal, move |conn| {
             db::read_transaction(conn, |conn| template::template(conn, &region, &period))
         })
         .await?;

@@ -81,6 +81,20 @@ pub fn connect(url: &DatabaseUrl, size: u32) -> Result<DbPool, diesel::r2d2::Poo
         .build(manager)
 }
 
+/// How long readiness waits for its connection, or for the database to answer a new one.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Opens readiness's own pool of one connection, outside the queues of data work, with a
+/// short wait: a probe answers in seconds whatever the data work does.
+pub fn connect_probe(url: &DatabaseUrl) -> Result<DbPool, diesel::r2d2::PoolError> {
+    Pool::builder()
+        .max_size(1)
+        .connection_timeout(PROBE_TIMEOUT)
+        .build(ConnectionManager::<DbConnection>::new(
+            url.connection_string(),
+        ))
+}
+
 /// Applies the migrations not yet applied and returns how many ran (on SQLite, after
 /// switching the file to WAL). On PostgreSQL an advisory lock keeps several instances
 /// starting at once from migrating together.

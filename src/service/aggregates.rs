@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
+use crate::auth::Principal;
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::indicators::Definition;
 use crate::db::{self, DbConnection};
@@ -380,9 +381,11 @@ pub fn labels(
     Ok(labels)
 }
 
-/// The answer kept from an earlier request if no write has happened since, or a new one.
+/// The answer kept from an earlier request if no write has happened since, or a new one,
+/// computed within `caller`'s share: `fresh` (`no-cache`) never jumps that queue.
 pub async fn kept_or_answered(
     state: &AppState,
+    caller: &Principal,
     question: AggregateRequest,
     fresh: bool,
 ) -> Result<Aggregate, AppError> {
@@ -398,7 +401,9 @@ pub async fn kept_or_answered(
         Some(kept) => Aggregate::clone(&kept),
         None => {
             let asked = question.clone();
-            let computed = state.compute(move |conn| answer(conn, &asked)).await?;
+            let computed = state
+                .compute(caller, move |conn| answer(conn, &asked))
+                .await?;
             state.answers.put(version, key, Arc::new(computed.clone()));
             computed
         }

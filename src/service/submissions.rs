@@ -37,7 +37,7 @@ pub struct Received {
     pub principal: Principal,
     pub dry_run: bool,
     pub idempotency_key: Option<String>,
-    /// The body, read by `read` in the writer's turn.
+    /// The body, read by `receive` before the writer's turn.
     pub body: Bytes,
 }
 
@@ -285,31 +285,45 @@ fn numbers_naming_no_project(
         .collect()
 }
 
-/// Reads and stores a received submission in the writer's turn. It is read there, not on
-/// arrival: a burst of submissions then waits as bytes, not as parsed items several times
-/// their size.
+/// Reads a received submission, then stores it in the writer's turn. It is read before the
+/// turn (`AppState::read_body`), so that a slow or hostile file never holds up other
+/// regions' writes.
 pub async fn receive<R>(state: &AppState, received: Received, read: R) -> Result<Decision, AppError>
 where
     R: FnOnce(&[u8]) -> Result<ReadSubmission, AppError> + Send + 'static,
 {
+    let Received {
+        region,
+        principal,
+        dry_run,
+        idempotency_key,
+        body,
+    } = received;
+    let (
+        request_sha256,
+        ReadSubmission {
+            input,
+            origins,
+            refs_typed_as_numbers,
+        },
+    ) = state
+        .read_body(move || {
+            let request_sha256 = format!("{:x}", Sha256::digest(&body));
+            Ok((request_sha256, read(&body)?))
+        })
+        .await?;
     let decision = state
         .write(move |conn| {
-            let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
-            let ReadSubmission {
-                input,
-                origins,
-                refs_typed_as_numbers,
-            } = read(&received.body)?;
             let mut decision = db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
                     write,
-                    &received.region,
-                    &received.principal,
+                    &region,
+                    &principal,
                     input,
                     &refs_typed_as_numbers,
-                    received.dry_run,
-                    received.idempotency_key,
+                    dry_run,
+                    idempotency_key,
                     request_sha256,
                 )
             })?;

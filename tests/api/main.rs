@@ -14,6 +14,7 @@ mod migrations;
 mod numbers;
 mod operations;
 mod outage;
+mod queues;
 mod reference;
 mod reports;
 mod rounds;
