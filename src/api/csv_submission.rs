@@ -233,6 +233,7 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
             ..SubmissionInput::default()
         },
         origins,
+        template_version: None,
     })
 }
 

@@ -1,6 +1,8 @@
 //! Storing a region's submission: checked whole against what the database knows, stored
 //! in one transaction or not at all, answered again for a repeated `Idempotency-Key`.
 
+use std::collections::HashMap;
+
 use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -12,7 +14,8 @@ use crate::domain::period::swedish_today;
 use crate::domain::submission::input::{ProjectInput, SubmissionInput};
 use crate::domain::submission::origin::Origins;
 use crate::domain::submission::records::{Change, Checked, Outcome};
-use crate::domain::submission::{self, Rejection};
+use crate::domain::submission::{self, Rejection, stale};
+use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::reports;
 use crate::state::AppState;
@@ -24,6 +27,8 @@ use crate::views::submissions::{SubmissionResult, SubmissionStatus};
 pub struct ReadSubmission {
     pub input: SubmissionInput,
     pub origins: Origins,
+    /// For a workbook made from the template: the data version the template was made at.
+    pub template_version: Option<i64>,
 }
 
 /// A submission as it arrived, before it is read.
@@ -61,6 +66,7 @@ pub fn store(
         region,
         principal,
         input,
+        None,
         false,
         None,
         request_sha256,
@@ -78,6 +84,7 @@ fn decide(
     region: &RegionCode,
     principal: &Principal,
     input: SubmissionInput,
+    template_version: Option<i64>,
     dry_run: bool,
     key: Option<String>,
     request_sha256: String,
@@ -96,13 +103,19 @@ fn decide(
             "this key was used with another body; use a new key for new data",
         ));
     }
-    let (checked, region_projects) = match check(conn, region, principal, input)? {
+    let (mut checked, region_projects) = match check(conn, region, principal, input)? {
         Ok(checked) => checked,
         Err(rejection) => {
             let (result, status) = SubmissionResult::rejected(dry_run, rejection);
             return Ok(Decision::Answer(result, status));
         }
     };
+    if let Some(version) = template_version
+        && let Err(conflicts) = reconcile(conn, &mut checked, &region_projects, version)?
+    {
+        let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Stale(conflicts));
+        return Ok(Decision::Answer(result, status));
+    }
     if dry_run {
         let outcome =
             db::submissions::apply(conn, region.as_str(), &checked, &region_projects, None)?;
@@ -160,6 +173,26 @@ fn decide(
         "submission stored"
     );
     Ok(Decision::Answer(result, 200))
+}
+
+/// Compares the items of a workbook made from the template at data version `version` with
+/// what was stored then and what is stored now (`stale::reconcile`).
+fn reconcile(
+    conn: &mut DbConnection,
+    checked: &mut Checked,
+    region_projects: &db::submissions::RegionProjects,
+    version: i64,
+) -> Result<Result<(), Vec<FieldError>>, AppError> {
+    let refs: HashMap<i64, String> = checked
+        .values
+        .iter()
+        .map(|value| &value.project_ref)
+        .chain(checked.narratives.iter().map(|n| &n.project_ref))
+        .filter_map(|r| region_projects.get(r).map(|(id, _, _)| (*id, r.clone())))
+        .collect();
+    let template = db::submissions::stored_at(conn, &refs, Some(version))?;
+    let stored = db::submissions::stored_at(conn, &refs, None)?;
+    Ok(stale::reconcile(checked, &template, &stored))
 }
 
 /// Creates or replaces one project of `region` (its values and narratives are kept), as
@@ -251,7 +284,11 @@ where
     let decision = state
         .write(move |conn| {
             let request_sha256 = format!("{:x}", Sha256::digest(&received.body));
-            let ReadSubmission { input, origins } = read(&received.body)?;
+            let ReadSubmission {
+                input,
+                origins,
+                template_version,
+            } = read(&received.body)?;
             let mut decision = db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
@@ -259,6 +296,7 @@ where
                     &received.region,
                     &received.principal,
                     input,
+                    template_version,
                     received.dry_run,
                     received.idempotency_key,
                     request_sha256,
