@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use super::narratives::{NarrativeRevisionRow, NarrativeRow};
 use super::schema::submissions;
 use super::values::{EntityRow, RevisionRow, ValueRow};
-use super::{DbConnection, indicators, narratives, periods, projects, reference, values};
+use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::{LockMode, PeriodId};
 use crate::domain::submission::records::{
@@ -225,8 +225,8 @@ fn parts(kvinnor: Option<i64>, man: Option<i64>, ej_angivet: Option<i64>) -> Opt
     }
 }
 
-/// The values and narratives of these projects (id → ref) as stored at data version
-/// `version`, or as stored now.
+/// These projects (id → ref) with their plans, values and narratives as stored at data
+/// version `version`, or as stored now.
 pub fn stored_at(
     conn: &mut DbConnection,
     refs: &HashMap<i64, String>,
@@ -235,6 +235,9 @@ pub fn stored_at(
     let ids: Vec<i64> = refs.keys().copied().collect();
     let mut stored = Stored::default();
     let Some(version) = version else {
+        for (id, project) in projects::load(conn, &ids)? {
+            stored.projects.insert(refs[&id].clone(), project.record);
+        }
         for ((id, indicator, period), value) in values::load_for_projects(conn, &ids)? {
             let record = stored_record(&refs[&id], &value);
             stored
@@ -255,6 +258,16 @@ pub fn stored_at(
         }
         return Ok(stored);
     };
+    for &id in &ids {
+        let then = history::project_versions(conn, id)?
+            .into_iter()
+            .find(|(was, _)| {
+                was.valid_from <= version && was.valid_to.is_none_or(|to| to > version)
+            });
+        if let Some((_, record)) = then {
+            stored.projects.insert(refs[&id].clone(), record);
+        }
+    }
     for ((id, indicator, period), revision) in values::as_of(conn, &ids, version)? {
         let record = ValueRecord {
             project_ref: refs[&id].clone(),

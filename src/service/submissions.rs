@@ -103,6 +103,15 @@ fn decide(
             "this key was used with another body; use a new key for new data",
         ));
     }
+    // Each project's plans in the sheet's order, to name a plan's row in a conflict.
+    let plan_order: Vec<Vec<String>> = match template_version {
+        Some(_) => input
+            .projects
+            .iter()
+            .map(|p| p.indicators.iter().map(|i| i.indicator.clone()).collect())
+            .collect(),
+        None => Vec::new(),
+    };
     let (mut checked, region_projects) = match check(conn, region, principal, input)? {
         Ok(checked) => checked,
         Err(rejection) => {
@@ -111,7 +120,8 @@ fn decide(
         }
     };
     if let Some(version) = template_version
-        && let Err(conflicts) = reconcile(conn, &mut checked, &region_projects, version)?
+        && let Err(conflicts) =
+            reconcile(conn, &mut checked, &plan_order, &region_projects, version)?
     {
         let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Stale(conflicts));
         return Ok(Decision::Answer(result, status));
@@ -180,19 +190,21 @@ fn decide(
 fn reconcile(
     conn: &mut DbConnection,
     checked: &mut Checked,
+    plan_order: &[Vec<String>],
     region_projects: &db::submissions::RegionProjects,
     version: i64,
 ) -> Result<Result<(), Vec<FieldError>>, AppError> {
     let refs: HashMap<i64, String> = checked
-        .values
+        .projects
         .iter()
-        .map(|value| &value.project_ref)
+        .map(|project| &project.project_ref)
+        .chain(checked.values.iter().map(|value| &value.project_ref))
         .chain(checked.narratives.iter().map(|n| &n.project_ref))
         .filter_map(|r| region_projects.get(r).map(|(id, _, _)| (*id, r.clone())))
         .collect();
     let template = db::submissions::stored_at(conn, &refs, Some(version))?;
     let stored = db::submissions::stored_at(conn, &refs, None)?;
-    Ok(stale::reconcile(checked, &template, &stored))
+    Ok(stale::reconcile(checked, plan_order, &template, &stored))
 }
 
 /// Creates or replaces one project of `region` (its values and narratives are kept), as

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::aggregates::{load, value};
 use crate::backend_tests;
-use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, send};
+use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, put_json, send};
 use crate::spreadsheet::{DATA_VERSION, Sheets, Typed, text};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
@@ -21,6 +21,7 @@ backend_tests!(
     a_garbled_data_version_is_refused,
     texts_come_back_from_the_template_exactly,
     narratives_are_compared_text_by_text,
+    projects_and_plans_are_compared_too,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -330,5 +331,98 @@ async fn narratives_are_compared_text_by_text(backend: Backend) {
     assert_eq!(
         stored_narrative(&t),
         ["Halvvägs", "Många", "Inga"].map(str::to_string)
+    );
+}
+
+async fn projects_and_plans_are_compared_too(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let file = template(&app, &kronoberg).await;
+    // Since the template: A's title and its target for RCO01 changed through the API.
+    let path = "/api/v1/regions/07/projects/A";
+    let mut body = send(&app, get(path, &kronoberg)).await.json();
+    for field in ["region", "values", "narratives", "created_at", "updated_at"] {
+        body.as_object_mut().unwrap().remove(field);
+    }
+    body["title"] = json!("Nytt namn");
+    let plans = body["indicators"].as_array_mut().unwrap();
+    let rco01 = plans
+        .iter()
+        .position(|p| p["indicator"] == "RCO01")
+        .unwrap();
+    plans[rco01]["target"] = json!(12);
+    send(&app, put_json(path, &kronoberg, &body)).await.ok();
+    let title = || text_of(&t, "SELECT title AS t FROM projects WHERE ref = 'A'");
+    let target = || {
+        text_of(
+            &t,
+            "SELECT CAST(i.target AS TEXT) AS t FROM project_indicators i \
+             JOIN projects p ON p.id = i.project_id WHERE p.ref = 'A' AND i.indicator = 'RCO01'",
+        )
+    };
+    assert_eq!(
+        (title(), target()),
+        ("Nytt namn".to_string(), "120000".to_string())
+    );
+    let before = [t.count("project_history"), t.count("data_versions")];
+
+    // Uploaded unchanged: the newer title and plan stay.
+    let reply = upload(&app, &kronoberg, file.clone()).await.ok().json();
+    assert_eq!(
+        reply["projects"],
+        json!({"created": 0, "updated": 0, "unchanged": 2}),
+        "{reply}"
+    );
+    assert_eq!(
+        (title(), target()),
+        ("Nytt namn".to_string(), "120000".to_string())
+    );
+
+    // The title changed in the sheet too: a conflict on its cell, nothing stored.
+    let mut sheets = Sheets::read(&file);
+    let row = sheets.row_of("Projekt", &["A"]);
+    sheets.set("Projekt", row, 1, text("Annat namn"));
+    let plan_row = sheets.row_of("Planer", &["A", "RCO01"]);
+    sheets.set("Planer", plan_row, 4, Typed::Number(15.0));
+    let problem = upload(&app, &kronoberg, sheets.write_from(&file))
+        .await
+        .problem(409);
+    let cells: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cell"].as_str().unwrap_or(""))
+        .collect();
+    let title_cell = format!("Projekt!B{}", row + 1);
+    let plan_cell = format!("Planer!A{}", plan_row + 1);
+    assert_eq!(
+        cells,
+        [title_cell.as_str(), plan_cell.as_str()],
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["conflict"],
+        json!({"template": "Projekt A", "sheet": "Annat namn", "stored": "Nytt namn"})
+    );
+    assert_eq!(
+        [t.count("project_history"), t.count("data_versions")],
+        before,
+        "nothing stored"
+    );
+
+    // Only the organisation changed in the sheet: stored, beside the newer title and plan.
+    let mut sheets = Sheets::read(&file);
+    sheets.set("Projekt", row, 2, text("Länsstyrelsen"));
+    let reply = upload(&app, &kronoberg, sheets.write_from(&file)).await;
+    assert_eq!(reply.ok().json()["projects"]["updated"], 1);
+    assert_eq!(
+        (title(), target()),
+        ("Nytt namn".to_string(), "120000".to_string())
+    );
+    assert_eq!(
+        text_of(&t, "SELECT organisation AS t FROM projects WHERE ref = 'A'"),
+        "Länsstyrelsen"
     );
 }

@@ -5,17 +5,21 @@
 //!
 //! A value's figures (the value, its parts by sex, its enterprises) are one unit, so that a
 //! value and its parts always come from the same source and still add up; its comment is
-//! another. Each text of a narrative is a unit of its own.
+//! another. Each text of a narrative is a unit of its own. A project's fields are units of
+//! their own, but for those checked together (sakområde with fokusområde, the dates, the
+//! two amounts), and its plans are one unit, as the sheet states the whole list.
 
 use std::collections::HashMap;
 
-use super::records::{Checked, NarrativeRecord, ValueRecord};
+use super::records::{Checked, NarrativeRecord, PlanRecord, ProjectRecord, ValueRecord};
 use crate::domain::decimal::from_scaled;
 use crate::domain::validation::{Conflict, FieldError};
 
-/// What was stored of a region's values and narratives at one data version.
+/// What was stored of a region's projects, values and narratives at one data version.
 #[derive(Debug, Default)]
 pub struct Stored {
+    /// By ref, with their plans.
+    pub projects: HashMap<String, ProjectRecord>,
     /// By (project ref, indicator, half-year).
     pub values: HashMap<(String, String, String), ValueRecord>,
     /// By (project ref, half-year).
@@ -49,15 +53,192 @@ fn figures(record: &ValueRecord) -> Figures {
     (record.value, record.by_sex, record.entities.clone())
 }
 
+/// Some fields of a project, as the sheet shows them, and how to take them from another
+/// record.
+struct ProjectUnit {
+    fields: &'static [&'static str],
+    show: fn(&ProjectRecord) -> Vec<String>,
+    take: fn(&mut ProjectRecord, &ProjectRecord),
+}
+
+fn project_units() -> [ProjectUnit; 11] {
+    fn list(codes: &[String]) -> String {
+        codes.join(", ")
+    }
+    [
+        ProjectUnit {
+            fields: &["title"],
+            show: |p| vec![p.title.clone()],
+            take: |to, from| to.title = from.title.clone(),
+        },
+        ProjectUnit {
+            fields: &["organisation"],
+            show: |p| vec![p.organisation.clone()],
+            take: |to, from| to.organisation = from.organisation.clone(),
+        },
+        ProjectUnit {
+            fields: &["status"],
+            show: |p| vec![p.status.clone()],
+            take: |to, from| to.status = from.status.clone(),
+        },
+        ProjectUnit {
+            fields: &["project_type"],
+            show: |p| vec![p.project_type.clone()],
+            take: |to, from| to.project_type = from.project_type.clone(),
+        },
+        ProjectUnit {
+            fields: &["sakomrade", "fokusomrade"],
+            show: |p| {
+                vec![
+                    p.sakomrade.clone(),
+                    p.fokusomrade.clone().unwrap_or_default(),
+                ]
+            },
+            take: |to, from| {
+                to.sakomrade = from.sakomrade.clone();
+                to.fokusomrade = from.fokusomrade.clone();
+            },
+        },
+        ProjectUnit {
+            fields: &["effektkedja"],
+            show: |p| vec![p.effektkedja.clone()],
+            take: |to, from| to.effektkedja = from.effektkedja.clone(),
+        },
+        ProjectUnit {
+            fields: &["branscher"],
+            show: |p| vec![list(&p.branscher)],
+            take: |to, from| to.branscher = from.branscher.clone(),
+        },
+        ProjectUnit {
+            fields: &["verktyg"],
+            show: |p| vec![list(&p.verktyg)],
+            take: |to, from| to.verktyg = from.verktyg.clone(),
+        },
+        ProjectUnit {
+            fields: &["syften"],
+            show: |p| vec![list(&p.syften)],
+            take: |to, from| to.syften = from.syften.clone(),
+        },
+        ProjectUnit {
+            fields: &["start_date", "end_date"],
+            show: |p| vec![p.start_date.to_string(), p.end_date.to_string()],
+            take: |to, from| {
+                to.start_date = from.start_date;
+                to.end_date = from.end_date;
+            },
+        },
+        ProjectUnit {
+            fields: &["granted_sek", "total_budget_sek"],
+            show: |p| vec![p.granted_sek.to_string(), p.total_budget_sek.to_string()],
+            take: |to, from| {
+                to.granted_sek = from.granted_sek;
+                to.total_budget_sek = from.total_budget_sek;
+            },
+        },
+    ]
+}
+
+/// A plan as one line: the indicator and its figures and texts, `–` for what is empty.
+fn plan_line(plan: &PlanRecord) -> String {
+    let number = |n: Option<i64>| n.map_or("–".to_string(), |n| from_scaled(n).to_string());
+    format!(
+        "{}: {} ({}), {}, {}, {}",
+        plan.indicator,
+        number(plan.baseline),
+        plan.baseline_year
+            .map_or("–".to_string(), |y| y.to_string()),
+        number(plan.target),
+        plan.goal.as_deref().unwrap_or("–"),
+        plan.source.as_deref().unwrap_or("–"),
+    )
+}
+
+fn plan_lines(plans: &[PlanRecord]) -> String {
+    plans.iter().map(plan_line).collect::<Vec<_>>().join("; ")
+}
+
+fn reconcile_projects(
+    checked: &mut Checked,
+    plan_order: &[Vec<String>],
+    template: &Stored,
+    stored: &Stored,
+    conflicts: &mut Vec<FieldError>,
+) {
+    for (index, project) in checked.projects.iter_mut().enumerate() {
+        let then = template.projects.get(&project.project_ref);
+        let now = stored.projects.get(&project.project_ref);
+        for unit in project_units() {
+            let sheet = (unit.show)(project);
+            let (shown_then, shown_now) = (then.map(unit.show), now.map(unit.show));
+            match side(&Some(sheet.clone()), &shown_then, &shown_now) {
+                Side::Stored => {
+                    if let Some(now) = now {
+                        (unit.take)(project, now);
+                    }
+                }
+                Side::Sheet => {}
+                Side::Conflict => {
+                    let at = (0..sheet.len())
+                        .find(|&i| shown_then.as_ref().map(|t| &t[i]) != Some(&sheet[i]))
+                        .unwrap_or(0);
+                    let nonempty = |text: Option<&String>| text.filter(|t| !t.is_empty()).cloned();
+                    conflicts.push(conflict(
+                        format!("projects[{index}].{}", unit.fields[at]),
+                        index,
+                        nonempty(shown_then.as_ref().map(|t| &t[at])),
+                        nonempty(Some(&sheet[at])),
+                        nonempty(shown_now.as_ref().map(|n| &n[at])),
+                    ));
+                }
+            }
+        }
+        let plans = |record: Option<&ProjectRecord>| record.map(|r| r.plans.clone());
+        match side(&Some(project.plans.clone()), &plans(then), &plans(now)) {
+            Side::Stored => {
+                if let Some(now) = now {
+                    project.plans = now.plans.clone();
+                }
+            }
+            Side::Sheet => {}
+            Side::Conflict => {
+                // Named by the first row of Planer, in the sheet's order, that the sheet
+                // changed; a plan taken out has no row, and names the project's.
+                let changed = |indicator: &String| {
+                    let of = |plans: &[PlanRecord]| {
+                        plans.iter().find(|p| &p.indicator == indicator).cloned()
+                    };
+                    of(&project.plans) != then.and_then(|t| of(&t.plans))
+                };
+                let field = plan_order
+                    .get(index)
+                    .and_then(|order| order.iter().position(changed))
+                    .map_or(format!("projects[{index}]"), |at| {
+                        format!("projects[{index}].indicators[{at}]")
+                    });
+                conflicts.push(conflict(
+                    field,
+                    index,
+                    then.map(|t| plan_lines(&t.plans)),
+                    Some(plan_lines(&project.plans)),
+                    now.map(|n| plan_lines(&n.plans)),
+                ));
+            }
+        }
+    }
+}
+
 /// Turns the checked items of a workbook made at the template's data version into what is
-/// to be stored: `template` is what was stored then, `stored` what is stored now. Every
+/// to be stored: `template` is what was stored then, `stored` what is stored now, and
+/// `plan_order` each project's plans in the sheet's order (to name a plan's row). Every
 /// conflict is an error naming the item's field, with the three values.
 pub fn reconcile(
     checked: &mut Checked,
+    plan_order: &[Vec<String>],
     template: &Stored,
     stored: &Stored,
 ) -> Result<(), Vec<FieldError>> {
     let mut conflicts = Vec::new();
+    reconcile_projects(checked, plan_order, template, stored, &mut conflicts);
     for (index, value) in checked.values.iter_mut().enumerate() {
         let key = (
             value.project_ref.clone(),
@@ -235,7 +416,7 @@ mod tests {
                     (key, v.clone())
                 })
                 .collect(),
-            narratives: HashMap::new(),
+            ..Stored::default()
         }
     }
 
@@ -244,7 +425,7 @@ mod tests {
             values: vec![sheet],
             ..Checked::default()
         };
-        reconcile(&mut checked, &stored(then), &stored(now))
+        reconcile(&mut checked, &[], &stored(then), &stored(now))
             .map(|()| checked)
             .unwrap()
     }
@@ -283,6 +464,7 @@ mod tests {
         };
         let errors = reconcile(
             &mut checked,
+            &[],
             &stored(&[value(2, None)]),
             &stored(&[value(7, None)]),
         )
@@ -298,7 +480,8 @@ mod tests {
                 stored: Some("7".into()),
             })
         );
-        let errors = reconcile(&mut checked, &stored(&[]), &stored(&[value(7, None)])).unwrap_err();
+        let errors =
+            reconcile(&mut checked, &[], &stored(&[]), &stored(&[value(7, None)])).unwrap_err();
         assert_eq!(errors[0].conflict.as_ref().unwrap().template, None);
     }
 
@@ -314,6 +497,7 @@ mod tests {
         };
         let errors = reconcile(
             &mut checked,
+            &[],
             &stored(&[with_parts(2, [SCALE, SCALE, 0])]),
             &stored(&[with_parts(3, [SCALE, SCALE, SCALE])]),
         )
@@ -340,6 +524,7 @@ mod tests {
         };
         reconcile(
             &mut checked,
+            &[],
             &state(narrative("ok\n", "old")),
             &state(narrative("newer", "old")),
         )
@@ -347,6 +532,7 @@ mod tests {
         assert_eq!(checked.narratives[0], narrative("newer", "new"));
         let errors = reconcile(
             &mut checked,
+            &[],
             &state(narrative("newer", "x")),
             &state(narrative("newer", "y")),
         )
