@@ -36,13 +36,13 @@ pub struct FieldError {
     /// For a workbook made from an older template: the cell's three values, when the sheet
     /// and the database both changed it since the template was made.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<Conflict>,
+    pub conflict: Option<CellConflict>,
 }
 
 /// What a cell held in the template, in the uploaded sheet and in the database now; null
 /// for an empty cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Conflict {
+pub struct CellConflict {
     #[schema(example = "2")]
     pub template: Option<String>,
     #[schema(example = "5")]

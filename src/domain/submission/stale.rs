@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::records::{Checked, NarrativeRecord, PlanRecord, ProjectRecord, ValueRecord};
 use crate::domain::decimal::from_scaled;
-use crate::domain::validation::{Conflict, FieldError};
+use crate::domain::validation::{CellConflict, FieldError};
 
 /// What was stored of a region's projects, values and narratives at one data version.
 #[derive(Debug, Default)]
@@ -376,7 +376,7 @@ fn conflict(
 ) -> FieldError {
     FieldError {
         index: Some(index),
-        conflict: Some(Conflict {
+        conflict: Some(CellConflict {
             template,
             sheet,
             stored,
@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(errors[0].code, "changed_since_template");
         assert_eq!(
             errors[0].conflict,
-            Some(Conflict {
+            Some(CellConflict {
                 template: Some("2".into()),
                 sheet: Some("5".into()),
                 stored: Some("7".into()),
