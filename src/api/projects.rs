@@ -254,7 +254,9 @@ pub async fn put_project(
             db::write_transaction(conn, |conn, write| {
                 let change = submissions::store_project(conn, write, &region, &principal, input)?
                     .map_err(|rejection| match rejection {
-                    Rejection::Invalid(errors) | Rejection::Locked(errors) => {
+                    Rejection::Invalid(errors)
+                    | Rejection::Locked(errors)
+                    | Rejection::Stale(errors) => {
                         AppError::Invalid(errors.into_iter().map(unprefixed).collect())
                     }
                 })?;

@@ -9,8 +9,8 @@ use crate::api::access::{Authorized, RegionRead};
 use crate::api::extract::parse_region;
 use crate::api::formats::XLSX;
 use crate::api::workbook::{
-    BERATTELSER, FORETAG, Layout, PLANER, PROJEKT, PROJEKT_DROP_DOWNS, VARDEN, VARDEN_COMMENT,
-    VARDEN_VALUE, column_letter,
+    BERATTELSER, DATA_VERSION_NAME, FORETAG, Layout, PLANER, PROJEKT, PROJEKT_DROP_DOWNS, VARDEN,
+    VARDEN_COMMENT, VARDEN_VALUE, column_letter,
 };
 use crate::db;
 use crate::domain::decimal::from_scaled;
@@ -74,6 +74,7 @@ fn workbook(template: &Template) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     instructions(&mut workbook, template)?;
     let ranges = code_lists(&mut workbook, template)?;
+    workbook.define_name(DATA_VERSION_NAME, &format!("={}", template.version))?;
 
     let projects = sheet(&mut workbook, &PROJEKT)?;
     for (index, project) in template.projects.iter().enumerate() {

@@ -153,6 +153,11 @@ pub const BERATTELSER: Layout = Layout {
 /// The sheets an upload reads, in the workbook's order.
 pub const DATA_SHEETS: [&Layout; 5] = [&PROJEKT, &PLANER, &VARDEN, &FORETAG, &BERATTELSER];
 
+/// The workbook's defined name that holds the data version the template was made at: the
+/// upload compares each cell with what was stored then, so that an old template cannot undo
+/// a newer change. A defined name rather than a cell, as no one types over it by mistake.
+pub const DATA_VERSION_NAME: &str = "uppfoljning_dataversion";
+
 /// Sheets that only help the officer, and are not read.
 pub const HELP_SHEETS: [&str; 2] = ["Instruktioner", "Koder"];
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::narratives;
+use super::schema::{narrative_revisions, narratives};
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -32,6 +32,46 @@ pub fn load_for_projects(
             .filter(narratives::project_id.eq_any(chunk))
             .select(NarrativeRow::as_select())
             .load(conn)?;
+        for row in rows {
+            found.insert((row.project_id, row.period.clone()), row);
+        }
+    }
+    Ok(found)
+}
+
+/// A narrative's texts as written at one data version.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = narrative_revisions)]
+pub struct NarrativeRevisionRow {
+    pub project_id: i64,
+    pub period: String,
+    pub version: i64,
+    pub progress: String,
+    pub lessons: String,
+    pub deviations: String,
+}
+
+pub fn insert_revisions(conn: &mut DbConnection, rows: &[NarrativeRevisionRow]) -> QueryResult<()> {
+    insert_batch!(conn, narrative_revisions::table, rows);
+    Ok(())
+}
+
+/// The narratives of these projects as they were at data version `version`, by (project id,
+/// period).
+pub fn as_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    version: i64,
+) -> QueryResult<HashMap<(i64, String), NarrativeRevisionRow>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<NarrativeRevisionRow> = narrative_revisions::table
+            .filter(narrative_revisions::project_id.eq_any(chunk))
+            .filter(narrative_revisions::version.le(version))
+            .order(narrative_revisions::version)
+            .select(NarrativeRevisionRow::as_select())
+            .load(conn)?;
+        // In version order: the last of a narrative is the one current at `version`.
         for row in rows {
             found.insert((row.project_id, row.period.clone()), row);
         }

@@ -179,6 +179,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    narrative_revisions (project_id, period, version) {
+        project_id -> BigInt,
+        period -> Text,
+        version -> BigInt,
+        progress -> Text,
+        lessons -> Text,
+        deviations -> Text,
+    }
+}
+
+diesel::table! {
     snapshots (id) {
         id -> Text,
         period -> Text,
@@ -320,6 +331,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     value_entities,
     value_revisions,
     narratives,
+    narrative_revisions,
     snapshots,
     data_versions,
     project_history,

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::narratives::NarrativeRow;
+use super::narratives::{NarrativeRevisionRow, NarrativeRow};
 use super::schema::submissions;
 use super::values::{EntityRow, RevisionRow, ValueRow};
-use super::{DbConnection, indicators, narratives, periods, projects, reference, values};
+use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::{LockMode, PeriodId};
 use crate::domain::submission::records::{
     Change, Checked, Counts, NarrativeRecord, Outcome, ValueRecord, change_of,
 };
+use crate::domain::submission::stale::Stored;
 use crate::domain::submission::{CodeLists, Context, IndicatorRule, PeriodRule};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -203,6 +204,107 @@ fn ids_of<'a>(refs: impl Iterator<Item = &'a str>, ids: &HashMap<String, i64>) -
     found
 }
 
+/// A stored value as a submission would state it.
+fn stored_record(project_ref: &str, stored: &values::StoredValue) -> ValueRecord {
+    let row = &stored.row;
+    ValueRecord {
+        project_ref: project_ref.to_string(),
+        indicator: row.indicator.clone(),
+        period: row.period.clone(),
+        value: row.value,
+        by_sex: parts(row.kvinnor, row.man, row.ej_angivet),
+        entities: stored.entities.clone(),
+        comment: row.comment.clone(),
+    }
+}
+
+fn parts(kvinnor: Option<i64>, man: Option<i64>, ej_angivet: Option<i64>) -> Option<[i64; 3]> {
+    match (kvinnor, man, ej_angivet) {
+        (Some(k), Some(m), Some(e)) => Some([k, m, e]),
+        _ => None,
+    }
+}
+
+/// These projects (id → ref) with their plans, values and narratives as stored at data
+/// version `version`, or as stored now.
+pub fn stored_at(
+    conn: &mut DbConnection,
+    refs: &HashMap<i64, String>,
+    version: Option<i64>,
+) -> QueryResult<Stored> {
+    let ids: Vec<i64> = refs.keys().copied().collect();
+    let mut stored = Stored::default();
+    let Some(version) = version else {
+        for (id, project) in projects::load(conn, &ids)? {
+            stored.projects.insert(refs[&id].clone(), project.record);
+        }
+        for ((id, indicator, period), value) in values::load_for_projects(conn, &ids)? {
+            let record = stored_record(&refs[&id], &value);
+            stored
+                .values
+                .insert((refs[&id].clone(), indicator, period), record);
+        }
+        for ((id, period), row) in narratives::load_for_projects(conn, &ids)? {
+            let record = NarrativeRecord {
+                project_ref: refs[&id].clone(),
+                period: period.clone(),
+                progress: row.progress,
+                lessons: row.lessons,
+                deviations: row.deviations,
+            };
+            stored
+                .narratives
+                .insert((refs[&id].clone(), period), record);
+        }
+        return Ok(stored);
+    };
+    for &id in &ids {
+        let then = history::project_versions(conn, id)?
+            .into_iter()
+            .find(|(was, _)| {
+                was.valid_from <= version && was.valid_to.is_none_or(|to| to > version)
+            });
+        if let Some((_, record)) = then {
+            stored.projects.insert(refs[&id].clone(), record);
+        }
+    }
+    for ((id, indicator, period), revision) in values::as_of(conn, &ids, version)? {
+        let record = ValueRecord {
+            project_ref: refs[&id].clone(),
+            indicator: indicator.clone(),
+            period: period.clone(),
+            value: revision.new_value,
+            by_sex: parts(
+                revision.new_kvinnor,
+                revision.new_man,
+                revision.new_ej_angivet,
+            ),
+            entities: revision
+                .new_entities
+                .as_deref()
+                .and_then(|list| serde_json::from_str(list).ok())
+                .unwrap_or_default(),
+            comment: revision.comment,
+        };
+        stored
+            .values
+            .insert((refs[&id].clone(), indicator, period), record);
+    }
+    for ((id, period), row) in narratives::as_of(conn, &ids, version)? {
+        let record = NarrativeRecord {
+            project_ref: refs[&id].clone(),
+            period: period.clone(),
+            progress: row.progress,
+            lessons: row.lessons,
+            deviations: row.deviations,
+        };
+        stored
+            .narratives
+            .insert((refs[&id].clone(), period), record);
+    }
+    Ok(stored)
+}
+
 fn apply_values(
     conn: &mut DbConnection,
     records: &[ValueRecord],
@@ -219,18 +321,7 @@ fn apply_values(
         let project_id = ids.get(&record.project_ref).copied();
         let old = project_id
             .and_then(|id| stored.get(&(id, record.indicator.clone(), record.period.clone())));
-        let old_record = old.map(|old| ValueRecord {
-            project_ref: record.project_ref.clone(),
-            indicator: old.row.indicator.clone(),
-            period: old.row.period.clone(),
-            value: old.row.value,
-            by_sex: match (old.row.kvinnor, old.row.man, old.row.ej_angivet) {
-                (Some(k), Some(m), Some(e)) => Some([k, m, e]),
-                _ => None,
-            },
-            entities: old.entities.clone(),
-            comment: old.row.comment.clone(),
-        });
+        let old_record = old.map(|old| stored_record(&record.project_ref, old));
         let change = change_of(record, old_record.as_ref());
         counts.count(change);
         let (Some(writer), Some(project_id)) = (writer, project_id) else {
@@ -301,6 +392,7 @@ fn apply_narratives(
     let project_ids = ids_of(records.iter().map(|n| n.project_ref.as_str()), ids);
     let stored = narratives::load_for_projects(conn, &project_ids)?;
     let mut new_rows = Vec::new();
+    let mut revisions = Vec::new();
     for record in records {
         let project_id = ids.get(&record.project_ref).copied();
         let old = project_id.and_then(|id| stored.get(&(id, record.period.clone())));
@@ -326,6 +418,16 @@ fn apply_narratives(
             updated_by: writer.subject.to_string(),
             submission_id: writer.submission_id.map(str::to_string),
         };
+        if change != Change::Unchanged {
+            revisions.push(NarrativeRevisionRow {
+                project_id,
+                period: record.period.clone(),
+                version: writer.version,
+                progress: record.progress.clone(),
+                lessons: record.lessons.clone(),
+                deviations: record.deviations.clone(),
+            });
+        }
         match change {
             Change::Created => new_rows.push(row),
             Change::Updated => narratives::update(conn, &row)?,
@@ -333,5 +435,6 @@ fn apply_narratives(
         }
     }
     narratives::insert(conn, &new_rows)?;
+    narratives::insert_revisions(conn, &revisions)?;
     Ok(counts)
 }

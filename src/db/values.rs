@@ -148,6 +148,29 @@ pub fn update(
     Ok(())
 }
 
+/// The values of these projects as they were at data version `version`: the last revision of
+/// each made by then, which holds the whole value.
+pub fn as_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    version: i64,
+) -> QueryResult<HashMap<ValueKey, RevisionRow>> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<RevisionRow> = value_revisions::table
+            .filter(value_revisions::project_id.eq_any(chunk))
+            .filter(value_revisions::version.le(version))
+            .order(value_revisions::id)
+            .select(RevisionRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            let key = (row.project_id, row.indicator.clone(), row.period.clone());
+            found.insert(key, row);
+        }
+    }
+    Ok(found)
+}
+
 /// Every revision of a project's values, oldest first.
 pub fn history(conn: &mut DbConnection, project_id: i64) -> QueryResult<Vec<RevisionRow>> {
     value_revisions::table

@@ -33,6 +33,22 @@ pub struct FieldError {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "Värden!G12")]
     pub cell: Option<String>,
+    /// For a workbook made from an older template: the cell's three values, when the sheet
+    /// and the database both changed it since the template was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<CellConflict>,
+}
+
+/// What a cell held in the template, in the uploaded sheet and in the database now; null
+/// for an empty cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CellConflict {
+    #[schema(example = "2")]
+    pub template: Option<String>,
+    #[schema(example = "5")]
+    pub sheet: Option<String>,
+    #[schema(example = "7")]
+    pub stored: Option<String>,
 }
 
 impl FieldError {
@@ -47,6 +63,7 @@ impl FieldError {
             sheet: None,
             row: None,
             cell: None,
+            conflict: None,
         }
     }
 }

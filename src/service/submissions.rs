@@ -1,6 +1,8 @@
 //! Storing a region's submission: checked whole against what the database knows, stored
 //! in one transaction or not at all, answered again for a repeated `Idempotency-Key`.
 
+use std::collections::HashMap;
+
 use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -12,7 +14,7 @@ use crate::domain::period::swedish_today;
 use crate::domain::submission::input::{ProjectInput, SubmissionInput};
 use crate::domain::submission::origin::Origins;
 use crate::domain::submission::records::{Change, Checked, Outcome};
-use crate::domain::submission::{self, Rejection};
+use crate::domain::submission::{self, Rejection, stale};
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::reports;
@@ -29,6 +31,8 @@ pub struct ReadSubmission {
     /// an existing project or none, since the number may have lost what was typed (`0701`
     /// is read as 701).
     pub refs_typed_as_numbers: Vec<usize>,
+    /// For a workbook made from the template: the data version the template was made at.
+    pub template_version: Option<i64>,
 }
 
 /// A submission as it arrived, before it is read.
@@ -67,6 +71,7 @@ pub fn store(
         principal,
         input,
         &[],
+        None,
         false,
         None,
         request_sha256,
@@ -85,6 +90,7 @@ fn decide(
     principal: &Principal,
     input: SubmissionInput,
     refs_typed_as_numbers: &[usize],
+    template_version: Option<i64>,
     dry_run: bool,
     key: Option<String>,
     request_sha256: String,
@@ -103,14 +109,30 @@ fn decide(
             "this key was used with another body; use a new key for new data",
         ));
     }
+    // Each project's plans in the sheet's order, to name a plan's row in a conflict.
+    let plan_order: Vec<Vec<String>> = match template_version {
+        Some(_) => input
+            .projects
+            .iter()
+            .map(|p| p.indicators.iter().map(|i| i.indicator.clone()).collect())
+            .collect(),
+        None => Vec::new(),
+    };
     let checked = check(conn, region, principal, input, refs_typed_as_numbers)?;
-    let (checked, region_projects) = match checked {
+    let (mut checked, region_projects) = match checked {
         Ok(checked) => checked,
         Err(rejection) => {
             let (result, status) = SubmissionResult::rejected(dry_run, rejection);
             return Ok(Decision::Answer(result, status));
         }
     };
+    if let Some(version) = template_version
+        && let Err(conflicts) =
+            reconcile(conn, &mut checked, &plan_order, &region_projects, version)?
+    {
+        let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Stale(conflicts));
+        return Ok(Decision::Answer(result, status));
+    }
     if dry_run {
         let outcome =
             db::submissions::apply(conn, region.as_str(), &checked, &region_projects, None)?;
@@ -168,6 +190,28 @@ fn decide(
         "submission stored"
     );
     Ok(Decision::Answer(result, 200))
+}
+
+/// Compares the items of a workbook made from the template at data version `version` with
+/// what was stored then and what is stored now (`stale::reconcile`).
+fn reconcile(
+    conn: &mut DbConnection,
+    checked: &mut Checked,
+    plan_order: &[Vec<String>],
+    region_projects: &db::submissions::RegionProjects,
+    version: i64,
+) -> Result<Result<(), Vec<FieldError>>, AppError> {
+    let refs: HashMap<i64, String> = checked
+        .projects
+        .iter()
+        .map(|project| &project.project_ref)
+        .chain(checked.values.iter().map(|value| &value.project_ref))
+        .chain(checked.narratives.iter().map(|n| &n.project_ref))
+        .filter_map(|r| region_projects.get(r).map(|(id, _, _)| (*id, r.clone())))
+        .collect();
+    let template = db::submissions::stored_at(conn, &refs, Some(version))?;
+    let stored = db::submissions::stored_at(conn, &refs, None)?;
+    Ok(stale::reconcile(checked, plan_order, &template, &stored))
 }
 
 /// Creates or replaces one project of `region` (its values and narratives are kept), as
@@ -255,9 +299,12 @@ pub fn check(
     Ok(match (checked, numbers.is_empty()) {
         (checked, true) => checked.map(|checked| (checked, region_projects)),
         (Ok(_), false) => Err(Rejection::Invalid(numbers)),
-        (Err(Rejection::Invalid(errors) | Rejection::Locked(errors)), false) => Err(
-            Rejection::Invalid(numbers.into_iter().chain(errors).collect()),
-        ),
+        (
+            Err(Rejection::Invalid(errors) | Rejection::Locked(errors) | Rejection::Stale(errors)),
+            false,
+        ) => Err(Rejection::Invalid(
+            numbers.into_iter().chain(errors).collect(),
+        )),
     })
 }
 
@@ -305,6 +352,7 @@ where
             input,
             origins,
             refs_typed_as_numbers,
+            template_version,
         },
     ) = state
         .read_body(move || {
@@ -322,6 +370,7 @@ where
                     &principal,
                     input,
                     &refs_typed_as_numbers,
+                    template_version,
                     dry_run,
                     idempotency_key,
                     request_sha256,

@@ -44,6 +44,8 @@ pub struct EnterpriseLine {
 pub struct Template {
     pub region: String,
     pub half_year: PeriodId,
+    /// The data version of what the template holds.
+    pub version: i64,
     pub deadline: NaiveDate,
     pub state: ReportState,
     /// By ref, with their plans.
@@ -66,6 +68,7 @@ pub fn template(
     region: &RegionCode,
     period: &str,
 ) -> Result<Template, AppError> {
+    let version = db::data_version::current(conn)?;
     let half_year = half_year(conn, period)?;
     let (period_row, _) = db::periods::find(conn, period)?
         .ok_or_else(|| AppError::NotFound(format!("no half-year '{period}'")))?;
@@ -91,6 +94,7 @@ pub fn template(
     let mut template = Template {
         region: region.to_string(),
         half_year,
+        version,
         deadline: period_row.deadline,
         state,
         projects: Vec::new(),

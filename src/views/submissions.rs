@@ -18,8 +18,8 @@ pub enum SubmissionStatus {
     Rejected,
 }
 
-/// The answer to a submission. A rejection (422, or 409 for closed periods) has the same
-/// shape, as `application/problem+json` with the problem fields `type`, `title` and
+/// The answer to a submission. A rejection (422, or 409 for closed periods and for cells of
+/// an older template changed since it was made) has the same shape, as `application/problem+json` with the problem fields `type`, `title` and
 /// `detail` added (its `status` stays the submission's).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmissionResult {
@@ -66,6 +66,12 @@ impl SubmissionResult {
             Rejection::Locked(errors) => {
                 ("period-locked", "Period closed for reporting", 409, errors)
             }
+            Rejection::Stale(errors) => (
+                "stale-template",
+                "Changed since the template was made",
+                409,
+                errors,
+            ),
         };
         let result = SubmissionResult {
             problem_type: Some(format!("urn:uppfoljning:problem:{slug}")),
@@ -94,6 +100,7 @@ impl SubmissionResult {
             Some("urn:uppfoljning:problem:period-locked") => {
                 Some("Halvåret är stängt för rapportering")
             }
+            Some("urn:uppfoljning:problem:stale-template") => Some("Ändrat sedan mallen hämtades"),
             _ => None,
         };
         if let Some(title) = title {

@@ -35,6 +35,12 @@ pub fn message(code: &str) -> Option<&'static str> {
         "period_not_started" => "Halvåret har inte börjat än.",
         "outside_project" => "Halvåret ligger utanför projektets start- och slutdatum.",
         "period_locked" => "Halvåret är stängt för rapportering.",
+        "changed_since_template" => {
+            "Cellen är ändrad i arbetsboken och har också ändrats i databasen sedan mallen hämtades; hämta en ny mall och gör ändringen där."
+        }
+        "invalid_template_version" => {
+            "Arbetsbokens namn uppfoljning_dataversion är ändrat; utgå från en ny mall."
+        }
         "report_signed_off" => {
             "Regionens rapport för halvåret är undertecknad; dra tillbaka den, eller låt den återsändas, för att ändra uppgifterna."
         }

@@ -19,6 +19,7 @@ mod reference;
 mod reports;
 mod rounds;
 mod spreadsheet;
+mod stale_templates;
 pub mod standing;
 mod workbooks;
 mod writes;

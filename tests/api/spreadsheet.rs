@@ -88,6 +88,21 @@ impl Sheets {
         self.sheet(sheet).push(cells);
     }
 
+    /// The workbook as a spreadsheet program saves the template it opened: with the
+    /// template's defined name that holds its data version.
+    pub fn write_from(&self, template: &[u8]) -> Vec<u8> {
+        let workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(template)).unwrap();
+        let (name, formula) = workbook
+            .defined_names()
+            .iter()
+            .find(|(name, _)| name == DATA_VERSION)
+            .cloned()
+            .expect("the template names its data version");
+        self.write_with(|workbook| {
+            workbook.define_name(name, &format!("={formula}")).unwrap();
+        })
+    }
+
     /// The workbook as a spreadsheet program saves it.
     pub fn write(&self) -> Vec<u8> {
         self.write_with(|_| {})
@@ -127,6 +142,9 @@ impl Sheets {
         workbook.save_to_buffer().unwrap()
     }
 }
+
+/// The template's defined name that holds the data version it was made at.
+pub const DATA_VERSION: &str = "uppfoljning_dataversion";
 
 pub fn text(text: &str) -> Typed {
     Typed::Text(text.to_string())

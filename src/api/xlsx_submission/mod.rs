@@ -18,7 +18,8 @@ use std::io::Cursor;
 use calamine::{Reader, Xlsx};
 
 use crate::api::workbook::{
-    BERATTELSER, DATA_SHEETS, FORETAG, FORETAG_ENTERPRISE, PLANER, PROJEKT, VARDEN,
+    BERATTELSER, DATA_SHEETS, DATA_VERSION_NAME, FORETAG, FORETAG_ENTERPRISE, PLANER, PROJEKT,
+    VARDEN,
 };
 use crate::domain::submission::input::{
     BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
@@ -58,6 +59,7 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
         )
     })?;
     sheet::check_sheet_names(&workbook.sheet_names())?;
+    let template_version = template_version(workbook.defined_names())?;
     let mut found = Found::default();
     let mut budget = sheet::Budget::default();
     let mut sheets = HashMap::new();
@@ -68,15 +70,39 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
             sheet::read_sheet(&mut workbook, layout, scan, &mut budget, &mut found)?,
         );
     }
-    let read = submission(&sheets, &mut found);
+    let read = submission(&sheets, &mut found, template_version);
     if !found.0.is_empty() {
         return Err(AppError::Invalid(found.0));
     }
     Ok(read)
 }
 
+/// The data version the template was made at, from its defined name; a workbook without
+/// the name is read as a plain submission.
+fn template_version(names: &[(String, String)]) -> Result<Option<i64>, AppError> {
+    let Some((_, formula)) = names
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(DATA_VERSION_NAME))
+    else {
+        return Ok(None);
+    };
+    match formula.trim().trim_start_matches('=').parse::<i64>() {
+        Ok(version) if version >= 0 => Ok(Some(version)),
+        _ => Err(refuse(
+            "invalid_template_version",
+            format!(
+                "the name {DATA_VERSION_NAME} holds '{formula}', not the data version the template was made at; start from a new template"
+            ),
+        )),
+    }
+}
+
 /// The submission the sheets hold; blank rows are not reported.
-fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmission {
+fn submission(
+    sheets: &HashMap<&str, Sheet>,
+    found: &mut Found,
+    template_version: Option<i64>,
+) -> ReadSubmission {
     let mut input = SubmissionInput::default();
     let mut origins = Origins::new();
     let mut refs_typed_as_numbers = Vec::new();
@@ -131,8 +157,8 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
             baseline: fields.number(2),
             baseline_year: fields.integer(3),
             target: fields.number(4),
-            goal: fields.optional_text(5),
-            source: fields.optional_text(6),
+            goal: fields.verbatim(5),
+            source: fields.verbatim(6),
         });
     }
     for row in &sheets[VARDEN.name].rows {
@@ -161,7 +187,7 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
                 man: parts[1].unwrap_or_default(),
                 ej_angivet: parts[2].unwrap_or_default(),
             }),
-            comment: fields.optional_text(10),
+            comment: fields.verbatim(10),
         });
     }
     let mut list_of = HashMap::new();
@@ -202,7 +228,7 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
         } else {
             fields.name_errors_as(format!("values[{index}]"), FORETAG.fields);
         }
-        let comment = fields.optional_text(4);
+        let comment = fields.verbatim(4);
         let value = &mut input.values[index];
         match (&value.comment, comment) {
             (_, None) => {}
@@ -229,15 +255,16 @@ fn submission(sheets: &HashMap<&str, Sheet>, found: &mut Found) -> ReadSubmissio
         input.narratives.push(NarrativeInput {
             project_ref: fields.text(0),
             period: fields.text(1),
-            progress: fields.text(2),
-            lessons: fields.text(3),
-            deviations: fields.text(4),
+            progress: fields.verbatim(2).unwrap_or_default(),
+            lessons: fields.verbatim(3).unwrap_or_default(),
+            deviations: fields.verbatim(4).unwrap_or_default(),
         });
     }
     ReadSubmission {
         input,
         origins,
         refs_typed_as_numbers,
+        template_version,
     }
 }
 

@@ -272,7 +272,7 @@ pub(super) fn read_sheet(
     let header = rows.remove(&0).unwrap_or_else(|| vec![Cell::Empty; width]);
     for (column, expected) in layout.headers.iter().enumerate() {
         let matches =
-            matches!(&header[column], Cell::Text(text) if text.to_lowercase() == *expected);
+            matches!(&header[column], Cell::Text(text) if text.trim().to_lowercase() == *expected);
         if !matches {
             found.at(
                 name,
@@ -340,9 +340,10 @@ fn text_of<'v>(value: &'v DataRef<'_>) -> Option<&'v str> {
     }
 }
 
+/// Text as typed: narratives and comments are stored verbatim, so that a template uploaded
+/// unchanged is unchanged; the fields that hold codes trim it (`Fields::text`).
 fn text_cell(text: &str) -> Cell {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         Cell::Empty
     } else {
         Cell::Text(text.to_string())
@@ -459,7 +460,7 @@ impl<'a> Fields<'a> {
 
     pub(super) fn text(&mut self, column: u16) -> String {
         match self.readable(column) {
-            Some(Cell::Text(text)) => text,
+            Some(Cell::Text(text)) => text.trim().to_string(),
             Some(Cell::Number(number)) => decimal_of(number)
                 .map(|d| d.normalize().to_string())
                 .unwrap_or_default(),
@@ -470,6 +471,14 @@ impl<'a> Fields<'a> {
 
     pub(super) fn optional_text(&mut self, column: u16) -> Option<String> {
         Some(self.text(column)).filter(|text| !text.is_empty())
+    }
+
+    /// A text stored as typed (a narrative, a comment), spaces and line breaks included.
+    pub(super) fn verbatim(&mut self, column: u16) -> Option<String> {
+        match self.cell(column) {
+            Cell::Text(text) => Some(text.clone()),
+            _ => self.optional_text(column),
+        }
     }
 
     pub(super) fn list(&mut self, column: u16) -> Vec<String> {
@@ -532,7 +541,7 @@ impl<'a> Fields<'a> {
     pub(super) fn date(&mut self, column: u16) -> NaiveDate {
         let date = match self.readable(column) {
             Some(Cell::Date(date)) => Some(date),
-            Some(Cell::Text(text)) => NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok(),
+            Some(Cell::Text(text)) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok(),
             _ => None,
         };
         if date.is_none() {
@@ -551,7 +560,7 @@ impl<'a> Fields<'a> {
             Cell::Number(number) if number.fract() == 0.0 && (0.0..1e10).contains(&number) => {
                 Some(format!("{:010}", number as u64))
             }
-            Cell::Text(text) => Some(text),
+            Cell::Text(text) => Some(text.trim().to_string()),
             Cell::Empty => None,
             _ => {
                 self.error(

@@ -4,7 +4,8 @@
 //! - `input`: the submission as a region sends it (JSON today; any reader builds the same);
 //! - `check`: the checks of the whole, with `project` and `value` for their items;
 //! - `origin`: where each item of a file came from, to name its line or cell;
-//! - `records`: what a checked submission stores, and what storing it changed.
+//! - `records`: what a checked submission stores, and what storing it changed;
+//! - `stale`: a workbook from an older template against what changed since it was made.
 
 mod check;
 pub mod input;
@@ -12,6 +13,7 @@ mod items;
 pub mod origin;
 mod project;
 pub mod records;
+pub mod stale;
 #[cfg(test)]
 mod tests;
 mod value;
@@ -104,4 +106,7 @@ pub enum Rejection {
     Invalid(Vec<FieldError>),
     /// Everything is valid, but some items write to periods closed for the writer.
     Locked(Vec<FieldError>),
+    /// Everything is valid, but cells of a workbook made from an older template were changed
+    /// in the sheet and in the database since (see `stale`).
+    Stale(Vec<FieldError>),
 }

@@ -185,10 +185,12 @@ fn refused(change: impl FnOnce(&mut SubmissionInput)) -> Vec<(String, String)> {
     change(&mut input);
     match check(input, &context()) {
         Ok(_) => Vec::new(),
-        Err(Rejection::Invalid(errors) | Rejection::Locked(errors)) => errors
-            .into_iter()
-            .map(|error| (error.field, error.code))
-            .collect(),
+        Err(Rejection::Invalid(errors) | Rejection::Locked(errors) | Rejection::Stale(errors)) => {
+            { errors }
+                .into_iter()
+                .map(|error| (error.field, error.code))
+                .collect()
+        }
     }
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE narrative_revisions;
