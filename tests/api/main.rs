@@ -6,6 +6,7 @@ mod aggregates;
 mod auth;
 mod browser;
 mod dashboard;
+mod exports;
 mod faults;
 mod files;
 mod migrations;
