@@ -4,7 +4,9 @@ mod common;
 
 mod aggregates;
 mod auth;
+mod bounded_errors;
 mod browser;
+mod csv_columns;
 mod dashboard;
 mod exports;
 mod faults;
