@@ -173,8 +173,8 @@ impl AggregateParams {
     responses(
         (status = 200, description = "The aggregate", content(
             (Aggregate = "application/json"),
-            (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(crate::api::formats::Binary) = "text/csv"),
+            (inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
     )
 )]

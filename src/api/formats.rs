@@ -21,6 +21,13 @@ pub type Labels = HashMap<String, HashMap<String, String>>;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+// Described as `type: string, format: binary`, which client generators take for a file,
+// where `Vec<u8>` would be an array of integers.
+/// The file's bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);
+
 /// The aggregate in `format`; a JSON-stat cube of more than `max_cells` cells is refused
 /// before it is made.
 pub fn respond(

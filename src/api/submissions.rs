@@ -41,8 +41,8 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
         description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), comma or semicolon separated, UTF-8 with or without BOM; or the region's reporting workbook (`…/reports/{period}/template`) filled in. Errors in a CSV file name the line and column, in a workbook the sheet, row, column and cell",
         content(
             (SubmissionInput = "application/json"),
-            (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(crate::api::formats::Binary) = "text/csv"),
+            (inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )
     ),
     responses(
