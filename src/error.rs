@@ -215,6 +215,15 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_lists_the_first_errors_and_counts_them_all() {
+        let errors = vec![FieldError::new("line 2", "required", "must not be empty"); 5_000];
+        let problem = AppError::Invalid(errors).problem();
+        assert_eq!(problem.errors.len(), MAX_LISTED_ERRORS);
+        assert_eq!(problem.error_count, Some(5_000));
+        assert_eq!(AppError::NotFound("x".into()).problem().error_count, None);
+    }
+
+    #[test]
     fn a_lost_connection_is_unavailable_and_a_bad_query_internal() {
         let lost = AppError::from(database_error(DatabaseErrorKind::ClosedConnection));
         assert_eq!(lost.status_code(), StatusCode::SERVICE_UNAVAILABLE);

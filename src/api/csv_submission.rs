@@ -190,11 +190,11 @@ fn positions(header: &[String]) -> Result<Vec<Option<usize>>, AppError> {
             ),
         ));
     }
-    for (position, name) in header.iter().enumerate() {
-        let column = Some(name.as_str()).filter(|name| !name.is_empty());
+    // A column without a name is what a spreadsheet leaves after a trailing separator.
+    for (position, name) in header.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
         if !COLUMNS.contains(&name.as_str()) {
             errors.push(FieldError {
-                column: column.map(str::to_string),
+                column: Some(name.clone()),
                 ..FieldError::new(
                     "line 1",
                     "unknown_column",
@@ -207,7 +207,7 @@ fn positions(header: &[String]) -> Result<Vec<Option<usize>>, AppError> {
             });
         } else if header[..position].contains(name) {
             errors.push(FieldError {
-                column: column.map(str::to_string),
+                column: Some(name.clone()),
                 ..FieldError::new("line 1", "duplicate", format!("'{name}' appears twice"))
             });
         }
@@ -364,6 +364,14 @@ mod tests {
             }
             other => panic!("refused: {other:?}"),
         }
+        let trailing = read(b"project_ref;indicator;period;value;\nP1;RCR01;2026H1;1;\n;;;;\n");
+        let trailing = trailing.expect("a trailing separator is no column");
+        assert_eq!(
+            trailing.input.values.len(),
+            1,
+            "a row of blank cells is skipped"
+        );
+        assert!(trailing.input.keeps_stored_comments);
         let no_header = read(b"a,b\n1,2\n");
         assert!(matches!(no_header, Err(AppError::Invalid(e)) if e[0].code == "missing_columns"));
     }
