@@ -79,6 +79,8 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     /// Origins allowed to call from a browser; empty: no CORS.
     pub cors_allowed_origins: Vec<String>,
+    /// The most cells an aggregate answer may have in any format (422 above it).
+    pub max_answer_cells: usize,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -88,6 +90,8 @@ pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Room for a whole regional portfolio: 100,000 values of about 200 bytes each, and more.
 pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
+/// An aggregate's table (rows by columns) or JSON-stat cube: some 30 MB of JSON.
+pub const DEFAULT_MAX_ANSWER_CELLS: usize = 1_000_000;
 /// HS256 secrets shorter than this are guessable.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The file in the data folder that keeps the generated HS256 secret.
@@ -160,6 +164,13 @@ impl Config {
                 0..=1_000_000,
             )?,
             cors_allowed_origins: cors_origins(get("CORS_ALLOWED_ORIGINS"))?,
+            // Bounded so that every answer within it fits a worksheet (1,048,576 rows).
+            max_answer_cells: parse_number(
+                get("MAX_ANSWER_CELLS"),
+                "MAX_ANSWER_CELLS",
+                DEFAULT_MAX_ANSWER_CELLS,
+                1..=5_000_000,
+            )?,
         })
     }
 }

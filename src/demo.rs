@@ -461,6 +461,7 @@ pub fn in_chunks(submission: SubmissionInput, per_chunk: usize) -> Vec<Submissio
             projects: Vec::new(),
             values: values.get(i).map_or_else(Vec::new, |v| v.to_vec()),
             narratives: narratives.get(i).map_or_else(Vec::new, |n| n.to_vec()),
+            ..SubmissionInput::default()
         });
     }
     chunks

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, MAX_LISTED_ERRORS};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -126,15 +126,21 @@ impl AppError {
                 "An internal error occurred; it has been logged with the request id in the X-Request-Id header.".to_string()
             }
         };
+        let (errors, error_count) = match self {
+            // Cloning only those listed: a file may have brought a million.
+            AppError::Invalid(errors) => (
+                errors.iter().take(MAX_LISTED_ERRORS).cloned().collect(),
+                Some(errors.len()),
+            ),
+            _ => (Vec::new(), None),
+        };
         Problem {
             problem_type: format!("urn:uppfoljning:problem:{slug}"),
             title: title.to_string(),
             status: self.status_code().as_u16(),
             detail,
-            errors: match self {
-                AppError::Invalid(errors) => errors.clone(),
-                _ => Vec::new(),
-            },
+            errors,
+            error_count,
         }
     }
 }
@@ -268,9 +274,13 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// The fields that are invalid (for 422 answers); empty otherwise.
+    /// The fields that are invalid (for 422 answers), at most the first 1,000; empty
+    /// otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many fields are invalid (for 422 answers), listed or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_count: Option<usize>,
 }
 
 #[cfg(test)]
@@ -326,6 +336,15 @@ mod tests {
             "the cause is logged, never sent"
         );
         assert_eq!(fault(message("no such table: projects")), None);
+    }
+
+    #[test]
+    fn a_problem_lists_the_first_errors_and_counts_them_all() {
+        let errors = vec![FieldError::new("line 2", "required", "must not be empty"); 5_000];
+        let problem = AppError::Invalid(errors).problem();
+        assert_eq!(problem.errors.len(), MAX_LISTED_ERRORS);
+        assert_eq!(problem.error_count, Some(5_000));
+        assert_eq!(AppError::NotFound("x".into()).problem().error_count, None);
     }
 
     #[test]

@@ -555,6 +555,7 @@ fn config(url: &DatabaseUrl) -> Config {
         max_submission_bytes: 64 * 1024 * 1024,
         rate_limit_per_second: 0,
         cors_allowed_origins: Vec::new(),
+        max_answer_cells: uppfoljning::config::DEFAULT_MAX_ANSWER_CELLS,
     }
 }
 

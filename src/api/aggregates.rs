@@ -65,7 +65,11 @@ fn split_list(text: &Option<String>) -> Vec<String> {
 
 impl AggregateParams {
     /// Checks what can be checked without the database.
-    fn into_request(self, accept_csv: bool) -> Result<(AggregateRequest, Format), AppError> {
+    fn into_request(
+        self,
+        accept_csv: bool,
+        max_cells: usize,
+    ) -> Result<(AggregateRequest, Format), AppError> {
         let mut errors = Errors::new();
         // Looked up in the database after; a code of another shape names no indicator (and
         // a NUL in it would be refused by PostgreSQL).
@@ -152,6 +156,7 @@ impl AggregateParams {
                 .collect(),
             as_of,
             basis: self.reports.unwrap_or(ReportBasis::All),
+            max_cells,
         };
         Ok((request, format))
     }
@@ -168,8 +173,8 @@ impl AggregateParams {
     responses(
         (status = 200, description = "The aggregate", content(
             (Aggregate = "application/json"),
-            (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(crate::api::formats::Binary) = "text/csv"),
+            (inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
     )
 )]
@@ -180,9 +185,10 @@ pub async fn get_aggregates(
     params: web::Query<AggregateParams>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let (question, format) = params
-        .into_inner()
-        .into_request(formats::accepts_csv(&request))?;
+    let (question, format) = params.into_inner().into_request(
+        formats::accepts_csv(&request),
+        state.config.max_answer_cells,
+    )?;
     // `Cache-Control: no-cache` asks for the answer computed afresh.
     let fresh = request
         .headers()
@@ -194,5 +200,5 @@ pub async fn get_aggregates(
         Format::Json => HashMap::new(),
         _ => state.db(answering::labels).await?,
     };
-    formats::respond(&aggregate, &labels, format)
+    formats::respond(&aggregate, &labels, format, state.config.max_answer_cells)
 }

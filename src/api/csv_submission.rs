@@ -1,22 +1,26 @@
 //! A submission of values as a CSV file, the way systems that export flat files report
 //! (DHIS2 imports data value sets so): UTF-8 with or without a byte-order mark, comma or
 //! semicolon separated, one row per value with the columns
-//! `project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer`,
-//! and one row per enterprise for distinct indicators. It is read into the same submission as
-//! a JSON body; a blank value is "not reported", never 0.
+//! `project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer,
+//! kommentar`, and one row per enterprise for distinct indicators. Only `project_ref`,
+//! `indicator` and `period` and one column of figures are required; a column a file's
+//! values do not need may be left out. A file without `kommentar` keeps the comments
+//! stored. It is read into the same submission as a JSON body; a blank value is "not
+//! reported", never 0.
 
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
 use crate::domain::decimal::parse_typed;
+use crate::domain::submission::MAX_VALUES;
 use crate::domain::submission::input::{BySexInput, SubmissionInput, ValueInput};
 use crate::domain::submission::origin::{Origin, Origins};
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::service::submissions::ReadSubmission;
 
-pub const COLUMNS: [&str; 8] = [
+pub const COLUMNS: [&str; 9] = [
     "project_ref",
     "indicator",
     "period",
@@ -25,7 +29,14 @@ pub const COLUMNS: [&str; 8] = [
     "man",
     "ej_angivet",
     "organisationsnummer",
+    "kommentar",
 ];
+
+/// The columns every file has: which value a row is of.
+const REQUIRED: usize = 3;
+/// The columns of figures, of which a file has at least one.
+const FIGURES: std::ops::Range<usize> = 3..8;
+const KOMMENTAR: usize = 8;
 
 /// A value's fields by the column they were read from.
 const VALUE_COLUMNS: &[(&str, &str)] = &[
@@ -38,6 +49,7 @@ const VALUE_COLUMNS: &[(&str, &str)] = &[
     ("by_sex.man", "man"),
     ("by_sex.ej_angivet", "ej_angivet"),
     ("entities", "organisationsnummer"),
+    ("comment", "kommentar"),
 ];
 
 const ENTERPRISE_COLUMNS: &[(&str, &str)] = &[("", "organisationsnummer")];
@@ -50,13 +62,14 @@ fn line(row: u64, columns: &'static [(&'static str, &'static str)]) -> Origin {
     }
 }
 
-/// Rows read at most: beyond them a file is refused before it is read further.
-pub const MAX_ROWS: usize = 1_000_000;
+/// Rows read at most, as many as a submission's values (a distinct indicator's further
+/// enterprises take rows too): a longer file is refused before any row is read.
+pub const MAX_ROWS: usize = MAX_VALUES;
 
 /// One row's cells by column, and its line.
 struct Row {
     line: u64,
-    cells: [String; 8],
+    cells: [String; COLUMNS.len()],
 }
 
 impl Row {
@@ -87,48 +100,25 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if semicolons > commas { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(bytes);
+    let reader = || {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(bytes)
+    };
+    count_rows(reader())?;
+    let mut reader = reader();
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| AppError::invalid("line 1", "invalid_csv", format!("not CSV: {e}")))?
         .iter()
         .map(|name| name.to_lowercase())
         .collect();
-    let positions: Vec<Option<usize>> = COLUMNS
-        .iter()
-        .map(|column| header.iter().position(|name| name == column))
-        .collect();
-    let absent: Vec<&str> = COLUMNS
-        .iter()
-        .zip(&positions)
-        .filter(|(_, position)| position.is_none())
-        .map(|(column, _)| *column)
-        .collect();
-    if !absent.is_empty() {
-        return Err(AppError::invalid(
-            "line 1",
-            "missing_columns",
-            format!(
-                "the header lacks {}; the columns are {}",
-                absent.join(", "),
-                COLUMNS.join(", ")
-            ),
-        ));
-    }
+    let positions = positions(&header)?;
     let mut rows = Vec::new();
     for (number, record) in reader.records().enumerate() {
         let line = number as u64 + 2;
-        if number >= MAX_ROWS {
-            return Err(AppError::invalid(
-                format!("line {line}"),
-                "too_many_rows",
-                format!("at most {MAX_ROWS} rows in one file; split it"),
-            ));
-        }
         let record = record.map_err(|e| {
             AppError::Invalid(vec![error(
                 line,
@@ -145,18 +135,104 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
         });
         rows.push(Row { line, cells });
     }
-    values_of(rows)
+    values_of(rows, positions[KOMMENTAR].is_some())
+}
+
+/// Refuses a file of more than `MAX_ROWS` rows, counted without keeping any: no row is read
+/// into cells, let alone checked, before the file is known to be within the limit. A
+/// malformed row is left for the reading that names it.
+fn count_rows(mut reader: csv::Reader<&[u8]>) -> Result<(), AppError> {
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        rows += 1;
+        if rows > MAX_ROWS {
+            return Err(AppError::invalid(
+                format!("line {}", rows + 1),
+                "too_many_rows",
+                format!("at most {MAX_ROWS} rows in one file; split it"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where each of `COLUMNS` is in the header. A header names each column at most once, has
+/// the required ones and one of figures, and nothing else: a misspelt column would
+/// otherwise be left out without a word.
+fn positions(header: &[String]) -> Result<Vec<Option<usize>>, AppError> {
+    let positions: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .map(|column| header.iter().position(|name| name == column))
+        .collect();
+    let mut errors = Vec::new();
+    let absent: Vec<&str> = COLUMNS[..REQUIRED]
+        .iter()
+        .zip(&positions)
+        .filter(|(_, position)| position.is_none())
+        .map(|(column, _)| *column)
+        .collect();
+    if !absent.is_empty() || positions[FIGURES].iter().all(Option::is_none) {
+        let mut lacking = absent.join(", ");
+        if positions[FIGURES].iter().all(Option::is_none) {
+            if !lacking.is_empty() {
+                lacking.push_str(" and ");
+            }
+            lacking.push_str("one of ");
+            lacking.push_str(&COLUMNS[FIGURES].join(", "));
+        }
+        errors.push(FieldError::new(
+            "line 1",
+            "missing_columns",
+            format!(
+                "the header lacks {lacking}; the columns are {} (kommentar and the figures a file does not use may be left out)",
+                COLUMNS.join(", ")
+            ),
+        ));
+    }
+    // A column without a name is what a spreadsheet leaves after a trailing separator.
+    for (position, name) in header.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+        if !COLUMNS.contains(&name.as_str()) {
+            errors.push(FieldError {
+                column: Some(name.clone()),
+                ..FieldError::new(
+                    "line 1",
+                    "unknown_column",
+                    format!(
+                        "column {} '{name}' is none of {}",
+                        position + 1,
+                        COLUMNS.join(", ")
+                    ),
+                )
+            });
+        } else if header[..position].contains(name) {
+            errors.push(FieldError {
+                column: Some(name.clone()),
+                ..FieldError::new("line 1", "duplicate", format!("'{name}' appears twice"))
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(positions)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
 }
 
 /// Groups the rows into values: the rows of one project, indicator and half-year with
-/// organisationsnummer are one value's enterprises.
-fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
+/// organisationsnummer are one value's enterprises. Without a `kommentar` column the values
+/// keep their stored comments; with it, a blank one removes the comment.
+fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppError> {
     let mut errors = Vec::new();
     let mut values: Vec<ValueInput> = Vec::new();
     let mut origins = Origins::new();
     let mut listed: HashMap<(String, String, String), usize> = HashMap::new();
     for row in rows {
-        for (column, name) in COLUMNS.iter().enumerate().take(3) {
+        if row.cells.iter().all(String::is_empty) {
+            // A blank row, as spreadsheets leave below a table.
+            continue;
+        }
+        for (column, name) in COLUMNS.iter().enumerate().take(REQUIRED) {
             if row.cell(column).is_none() {
                 errors.push(error(
                     row.line,
@@ -221,7 +297,7 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
             value,
             entities: orgnr.map(|orgnr| vec![orgnr]),
             by_sex,
-            comment: None,
+            comment: with_comments.then(|| row.cells[KOMMENTAR].clone()),
         });
     }
     if !errors.is_empty() {
@@ -230,6 +306,7 @@ fn values_of(rows: Vec<Row>) -> Result<ReadSubmission, AppError> {
     Ok(ReadSubmission {
         input: SubmissionInput {
             values,
+            keeps_stored_comments: !with_comments,
             ..SubmissionInput::default()
         },
         origins,
@@ -288,6 +365,14 @@ mod tests {
             }
             other => panic!("refused: {other:?}"),
         }
+        let trailing = read(b"project_ref;indicator;period;value;\nP1;RCR01;2026H1;1;\n;;;;\n");
+        let trailing = trailing.expect("a trailing separator is no column");
+        assert_eq!(
+            trailing.input.values.len(),
+            1,
+            "a row of blank cells is skipped"
+        );
+        assert!(trailing.input.keeps_stored_comments);
         let no_header = read(b"a,b\n1,2\n");
         assert!(matches!(no_header, Err(AppError::Invalid(e)) if e[0].code == "missing_columns"));
     }

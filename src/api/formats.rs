@@ -21,10 +21,20 @@ pub type Labels = HashMap<String, HashMap<String, String>>;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+// Described as `type: string, format: binary`, which client generators take for a file,
+// where `Vec<u8>` would be an array of integers.
+/// The file's bytes.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);
+
+/// The aggregate in `format`; a JSON-stat cube of more than `max_cells` cells is refused
+/// before it is made.
 pub fn respond(
     aggregate: &Aggregate,
     labels: &Labels,
     format: Format,
+    max_cells: usize,
 ) -> Result<HttpResponse, AppError> {
     let file = format!(
         "{}_{}",
@@ -33,7 +43,7 @@ pub fn respond(
     );
     Ok(match format {
         Format::Json => HttpResponse::Ok().json(aggregate),
-        Format::JsonStat => HttpResponse::Ok().json(json_stat(aggregate, labels)),
+        Format::JsonStat => HttpResponse::Ok().json(json_stat(aggregate, labels, max_cells)?),
         Format::Csv => csv_attachment(&file, csv(aggregate, labels)?),
         Format::Xlsx => HttpResponse::Ok()
             .content_type(XLSX)
@@ -210,7 +220,7 @@ fn xlsx(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
     let bold = rust_xlsxwriter::Format::new().set_bold();
     let sheet = workbook.add_worksheet();
     sheet
-        .set_name(aggregate.indicator.code.as_str())
+        .set_name(sheet_name(&aggregate.indicator.code))
         .map_err(failed)?;
     let indicator = &aggregate.indicator;
     let title = format!(
@@ -244,14 +254,29 @@ fn xlsx(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
     workbook.save_to_buffer().map_err(failed)
 }
 
-/// The category code of the national total in every grouped dimension.
-pub const TOTAL: &str = "total";
+/// The worksheet named by the indicator code, as far as Excel allows: at most 31
+/// characters (an indicator code may have 32), and not `History`, which Excel keeps for
+/// itself. Indicator codes hold no character a sheet name may not.
+fn sheet_name(code: &str) -> String {
+    let name: String = code.chars().take(31).collect();
+    if name.eq_ignore_ascii_case("history") {
+        format!("{name}_")
+    } else {
+        name
+    }
+}
+
+/// The category code of the national total in every grouped dimension. No code can be it:
+/// codes are lowercase (`is_code_shaped`), län codes digits, half-years `2026H1`; the
+/// underscore and capital follow SDMX (`_T` total, `_U` unspecified).
+pub const TOTAL: &str = "_T";
 /// The category code of projects without a code in a dimension (a project with no bransch).
-pub const NONE: &str = "none";
+pub const NONE: &str = "_U";
 
 /// A JSON-stat 2.0 dataset: one category per group and a total, the indicator as the
-/// metric dimension, values in row-major order.
-fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
+/// metric dimension, values in row-major order. The cube holds every combination of the
+/// dimensions' categories, so it is counted before it is made.
+fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result<Value, AppError> {
     let indicator = &aggregate.indicator;
     let mut ids: Vec<String> = aggregate.group_by.clone();
     ids.push("indicator".into());
@@ -305,7 +330,11 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
         }}),
     );
     let sizes: Vec<usize> = categories.iter().map(Vec::len).chain([1]).collect();
-    let mut values = vec![Value::Null; sizes.iter().product()];
+    let cells = sizes
+        .iter()
+        .fold(1usize, |cells, size| cells.saturating_mul(*size));
+    crate::service::aggregates::check_cells(cells, max_cells)?;
+    let mut values = vec![Value::Null; cells];
     let position = |codes: &[String]| -> usize {
         codes.iter().zip(&categories).fold(0, |at, (code, list)| {
             at * list.len()
@@ -343,7 +372,7 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
     if aggregate.group_by.iter().any(|d| d == "region") {
         role.insert("geo".into(), json!(["region"]));
     }
-    json!({
+    Ok(json!({
         "version": "2.0",
         "class": "dataset",
         "label": format!("{} ({}), {}", indicator.name_sv, indicator.unit, aggregate.period),
@@ -355,12 +384,27 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels) -> Value {
         "dimension": dimensions,
         "value": values,
         "extension": {"period": aggregate.period, "aggregation": indicator.aggregation, "national": aggregate.national}
-    })
+    }))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{accepts_csv, neutralise};
+    use super::{accepts_csv, neutralise, sheet_name};
+
+    #[test]
+    fn every_indicator_code_names_a_sheet() {
+        let longest = "A".repeat(32);
+        assert_eq!(sheet_name(&longest).len(), 31);
+        assert_eq!(sheet_name("RCO01"), "RCO01");
+        assert_eq!(sheet_name("HISTORY"), "HISTORY_");
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        for code in [longest.as_str(), "HISTORY", "NAT-U01N", "A_B-C"] {
+            workbook
+                .add_worksheet()
+                .set_name(sheet_name(code))
+                .unwrap_or_else(|e| panic!("{code}: {e}"));
+        }
+    }
 
     #[test]
     fn csv_when_the_accept_header_prefers_it() {

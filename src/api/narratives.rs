@@ -63,7 +63,7 @@ pub struct NarrativeParams {
     params(NarrativeParams),
     responses((status = 200, description = "One page of narratives, or all of them as CSV", content(
         (NarrativePage = "application/json"),
-        (String = "text/csv"),
+        (inline(crate::api::formats::Binary) = "text/csv"),
     )))
 )]
 #[get("/narratives")]

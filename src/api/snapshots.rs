@@ -87,7 +87,7 @@ pub struct SnapshotParams {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Snapshot id"), SnapshotParams),
     responses(
-        (status = 200, description = "The snapshot", content((Snapshot = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The snapshot", content((Snapshot = "application/json"), (inline(crate::api::formats::Binary) = "text/csv"))),
         (status = 404, description = "No such snapshot", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -37,11 +37,11 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
         ("Accept-Language" = Option<String>, Header, description = "`sv` first: the errors' messages in Swedish (the codes are the same)"),
     ),
     request_body(
-        description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), comma or semicolon separated, UTF-8 with or without BOM; or the region's reporting workbook (`…/reports/{period}/template`) filled in. Errors in a CSV file name the line and column, in a workbook the sheet, row, column and cell",
+        description = "JSON, or CSV with one row per value: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer (one row per enterprise), kommentar (the first three and one column of figures required; without kommentar the stored comments are kept), comma or semicolon separated, UTF-8 with or without BOM, at most 100,000 rows; or the region's reporting workbook (`…/reports/{period}/template`) filled in. Errors in a CSV file name the line and column, in a workbook the sheet, row, column and cell",
         content(
             (SubmissionInput = "application/json"),
-            (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(crate::api::formats::Binary) = "text/csv"),
+            (inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )
     ),
     responses(

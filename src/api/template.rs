@@ -27,7 +27,7 @@ use crate::state::AppState;
         ("period" = String, Path, description = "A half-year such as 2026H1"),
     ),
     responses(
-        (status = 200, description = "The workbook", content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "The workbook", content((inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 404, description = "No such region or half-year", body = Problem, content_type = "application/problem+json"),
     )
 )]

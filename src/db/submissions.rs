@@ -191,7 +191,13 @@ pub fn apply(
             }
         }
     }
-    outcome.values = apply_values(conn, &checked.values, &ids, writer)?;
+    outcome.values = apply_values(
+        conn,
+        &checked.values,
+        checked.keeps_stored_comments,
+        &ids,
+        writer,
+    )?;
     outcome.narratives = apply_narratives(conn, &checked.narratives, &ids, writer)?;
     Ok(outcome)
 }
@@ -305,9 +311,12 @@ pub fn stored_at(
     Ok(stored)
 }
 
+/// Writes the values that changed; with `keeps_stored_comments` each keeps the comment
+/// stored with it.
 fn apply_values(
     conn: &mut DbConnection,
     records: &[ValueRecord],
+    keeps_stored_comments: bool,
     ids: &HashMap<String, i64>,
     writer: Option<&Writer<'_>>,
 ) -> QueryResult<Counts> {
@@ -321,6 +330,17 @@ fn apply_values(
         let project_id = ids.get(&record.project_ref).copied();
         let old = project_id
             .and_then(|id| stored.get(&(id, record.indicator.clone(), record.period.clone())));
+        let kept;
+        let record = match old {
+            Some(old) if keeps_stored_comments => {
+                kept = ValueRecord {
+                    comment: old.row.comment.clone(),
+                    ..record.clone()
+                };
+                &kept
+            }
+            _ => record,
+        };
         let old_record = old.map(|old| stored_record(&record.project_ref, old));
         let change = change_of(record, old_record.as_ref());
         counts.count(change);

@@ -3,6 +3,17 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// The most errors an answer lists; it counts them all (`error_count`). Enough to fix a
+/// file by, few enough that a file of a million bad rows gets a small answer.
+pub const MAX_LISTED_ERRORS: usize = 1_000;
+
+/// The first `MAX_LISTED_ERRORS` of `errors`, and how many there were.
+pub fn listed(mut errors: Vec<FieldError>) -> (Vec<FieldError>, usize) {
+    let count = errors.len();
+    errors.truncate(MAX_LISTED_ERRORS);
+    (errors, count)
+}
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {

@@ -13,8 +13,8 @@ use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::indicators::Definition;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::facts::{Facts, Membership, Tally, ValueFact};
-use crate::domain::aggregate::question::{GroupBy, Question, Rule};
-use crate::domain::aggregate::{Row, from_facts, from_tallies};
+use crate::domain::aggregate::question::{GroupBy, Question, Rule, SEXES};
+use crate::domain::aggregate::{Row, from_facts, from_tallies, table_columns};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::PeriodSpan;
@@ -39,6 +39,8 @@ pub struct AggregateRequest {
     pub as_of: Option<DateTime<Utc>>,
     /// Which values count.
     pub basis: ReportBasis,
+    /// The most cells the answer may have (`Config::max_answer_cells`).
+    pub max_cells: usize,
 }
 
 /// Answers an aggregate question from one consistent state of the database: with `as_of`,
@@ -107,6 +109,16 @@ pub fn answer_at(
         &indicator.code,
         field,
     )?;
+    // Each group of members is a row (one per sex in a sex breakdown), and the national
+    // row: known here, before any value is loaded or any row made.
+    let sexes = if request.group_by.contains(&GroupBy::Sex) {
+        SEXES.len()
+    } else {
+        1
+    };
+    let rows = members.len().saturating_mul(sexes).saturating_add(1);
+    let columns = table_columns(request.group_by.len(), aggregation == Aggregation::Ratio);
+    check_cells(rows.saturating_mul(columns), request.max_cells)?;
     // Where every project falls in exactly one group, the nation is the sum of the groups;
     // otherwise (branscher, periods) it is counted on its own.
     let one_group_each = request
@@ -251,6 +263,20 @@ pub fn answer_at(
             max: result.stats.max,
         },
     })
+}
+
+/// Refuses an answer of more than `max` cells, before it is made.
+pub fn check_cells(cells: usize, max: usize) -> Result<(), AppError> {
+    if cells <= max {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        "group_by",
+        "too_many_cells",
+        format!(
+            "the answer would have {cells} cells; at most {max} are answered: group by fewer dimensions, ask for a shorter period or filter"
+        ),
+    ))
 }
 
 /// A sex breakdown needs an indicator (or, for a ratio, both parts) reported by sex.

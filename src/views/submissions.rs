@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::domain::submission::Rejection;
 use crate::domain::submission::records::{Counts, Outcome};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, MAX_LISTED_ERRORS, listed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -36,7 +36,10 @@ pub struct SubmissionResult {
     pub projects: Counts,
     pub values: Counts,
     pub narratives: Counts,
+    /// The first errors found, at most 1,000 (`error_count` counts them all).
     pub errors: Vec<FieldError>,
+    /// How many errors were found.
+    pub error_count: usize,
 }
 
 impl SubmissionResult {
@@ -57,6 +60,7 @@ impl SubmissionResult {
             values: outcome.values,
             narratives: outcome.narratives,
             errors: Vec::new(),
+            error_count: 0,
         }
     }
 
@@ -73,14 +77,16 @@ impl SubmissionResult {
                 errors,
             ),
         };
+        let (errors, error_count) = listed(errors);
         let result = SubmissionResult {
             problem_type: Some(format!("urn:uppfoljning:problem:{slug}")),
             title: Some(title.to_string()),
             detail: Some(format!(
-                "{} item(s) refused; nothing was stored",
-                errors.len()
+                "{error_count} item(s) refused{}; nothing was stored",
+                listing(error_count, "the first {} are listed")
             )),
             errors,
+            error_count,
             ..SubmissionResult::counted(
                 SubmissionStatus::Rejected,
                 dry_run,
@@ -107,9 +113,22 @@ impl SubmissionResult {
             self.title = Some(title.to_string());
         }
         if self.detail.is_some() {
-            self.detail = Some(format!("{} fel; ingenting lagrades", self.errors.len()));
+            self.detail = Some(format!(
+                "{} fel{}; ingenting lagrades",
+                self.error_count,
+                listing(self.error_count, "de första {} visas")
+            ));
         }
         crate::views::swedish::translate(&mut self.errors);
         self
+    }
+}
+
+/// The words saying that only some of `count` errors are listed, if so.
+fn listing(count: usize, words: &str) -> String {
+    if count > MAX_LISTED_ERRORS {
+        format!(", {}", words.replace("{}", &MAX_LISTED_ERRORS.to_string()))
+    } else {
+        String::new()
     }
 }

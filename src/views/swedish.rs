@@ -60,7 +60,7 @@ pub fn message(code: &str) -> Option<&'static str> {
         "invalid_query" => "Frågeparametrarna har fel form.",
         "invalid_csv" => "Filen är inte en läsbar CSV-fil.",
         "missing_columns" => {
-            "Rubrikraden saknar kolumner: project_ref, indicator, period, value, kvinnor, man, ej_angivet, organisationsnummer."
+            "Rubrikraden saknar kolumner: project_ref, indicator, period och minst en av value, kvinnor, man, ej_angivet, organisationsnummer."
         }
         "too_many_rows" => "Filen har för många rader; dela upp den.",
         "not_a_number" => "Här ska stå ett tal, med decimalkomma eller decimalpunkt.",

@@ -583,10 +583,10 @@ async fn csv_xlsx_and_json_stat_carry_the_json_numbers(backend: Backend) {
         "Kronoberg"
     );
     let index = &stat["dimension"]["region"]["category"]["index"];
-    let from_stat: Vec<(String, f64)> = ["07", "08", "total"]
+    let from_stat: Vec<(String, f64)> = ["07", "08", "_T"]
         .iter()
         .map(|code| {
-            let key = if *code == "total" { "national" } else { code };
+            let key = if *code == "_T" { "national" } else { code };
             (
                 key.to_string(),
                 stat["value"][index[code].as_u64().unwrap() as usize]
@@ -597,7 +597,7 @@ async fn csv_xlsx_and_json_stat_carry_the_json_numbers(backend: Backend) {
         .collect();
     assert_eq!(from_stat, expected);
     assert_eq!(
-        stat["dimension"]["region"]["category"]["label"]["total"],
+        stat["dimension"]["region"]["category"]["label"]["_T"],
         "Riket"
     );
 }

@@ -139,6 +139,7 @@ impl TestApp {
             max_submission_bytes: uppfoljning::config::DEFAULT_MAX_SUBMISSION_BYTES,
             rate_limit_per_second: 0,
             cors_allowed_origins: Vec::new(),
+            max_answer_cells: uppfoljning::config::DEFAULT_MAX_ANSWER_CELLS,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

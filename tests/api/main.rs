@@ -4,9 +4,12 @@ mod common;
 
 mod aggregates;
 mod auth;
+mod bounded_errors;
 mod browser;
 mod child_server;
+mod csv_columns;
 mod dashboard;
+mod exports;
 mod faults;
 mod files;
 mod hostile_files;

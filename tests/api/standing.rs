@@ -367,6 +367,7 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
         filters: Vec::new(),
         as_of: None,
         basis: uppfoljning::views::aggregates::ReportBasis::All,
+        max_cells: usize::MAX,
     };
     let mut conn = t.conn();
     let pool = t.state.pool.clone();

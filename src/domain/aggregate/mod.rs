@@ -17,6 +17,14 @@ pub mod stats;
 
 use rust_decimal::Decimal;
 
+/// The columns of an answer's table (CSV, xlsx, the rows of JSON): scope, each grouping
+/// dimension's code and label, the value (with a ratio's two parts), target, projects and
+/// reporting projects.
+pub fn table_columns(dimensions: usize, ratio: bool) -> usize {
+    let value = if ratio { 3 } else { 1 };
+    1 + 2 * dimensions + value + 3
+}
+
 /// One group's figures. `keys` follow `group_by`; `None` is a project without that code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {

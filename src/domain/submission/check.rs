@@ -33,7 +33,10 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
         return Err(Rejection::Invalid(errors));
     }
     let mut locked = Vec::new();
-    let mut checked = Checked::default();
+    let mut checked = Checked {
+        keeps_stored_comments: input.keeps_stored_comments,
+        ..Checked::default()
+    };
     let mut seen_refs = HashSet::new();
     for (index, project) in input.projects.into_iter().enumerate() {
         let mut item = ItemErrors {

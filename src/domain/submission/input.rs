@@ -126,4 +126,8 @@ pub struct SubmissionInput {
     pub values: Vec<ValueInput>,
     #[serde(default)]
     pub narratives: Vec<NarrativeInput>,
+    /// Set by a reader whose file has no place for comments (a CSV without `kommentar`):
+    /// each value keeps the comment stored with it instead of losing it.
+    #[serde(skip)]
+    pub keeps_stored_comments: bool,
 }

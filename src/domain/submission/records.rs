@@ -67,6 +67,9 @@ pub struct Checked {
     pub projects: Vec<ProjectRecord>,
     pub values: Vec<ValueRecord>,
     pub narratives: Vec<NarrativeRecord>,
+    /// The values' comments are the stored ones, whatever the records hold
+    /// (`SubmissionInput::keeps_stored_comments`).
+    pub keeps_stored_comments: bool,
 }
 
 /// How many items of one kind a submission created, changed and left as they were.

@@ -176,6 +176,7 @@ fn valid() -> SubmissionInput {
             lessons: String::new(),
             deviations: String::new(),
         }],
+        keeps_stored_comments: false,
     }
 }
 
