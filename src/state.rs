@@ -14,9 +14,6 @@ use crate::error::AppError;
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
 
-/// How many aggregate answers an instance keeps.
-pub const KEPT_ANSWERS: usize = 256;
-
 /// How long a request waits for its turn at the database before it is answered 503.
 const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
 
@@ -26,7 +23,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: TokenKeys,
     pub rate_limiter: Option<RateLimiter>,
-    /// Aggregate answers, kept until the data changes.
+    /// Aggregate answers, kept until the data changes, up to `KEPT_ANSWERS_BYTES`.
     pub answers: AnswerCache<Aggregate>,
     /// One per pooled connection: the requests that may use the database at once.
     db_permits: Semaphore,
@@ -70,7 +67,7 @@ impl AppState {
             pool,
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
-            answers: AnswerCache::new(KEPT_ANSWERS),
+            answers: AnswerCache::new(config.kept_answers_bytes),
             db_permits: Semaphore::new(config.pool_size as usize),
             computation_permits: Semaphore::new(cores),
             write_permits: Semaphore::new(1),

@@ -555,6 +555,10 @@ fn config(url: &DatabaseUrl) -> Config {
         max_submission_bytes: 64 * 1024 * 1024,
         rate_limit_per_second: 0,
         cors_allowed_origins: Vec::new(),
+        metrics_token: None,
+        jwt_max_lifetime_seconds: uppfoljning::config::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+        kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
+        behind_tls_proxy: false,
     }
 }
 

@@ -21,7 +21,8 @@ pub struct CompletenessParams {
     pub period: String,
 }
 
-/// Per region: active projects, required values, reported, missing and on time.
+/// Per region: active projects, required values, reported, missing and on time. A region's
+/// token gets its own region's row only (and the national total).
 #[utoipa::path(
     tag = "aggregates",
     security(("bearer" = [])),
@@ -30,10 +31,11 @@ pub struct CompletenessParams {
 )]
 #[get("/completeness")]
 pub async fn get_completeness(
-    _caller: Authorized<AnyRole>,
+    caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
     params: web::Query<CompletenessParams>,
 ) -> Result<web::Json<Completeness>, AppError> {
+    let principal = caller.principal;
     let period = params.into_inner().period;
     let span = PeriodSpan::parse(&period).ok_or_else(|| {
         AppError::invalid(
@@ -44,7 +46,9 @@ pub async fn get_completeness(
     })?;
     let answer = state
         .db(move |conn| {
-            db::read_transaction(conn, |conn| completeness::answer(conn, period, &span))
+            db::read_transaction(conn, |conn| {
+                completeness::answer(conn, &principal, period, &span)
+            })
         })
         .await?;
     Ok(web::Json(answer))

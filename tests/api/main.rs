@@ -8,6 +8,7 @@ mod browser;
 mod dashboard;
 mod faults;
 mod files;
+mod hardening;
 mod migrations;
 mod operations;
 mod outage;
