@@ -199,17 +199,23 @@ fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page, tls: bool)
 }
 
 /// Requests without a token are limited by the address they come from, as a token's are by
-/// its caller, so that no one can spend the service's work anonymously. Health checks are
-/// left alone: a load balancer's probes must never be refused for their number.
+/// its caller (`api::access`), so that no one can spend the service's work anonymously:
+/// everything outside the API (documentation, dashboard, metrics, unknown paths), whatever
+/// its headers, and API requests without a token. A load balancer's probes (`GET` or `HEAD`
+/// below `/health/`) are never refused for their number.
 async fn limit_unauthenticated(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse, actix_web::Error> {
-    let anonymous = !request
-        .headers()
-        .contains_key(actix_web::http::header::AUTHORIZATION)
-        && !request.path().starts_with("/health/");
-    if anonymous
+    let path = request.path();
+    let probe = path.starts_with("/health/")
+        && (request.method() == Method::GET || request.method() == Method::HEAD);
+    let with_token = path.starts_with("/api/")
+        && request
+            .headers()
+            .contains_key(actix_web::http::header::AUTHORIZATION);
+    if !probe
+        && !with_token
         && let Some(limiter) = request
             .app_data::<web::Data<AppState>>()
             .and_then(|state| state.rate_limiter.as_ref())

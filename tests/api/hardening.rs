@@ -158,11 +158,37 @@ async fn requests_without_a_token_are_limited_by_address(backend: Backend) {
     )
     .await
     .ok();
-    // Health checks are never refused for their number.
+    // Health checks are never refused for their number; made-up methods on their paths,
+    // and paths outside the API whatever their headers, count against the address.
     for _ in 0..5 {
         let probe = TestRequest::get().uri("/health/live");
         send(&app, from_address(probe, "192.0.2.1:4004")).await.ok();
     }
+    let junk = || {
+        TestRequest::default()
+            .method(Method::from_bytes(b"M00001").unwrap())
+            .uri("/health/live")
+    };
+    for _ in 0..2 {
+        let reply = send(&app, from_address(junk(), "192.0.2.3:4000")).await;
+        assert_eq!(reply.status, 405);
+    }
+    send(&app, from_address(junk(), "192.0.2.3:4000"))
+        .await
+        .problem(429);
+    let headed = || {
+        TestRequest::get()
+            .uri("/made-up")
+            .insert_header(("Authorization", "Bearer anything"))
+    };
+    for _ in 0..2 {
+        send(&app, from_address(headed(), "192.0.2.4:4000"))
+            .await
+            .problem(404);
+    }
+    send(&app, from_address(headed(), "192.0.2.4:4000"))
+        .await
+        .problem(429);
 }
 
 async fn kept_answers_stay_under_their_byte_cap(backend: Backend) {
