@@ -3,28 +3,57 @@
 //! Every write transaction increases the data version in the database (`db::data_version`),
 //! so an answer computed at version N is exact for as long as the version is N, on every
 //! instance that serves the same database. An answer is reused only at the version it was
-//! computed at; when the version moves on, the older answers are dropped. Beyond the
-//! capacity the least recently used answer goes (moka).
+//! computed at; when the version moves on, the older answers are dropped.
+//!
+//! The answers are weighed by the bytes of their JSON, so that their number cannot be
+//! turned into memory: beyond the byte capacity the least recently used answer goes (moka),
+//! and an answer larger than the whole capacity is not kept.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
+use serde::Serialize;
 
-pub struct AnswerCache<T: Send + Sync + 'static> {
+pub struct AnswerCache<T: Serialize + Send + Sync + 'static> {
     /// Question → (the version it was computed at, the answer). `None` keeps nothing.
     answers: Option<Cache<String, (i64, Arc<T>)>>,
     /// The newest version an answer was kept for.
     newest: AtomicI64,
 }
 
-impl<T: Send + Sync + 'static> AnswerCache<T> {
-    /// Keeps at most `capacity` answers; 0 keeps none.
-    pub fn new(capacity: usize) -> AnswerCache<T> {
-        let answers = (capacity > 0).then(|| {
+/// The bytes of `answer`'s JSON, counted as it is written out, without holding it.
+fn json_bytes(answer: &impl Serialize) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // An answer that cannot be written out is weighed as too large to keep.
+    match serde_json::to_writer(&mut counter, answer) {
+        Ok(()) => counter.0,
+        Err(_) => u64::MAX,
+    }
+}
+
+impl<T: Serialize + Send + Sync + 'static> AnswerCache<T> {
+    /// Keeps answers of at most `capacity_bytes` of JSON in all (their key included); 0
+    /// keeps none.
+    pub fn new(capacity_bytes: u64) -> AnswerCache<T> {
+        let answers = (capacity_bytes > 0).then(|| {
             Cache::builder()
-                .max_capacity(capacity as u64)
+                .max_capacity(capacity_bytes)
+                .weigher(|question: &String, (_, answer): &(i64, Arc<T>)| {
+                    let bytes = (question.len() as u64).saturating_add(json_bytes(answer.as_ref()));
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
                 .eviction_policy(EvictionPolicy::lru())
                 .build()
         });
@@ -54,13 +83,21 @@ impl<T: Send + Sync + 'static> AnswerCache<T> {
         }
         answers.insert(question, (version, answer));
     }
+
+    /// The bytes the kept answers weigh, as of the cache's last housekeeping.
+    pub fn weighted_size(&self) -> u64 {
+        self.answers.as_ref().map_or(0, |answers| {
+            answers.run_pending_tasks();
+            answers.weighted_size()
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn kept(cache: &AnswerCache<i32>, version: i64, questions: &[&str]) -> Vec<String> {
+    fn kept(cache: &AnswerCache<String>, version: i64, questions: &[&str]) -> Vec<String> {
         if let Some(answers) = &cache.answers {
             answers.run_pending_tasks();
         }
@@ -71,15 +108,20 @@ mod tests {
             .collect()
     }
 
+    /// An answer whose JSON (with its key of one byte) weighs 100 bytes.
+    fn answer(n: u8) -> Arc<String> {
+        Arc::new(format!("{n}").repeat(97))
+    }
+
     #[test]
     fn answers_live_until_the_version_moves_on() {
-        let cache = AnswerCache::new(2);
-        cache.put(7, "a".into(), Arc::new(1));
-        assert_eq!(cache.get(7, "a").as_deref(), Some(&1));
+        let cache = AnswerCache::new(1000);
+        cache.put(7, "a".into(), answer(1));
+        assert_eq!(cache.get(7, "a"), Some(answer(1)));
         assert_eq!(cache.get(8, "a"), None, "newer data: recompute");
-        cache.put(8, "b".into(), Arc::new(2));
+        cache.put(8, "b".into(), answer(2));
         assert_eq!(cache.get(7, "a"), None, "forgotten with its version");
-        cache.put(7, "c".into(), Arc::new(3));
+        cache.put(7, "c".into(), answer(3));
         assert_eq!(
             cache.get(7, "c"),
             None,
@@ -89,19 +131,38 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_answer_goes_first() {
-        let cache = AnswerCache::new(2);
-        cache.put(1, "a".into(), Arc::new(1));
-        cache.put(1, "b".into(), Arc::new(2));
+        let cache = AnswerCache::new(200);
+        cache.put(1, "a".into(), answer(1));
+        cache.put(1, "b".into(), answer(2));
         assert_eq!(kept(&cache, 1, &["a", "b"]), ["a", "b"]);
+        assert_eq!(cache.weighted_size(), 200);
         assert!(cache.get(1, "a").is_some(), "a is used again");
-        cache.put(1, "c".into(), Arc::new(3));
+        cache.put(1, "c".into(), answer(3));
         assert_eq!(kept(&cache, 1, &["a", "b", "c"]), ["a", "c"]);
+        assert_eq!(cache.weighted_size(), 200);
+    }
+
+    #[test]
+    fn answers_are_kept_by_their_bytes() {
+        let cache = AnswerCache::new(1000);
+        for n in 0..50u8 {
+            cache.put(1, format!("{n:03}"), Arc::new("x".repeat(300)));
+            assert!(cache.weighted_size() <= 1000);
+        }
+        cache.put(1, "huge".into(), Arc::new("x".repeat(2000)));
+        assert_eq!(
+            kept(&cache, 1, &["huge"]),
+            Vec::<String>::new(),
+            "larger than all"
+        );
+        assert!(cache.weighted_size() <= 1000);
     }
 
     #[test]
     fn capacity_zero_keeps_nothing() {
         let cache = AnswerCache::new(0);
-        cache.put(1, "a".into(), Arc::new(1));
+        cache.put(1, "a".into(), answer(1));
         assert_eq!(cache.get(1, "a"), None);
+        assert_eq!(cache.weighted_size(), 0);
     }
 }

@@ -7,6 +7,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, get, web};
@@ -20,6 +21,29 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The most of a request's method and path a log line holds: a client cannot make the logs
+/// grow by the size of what it sends.
+pub const LOGGED_CHARS: usize = 200;
+
+/// `text` cut to `LOGGED_CHARS` characters, marked with `…` where it was cut.
+fn logged(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(LOGGED_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
+/// The method as a metrics label: the methods HTTP defines, and `other` for every name a
+/// client makes up, so that made-up names cannot add series.
+fn method_label(method: &Method) -> &'static str {
+    [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+    ]
+    .into_iter()
+    .find(|known| *known == method.as_str())
+    .unwrap_or("other")
+}
 
 /// Sent with every response. Set here rather than by actix's `DefaultHeaders`, which
 /// cannot reach the answer to a panicked handler (it leaves as an error, not a response).
@@ -51,16 +75,20 @@ async fn request_context(
 ) -> Result<ServiceResponse, actix_web::Error> {
     let request_id =
         incoming_request_id(&request).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
-        method = %method,
-        path = %request.path(),
+        method = %logged(request.method().as_str()),
+        path = %logged(request.path()),
         subject = tracing::field::Empty,
     );
     let started = Instant::now();
     let page = Page::of(request.path());
+    let tls = request.app_config().secure()
+        || request
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.config.behind_tls_proxy);
     let served = match nul_in_uri(&request) {
         Some(refused) => Some(request.error_response(refused)),
         None => match AssertUnwindSafe(next.call(request).instrument(span.clone()))
@@ -77,20 +105,21 @@ async fn request_context(
         let mut answer =
             span.in_scope(|| AppError::Internal("the handler panicked".into()).error_response());
         crate::observability::record_request(
-            method.as_str(),
+            method,
             "panicked",
             answer.status().as_u16(),
             started.elapsed().as_secs_f64(),
         );
-        add_headers(answer.headers_mut(), &request_id, page);
+        add_headers(answer.headers_mut(), &request_id, page, tls);
         return Err(InternalError::from_response("the handler panicked", answer).into());
     };
+    // An unknown path's own text never becomes a label.
     let route = response
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
     crate::observability::record_request(
-        method.as_str(),
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -102,7 +131,7 @@ async fn request_context(
             "served"
         )
     });
-    add_headers(response.headers_mut(), &request_id, page);
+    add_headers(response.headers_mut(), &request_id, page, tls);
     Ok(response)
 }
 
@@ -129,9 +158,20 @@ impl Page {
     }
 }
 
+/// Swagger UI's policy: its scripts are files of its own (the initialiser too, no inline
+/// script), it sets inline styles and draws icons from `data:` images, and it fetches the
+/// document and tries operations on the service itself. Nothing from elsewhere.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// HSTS for a year: once a browser has reached the service over TLS, never over plain HTTP.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// The request id, and the security headers: no sniffing, no framing, no referrer, no
-/// caching, and a content security policy for what the path serves.
-fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page) {
+/// caching, a content security policy for what the path serves, and HSTS when the request
+/// came over TLS (`tls`).
+fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page, tls: bool) {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, value);
     }
@@ -142,16 +182,48 @@ fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page) {
         );
     }
     let policy = match page {
-        Page::Docs => None,
-        Page::Dashboard => Some(crate::dashboard::CONTENT_SECURITY_POLICY),
-        Page::Data => Some("default-src 'none'; frame-ancestors 'none'"),
+        Page::Docs => DOCS_CONTENT_SECURITY_POLICY,
+        Page::Dashboard => crate::dashboard::CONTENT_SECURITY_POLICY,
+        Page::Data => "default-src 'none'; frame-ancestors 'none'",
     };
-    if let Some(policy) = policy {
+    headers.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(policy),
+    );
+    if tls {
         headers.insert(
-            HeaderName::from_static("content-security-policy"),
-            HeaderValue::from_static(policy),
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
         );
     }
+}
+
+/// Requests without a token are limited by the address they come from, as a token's are by
+/// its caller (`api::access`), so that no one can spend the service's work anonymously:
+/// everything outside the API (documentation, dashboard, metrics, unknown paths), whatever
+/// its headers, and API requests without a token. A load balancer's probes (`GET` or `HEAD`
+/// below `/health/`) are never refused for their number.
+async fn limit_unauthenticated(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let path = request.path();
+    let probe = path.starts_with("/health/")
+        && (request.method() == Method::GET || request.method() == Method::HEAD);
+    let with_token = path.starts_with("/api/")
+        && request
+            .headers()
+            .contains_key(actix_web::http::header::AUTHORIZATION);
+    if !probe
+        && !with_token
+        && let Some(limiter) = request
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.rate_limiter.as_ref())
+        && let Err(wait) = limiter.check(&api::access::address_of(request.request()), 1)
+    {
+        return Ok(request.error_response(AppError::TooManyRequests(wait)));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
 }
 
 /// A NUL character (`%00`) in the path names no resource: no identifier contains one, and
@@ -221,10 +293,17 @@ pub fn build_app(
         .app_data(web::PayloadConfig::new(max_body_bytes))
         .app_data(api::extract::query_config())
         .app_data(api::extract::path_config())
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", document)
+                // Its badge would send the document's address to swagger.io, and the
+                // policy refuses the image anyway.
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
         .service(docs_redirect)
         .configure(crate::dashboard::configure)
         .default_service(web::to(unknown_route))
+        .wrap(from_fn(limit_unauthenticated))
         .wrap(cors(&state_cors_origins))
         .wrap(from_fn(request_context))
 }
@@ -249,6 +328,20 @@ mod tests {
     use actix_web::{App, test, web};
 
     use super::*;
+
+    #[actix_web::test]
+    async fn logged_text_is_cut_and_labels_are_known_methods() {
+        assert_eq!(logged("/health/live"), "/health/live");
+        let long = "å".repeat(LOGGED_CHARS * 10);
+        let cut = logged(&long);
+        assert_eq!(cut.chars().count(), LOGGED_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"M00001").unwrap()),
+            "other"
+        );
+    }
 
     #[actix_web::test]
     async fn a_panicking_handler_is_a_500_problem_with_the_request_id() {

@@ -43,10 +43,27 @@ impl Role {
 /// The verified caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// The token's `iss`, if it has one.
+    pub issuer: Option<String>,
     pub subject: String,
     pub role: Role,
     /// Set exactly when `role` is `Region`.
     pub region: Option<RegionCode>,
+}
+
+impl Principal {
+    /// Who calls, as one text: issuer, role, region and subject. A subject alone names no
+    /// one: two issuers may give out the same one, and the command line gives every token
+    /// the subject `cli` unless told otherwise, to a region's system and an admin alike.
+    pub fn caller(&self) -> String {
+        serde_json::json!([
+            self.issuer,
+            self.role.as_str(),
+            self.region.as_ref().map(RegionCode::as_str),
+            self.subject,
+        ])
+        .to_string()
+    }
 }
 
 /// The claims of a token, as signed and as read.
@@ -80,6 +97,7 @@ impl Claims {
             (_, _) => None,
         };
         Ok(Principal {
+            issuer: self.iss,
             subject: self.sub,
             role,
             region,
@@ -94,9 +112,14 @@ pub struct TokenKeys {
     validation: Validation,
     issuer: Option<String>,
     audience: Option<String>,
+    max_lifetime_seconds: u64,
 }
 
 const SECRET_BYTES: usize = 32;
+
+/// How far clocks may disagree: a token is taken as expired or valid yet this many seconds
+/// late or early, and may outlive the maximum lifetime by as much.
+pub const LEEWAY_SECONDS: u64 = 60;
 
 impl TokenKeys {
     /// Loads the key the configuration names; creates the secret file on first start.
@@ -116,6 +139,19 @@ impl TokenKeys {
                 )
             }
             JwtKeySource::PublicKeyFile(path) => {
+                // An identity provider signs tokens for many services: only its issuer and
+                // this service's audience make one of them a token for this service.
+                for (variable, value) in [
+                    ("JWT_ISSUER", &config.jwt_issuer),
+                    ("JWT_AUDIENCE", &config.jwt_audience),
+                ] {
+                    if value.is_none() {
+                        return Err(ConfigError {
+                            variable,
+                            problem: "required with JWT_PUBLIC_KEY_FILE".into(),
+                        });
+                    }
+                }
                 let (algorithm, key) = load_public_key(path)?;
                 (algorithm, key, None)
             }
@@ -126,6 +162,7 @@ impl TokenKeys {
         required.extend(config.jwt_audience.as_ref().map(|_| "aud"));
         validation.set_required_spec_claims(&required);
         validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
         match &config.jwt_issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
@@ -140,6 +177,7 @@ impl TokenKeys {
             validation,
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
+            max_lifetime_seconds: config.jwt_max_lifetime_seconds,
         })
     }
 
@@ -159,6 +197,12 @@ impl TokenKeys {
                     _ => "the token is malformed",
                 }
             })?;
+        let latest_exp = jsonwebtoken::get_current_timestamp()
+            .saturating_add(self.max_lifetime_seconds)
+            .saturating_add(LEEWAY_SECONDS);
+        if data.claims.exp > latest_exp {
+            return Err("the token is valid for longer than this service allows");
+        }
         data.claims.into_principal()
     }
 
@@ -174,6 +218,12 @@ impl TokenKeys {
         let encoding = self.encoding.as_ref().ok_or(
             "JWT_PUBLIC_KEY_FILE is set: tokens come from the identity provider that holds the private key",
         )?;
+        if ttl_seconds > self.max_lifetime_seconds {
+            return Err(format!(
+                "a token is valid for at most {} seconds (JWT_MAX_LIFETIME_SECONDS)",
+                self.max_lifetime_seconds
+            ));
+        }
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: subject.to_string(),

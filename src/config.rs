@@ -81,6 +81,14 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// The most cells an aggregate answer may have in any format (422 above it).
     pub max_answer_cells: usize,
+    /// The bearer token that reads `/metrics`; without one `/metrics` is not served.
+    pub metrics_token: Option<String>,
+    /// The longest a token may still be valid: one whose `exp` lies further ahead is refused.
+    pub jwt_max_lifetime_seconds: u64,
+    /// The bytes of kept aggregate answers (as serialised JSON); 0 keeps none.
+    pub kept_answers_bytes: u64,
+    /// Requests arrive over TLS (through a proxy that ends it): answers carry HSTS.
+    pub behind_tls_proxy: bool,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -88,6 +96,10 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// 90 days: a regional system's token is renewed each quarter at the latest.
+pub const DEFAULT_JWT_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 3600;
+/// Room for some hundred large answers; their memory is a few times their JSON.
+pub const DEFAULT_KEPT_ANSWERS_BYTES: u64 = 64 * 1024 * 1024;
 /// Room for a whole regional portfolio: 100,000 values of about 200 bytes each, and more.
 pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
 /// An aggregate's table (rows by columns) or JSON-stat cube: some 30 MB of JSON.
@@ -132,13 +144,25 @@ impl Config {
             (None, Some(path)) => JwtKeySource::PublicKeyFile(PathBuf::from(path)),
             (None, None) => JwtKeySource::SecretFile(data_dir.join(SECRET_FILE_NAME)),
         };
+        let jwt_issuer = get("JWT_ISSUER");
+        let jwt_audience = get("JWT_AUDIENCE");
+        let metrics_token = get("METRICS_TOKEN");
+        if metrics_token
+            .as_ref()
+            .is_some_and(|token| token.len() < MIN_SECRET_BYTES)
+        {
+            return Err(config_error(
+                "METRICS_TOKEN",
+                format!("must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
         Ok(Config {
             database,
             bind,
             data_dir,
             jwt_key,
-            jwt_issuer: get("JWT_ISSUER"),
-            jwt_audience: get("JWT_AUDIENCE"),
+            jwt_issuer,
+            jwt_audience,
             pool_size: parse_number(
                 get("DB_POOL_SIZE"),
                 "DB_POOL_SIZE",
@@ -171,6 +195,20 @@ impl Config {
                 DEFAULT_MAX_ANSWER_CELLS,
                 1..=5_000_000,
             )?,
+            metrics_token,
+            jwt_max_lifetime_seconds: parse_number(
+                get("JWT_MAX_LIFETIME_SECONDS"),
+                "JWT_MAX_LIFETIME_SECONDS",
+                DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+                60..=10 * 366 * 24 * 3600,
+            )?,
+            kept_answers_bytes: parse_number(
+                get("KEPT_ANSWERS_BYTES"),
+                "KEPT_ANSWERS_BYTES",
+                DEFAULT_KEPT_ANSWERS_BYTES,
+                0..=1 << 40,
+            )?,
+            behind_tls_proxy: parse_flag(get("BEHIND_TLS_PROXY"), "BEHIND_TLS_PROXY")?,
         })
     }
 }
@@ -217,6 +255,14 @@ where
                 range.end()
             ),
         )),
+    }
+}
+
+fn parse_flag(value: Option<String>, variable: &'static str) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(config_error(variable, "expected true or false")),
     }
 }
 
@@ -277,7 +323,7 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_variable() {
-        let cases: [(&[(&str, &str)], &str); 7] = [
+        let cases: [(&[(&str, &str)], &str); 10] = [
             (&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE"),
             (&[("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (&[("BIND", "localhost")], "BIND"),
@@ -291,6 +337,12 @@ mod tests {
                 ],
                 "JWT_SECRET",
             ),
+            (&[("METRICS_TOKEN", "short")], "METRICS_TOKEN"),
+            (
+                &[("JWT_MAX_LIFETIME_SECONDS", "0")],
+                "JWT_MAX_LIFETIME_SECONDS",
+            ),
+            (&[("BEHIND_TLS_PROXY", "yes please")], "BEHIND_TLS_PROXY"),
         ];
         for (vars, variable) in cases {
             let error = config(vars).unwrap_err();

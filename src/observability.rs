@@ -68,3 +68,8 @@ pub fn record_pool(connections: u32, idle: u32) {
     metrics::gauge!("db_pool_connections").set(f64::from(connections));
     metrics::gauge!("db_pool_idle_connections").set(f64::from(idle));
 }
+
+/// The bytes of the kept answers now (their JSON), set when the metrics are read.
+pub fn record_kept_answers(bytes: u64) {
+    metrics::gauge!("kept_answers_bytes").set(bytes as f64);
+}

@@ -1,6 +1,9 @@
-//! Requests per second per token subject, with a burst of twice the rate (governor's GCRA,
-//! one state per subject). Each instance limits on its own: behind a load balancer with N
-//! instances a subject gets at most N times the rate, which still stops a runaway client.
+//! Requests per second per caller, with a burst of twice the rate (governor's GCRA, one
+//! state per caller). A caller is a token's issuer, role, region and subject, or for a
+//! request without a valid token the address it comes from. A request costs what its work
+//! costs (`api::access::cost`), so the rate is one of plain reads. Each instance limits on
+//! its own: behind a load balancer with N instances a caller gets at most N times the
+//! rate, which still stops a runaway client.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +21,8 @@ pub struct RateLimiter<C: Clock + Clone = DefaultClock> {
     subjects: Governor<String, DashMapStateStore<String>, C, NoOpMiddleware<C::Instant>>,
     clock: C,
     checks: AtomicU64,
+    /// The most one request may cost: the burst.
+    burst: NonZeroU32,
 }
 
 impl RateLimiter {
@@ -36,21 +41,28 @@ impl<C: Clock + Clone> RateLimiter<C> {
             subjects: Governor::dashmap_with_clock(quota, clock.clone()),
             clock,
             checks: AtomicU64::new(0),
+            burst,
         })
     }
 
-    /// Lets one request of `subject` pass, or says in how many whole seconds the next one
-    /// is allowed.
-    pub fn check(&self, subject: &str) -> Result<(), u64> {
+    /// Lets one request of `caller` that costs `cost` pass, or says in how many whole
+    /// seconds it would be allowed. A cost above the burst counts as the whole burst.
+    pub fn check(&self, caller: &str, cost: u32) -> Result<(), u64> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % CHECKS_PER_SWEEP == CHECKS_PER_SWEEP - 1 {
             self.forget_idle();
         }
-        self.subjects
-            .check_key(&subject.to_string())
-            .map_err(|not_until| {
+        let cost = NonZeroU32::new(cost)
+            .unwrap_or(NonZeroU32::MIN)
+            .min(self.burst);
+        match self.subjects.check_key_n(&caller.to_string(), cost) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(self.clock.now());
-                wait.as_secs_f64().ceil().max(1.0) as u64
-            })
+                Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            // Not reached: the cost is at most the burst.
+            Err(_) => Err(1),
+        }
     }
 
     fn forget_idle(&self) {
@@ -70,13 +82,29 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::with_clock(2, clock.clone()).unwrap();
         for _ in 0..4 {
-            assert_eq!(limiter.check("a"), Ok(()));
+            assert_eq!(limiter.check("a", 1), Ok(()));
         }
-        assert_eq!(limiter.check("a"), Err(1));
-        assert_eq!(limiter.check("b"), Ok(()), "subjects have their own state");
+        assert_eq!(limiter.check("a", 1), Err(1));
+        assert_eq!(
+            limiter.check("b", 1),
+            Ok(()),
+            "callers have their own state"
+        );
         clock.advance(Duration::from_millis(600));
-        assert_eq!(limiter.check("a"), Ok(()));
+        assert_eq!(limiter.check("a", 1), Ok(()));
         assert!(RateLimiter::new(0).is_none());
+    }
+
+    #[test]
+    fn a_request_costs_its_work() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::with_clock(5, clock.clone()).unwrap();
+        assert_eq!(limiter.check("a", 6), Ok(()));
+        assert_eq!(limiter.check("a", 4), Ok(()));
+        assert_eq!(limiter.check("a", 1), Err(1), "the burst of ten is spent");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(limiter.check("a", 100), Ok(()), "at most the whole burst");
+        assert_eq!(limiter.check("a", 1), Err(1));
     }
 
     #[test]
@@ -84,19 +112,19 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = RateLimiter::with_clock(10, clock.clone()).unwrap();
         for subject in 0..100 {
-            assert_eq!(limiter.check(&format!("system-{subject}")), Ok(()));
+            assert_eq!(limiter.check(&format!("system-{subject}"), 1), Ok(()));
         }
         assert_eq!(limiter.subjects.len(), 100);
         clock.advance(Duration::from_secs(1));
-        limiter.check("active").unwrap();
+        limiter.check("active", 1).unwrap();
         limiter.forget_idle();
         assert_eq!(limiter.subjects.len(), 1, "only the active subject is kept");
         for _ in 0..CHECKS_PER_SWEEP {
-            let _ = limiter.check("active");
+            let _ = limiter.check("active", 1);
         }
         clock.advance(Duration::from_secs(10));
         for _ in 0..CHECKS_PER_SWEEP {
-            let _ = limiter.check("other");
+            let _ = limiter.check("other", 1);
         }
         assert_eq!(
             limiter.subjects.len(),

@@ -17,9 +17,6 @@ use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares, 
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
 
-/// How many aggregate answers an instance keeps.
-pub const KEPT_ANSWERS: usize = 256;
-
 /// How long a request waits for its turn at the database before it is answered 503.
 const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
 
@@ -54,7 +51,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub keys: TokenKeys,
     pub rate_limiter: Option<RateLimiter>,
-    /// Aggregate answers, kept until the data changes.
+    /// Aggregate answers, kept until the data changes, up to `KEPT_ANSWERS_BYTES`.
     pub answers: AnswerCache<Aggregate>,
     /// One connection of its own for readiness, so that a probe never waits behind data work.
     probe: DbPool,
@@ -123,7 +120,7 @@ impl AppState {
             pool,
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
-            answers: AnswerCache::new(KEPT_ANSWERS),
+            answers: AnswerCache::new(config.kept_answers_bytes),
             probe,
             db_permits: Semaphore::new(reading_places),
             computation_permits: Semaphore::new(computations),

@@ -4,6 +4,7 @@
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
 
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::auth::{Principal, Role};
@@ -55,14 +56,77 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
         .ok_or(AppError::Unauthorized(
             "the Authorization header must be 'Bearer <token>'",
         ))?;
-    let principal = state.keys.verify(token).map_err(AppError::Unauthorized)?;
+    let principal = match state.keys.verify(token) {
+        Ok(principal) => principal,
+        Err(refused) => {
+            // Guessing tokens is limited as requests without one are (`app.rs`), by address.
+            if let Some(limiter) = &state.rate_limiter {
+                limiter
+                    .check(&address_of(request), 1)
+                    .map_err(AppError::TooManyRequests)?;
+            }
+            return Err(AppError::Unauthorized(refused));
+        }
+    };
     tracing::Span::current().record("subject", principal.subject.as_str());
     if let Some(limiter) = &state.rate_limiter {
         limiter
-            .check(&principal.subject)
+            .check(&principal.caller(), cost(request))
             .map_err(AppError::TooManyRequests)?;
     }
     Ok(principal)
+}
+
+/// The rate limiter's key for a caller without a valid token: the address the connection
+/// comes from (never a forwarded header, which the client writes).
+pub fn address_of(request: &HttpRequest) -> String {
+    match request.peer_addr() {
+        Some(peer) => format!("address {}", peer.ip()),
+        None => "address unknown".into(),
+    }
+}
+
+/// A read that a kept answer may spare (a list is a plain read).
+pub const COST_READ: u32 = 1;
+/// A read that computes (aggregates, completeness, reports, narratives, templates,
+/// snapshots), or a write of one item.
+pub const COST_HEAVY: u32 = 2;
+/// A read computed afresh (`Cache-Control: no-cache`), a bulk submission or a snapshot.
+pub const COST_COMPUTED: u32 = 10;
+
+/// The routes whose reads compute, by the end of their pattern.
+const HEAVY_READS: [&str; 7] = [
+    "/aggregates",
+    "/completeness",
+    "/reports",
+    "/reports/{period}",
+    "/template",
+    "/narratives",
+    "/snapshots/{id}",
+];
+
+/// What a request costs of its caller's rate, by the work it asks for: a kept answer costs
+/// little more than a list, one computed afresh or a bulk write many plain reads.
+pub fn cost(request: &HttpRequest) -> u32 {
+    let pattern = request.match_pattern().unwrap_or_default();
+    let computes = HEAVY_READS.iter().any(|end| pattern.ends_with(end));
+    let fresh = request
+        .headers()
+        .get(actix_web::http::header::CACHE_CONTROL)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().contains("no-cache"));
+    let method = request.method();
+    if method == Method::GET || method == Method::HEAD {
+        match (computes, fresh) {
+            (true, true) => COST_COMPUTED,
+            (true, false) => COST_HEAVY,
+            (false, _) => COST_READ,
+        }
+    } else if pattern.ends_with("/submissions") || pattern.ends_with("/snapshots") {
+        COST_COMPUTED
+    } else {
+        COST_HEAVY
+    }
 }
 
 /// Any authenticated caller.

@@ -63,6 +63,15 @@ fn split_list(text: &Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// A list of codes that filters, as a set: `01,01` and `01` ask the same, as do `01,02`
+/// and `02,01`, and so make one question, kept once.
+fn code_set(text: &Option<String>) -> Vec<String> {
+    let mut codes = split_list(text);
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
 impl AggregateParams {
     /// Checks what can be checked without the database.
     fn into_request(
@@ -131,13 +140,13 @@ impl AggregateParams {
             }
         };
         let filters = vec![
-            (Dimension::Sakomrade, split_list(&self.sakomrade)),
-            (Dimension::Fokusomrade, split_list(&self.fokusomrade)),
-            (Dimension::Effektkedja, split_list(&self.effektkedja)),
-            (Dimension::Bransch, split_list(&self.bransch)),
-            (Dimension::ProjectType, split_list(&self.project_type)),
+            (Dimension::Sakomrade, code_set(&self.sakomrade)),
+            (Dimension::Fokusomrade, code_set(&self.fokusomrade)),
+            (Dimension::Effektkedja, code_set(&self.effektkedja)),
+            (Dimension::Bransch, code_set(&self.bransch)),
+            (Dimension::ProjectType, code_set(&self.project_type)),
         ];
-        let regions = split_list(&self.region);
+        let regions = code_set(&self.region);
         for region in &regions {
             if crate::domain::codes::RegionCode::parse(region).is_none() {
                 errors.add("region", "unknown_region", format!("no region '{region}'"));

@@ -21,7 +21,8 @@ pub struct CompletenessParams {
     pub period: String,
 }
 
-/// Per region: active projects, required values, reported, missing and on time.
+/// Per region: active projects, required values, reported, missing and on time. A region's
+/// token gets its own region's row only (and the national total).
 #[utoipa::path(
     tag = "aggregates",
     security(("bearer" = [])),
@@ -34,6 +35,7 @@ pub async fn get_completeness(
     state: web::Data<AppState>,
     params: web::Query<CompletenessParams>,
 ) -> Result<web::Json<Completeness>, AppError> {
+    let principal = caller.principal;
     let period = params.into_inner().period;
     let span = PeriodSpan::parse(&period).ok_or_else(|| {
         AppError::invalid(
@@ -42,9 +44,12 @@ pub async fn get_completeness(
             "must be YYYY, YYYYH1, YYYYH2 or a range A..B",
         )
     })?;
+    let reader = principal.clone();
     let answer = state
-        .compute(&caller.principal, move |conn| {
-            db::read_transaction(conn, |conn| completeness::answer(conn, period, &span))
+        .compute(&principal, move |conn| {
+            db::read_transaction(conn, |conn| {
+                completeness::answer(conn, &reader, period, &span)
+            })
         })
         .await?;
     Ok(web::Json(answer))

@@ -153,6 +153,15 @@ pub fn document_common_responses(document: &mut utoipa::openapi::OpenApi) {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "metrics",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("The operator's METRICS_TOKEN, not a JWT"))
+                .build(),
+        ),
+    );
     let problem = |description: &str| {
         ResponseBuilder::new()
             .description(description)

@@ -300,6 +300,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (region, caller, idempotency_key) {
+        region -> Text,
+        caller -> Text,
+        idempotency_key -> Text,
+        submission_id -> Text,
+    }
+}
+
+diesel::joinable!(idempotency_keys -> submissions (submission_id));
 diesel::joinable!(project_codes -> projects (project_id));
 diesel::joinable!(project_indicators -> projects (project_id));
 diesel::table! {
@@ -324,6 +334,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     periods,
     period_lock_exceptions,
     submissions,
+    idempotency_keys,
     projects,
     project_codes,
     project_indicators,

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::narratives::{NarrativeRevisionRow, NarrativeRow};
-use super::schema::submissions;
+use super::schema::{idempotency_keys, submissions};
 use super::values::{EntityRow, RevisionRow, ValueRow};
 use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
@@ -30,26 +30,46 @@ pub struct SubmissionRow {
     pub created_at: NaiveDateTime,
 }
 
+/// The submission `caller` made to `region` with `key`.
 pub fn find_by_key(
     conn: &mut DbConnection,
     region: &str,
+    caller: &str,
     key: &str,
 ) -> QueryResult<Option<SubmissionRow>> {
-    submissions::table
+    idempotency_keys::table
+        .inner_join(submissions::table)
         .filter(
-            submissions::region
+            idempotency_keys::region
                 .eq(region)
-                .and(submissions::idempotency_key.eq(key)),
+                .and(idempotency_keys::caller.eq(caller))
+                .and(idempotency_keys::idempotency_key.eq(key)),
         )
         .select(SubmissionRow::as_select())
         .first(conn)
         .optional()
 }
 
-pub fn insert(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
+/// Records a submission, and its key for `caller` when it has one.
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &SubmissionRow,
+    caller: &str,
+    key: Option<&str>,
+) -> QueryResult<()> {
     diesel::insert_into(submissions::table)
         .values(row)
         .execute(conn)?;
+    if let Some(key) = key {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::region.eq(&row.region),
+                idempotency_keys::caller.eq(caller),
+                idempotency_keys::idempotency_key.eq(key),
+                idempotency_keys::submission_id.eq(&row.id),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

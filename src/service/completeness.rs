@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Days, NaiveDate, NaiveDateTime, TimeZone};
 
+use crate::auth::{Principal, Role};
 use crate::db::{self, DbConnection};
 use crate::domain::completeness::{self, OpenHalfYear, ProjectNeeds};
 use crate::domain::indicator::Aggregation;
@@ -14,15 +15,25 @@ use crate::domain::report::ReportState;
 use crate::error::AppError;
 use crate::views::completeness::{Completeness, CompletenessRow};
 
-/// Every region's completeness for `period` (checked as `span`), and the nation's.
+/// The completeness for `period` (checked as `span`) of every region `principal` may see,
+/// and the nation's. A region's token sees its own region only, as in `/reports`: how far
+/// other regions have come, and their report states, are for Tillväxtverket to follow, not
+/// for their peers. The national row is a national figure, like an aggregate, for all.
 pub fn answer(
     conn: &mut DbConnection,
+    principal: &Principal,
     period: String,
     span: &PeriodSpan,
 ) -> Result<Completeness, AppError> {
     let (needs, first_reported) = project_needs(conn, &span.half_years, span.start(), span.end())?;
     let periods = db::periods::list(conn)?;
-    let regions = db::reference::list_regions(conn)?;
+    let regions = db::reference::list_regions(conn)?
+        .into_iter()
+        .filter(|region| match (principal.role, &principal.region) {
+            (Role::Region, Some(own)) => own.as_str() == region.code,
+            (Role::Region, None) => false,
+            _ => true,
+        });
     let today = swedish_today();
     let open: Vec<OpenHalfYear> = span
         .half_years
@@ -43,7 +54,6 @@ pub fn answer(
         period,
         half_years: open.iter().map(|h| h.id.to_string()).collect(),
         regions: regions
-            .into_iter()
             .map(|region| {
                 let tally = tallies.get(&region.code).cloned().unwrap_or_default();
                 let reports = open_ids

@@ -61,6 +61,7 @@ pub fn load(
 ) -> Result<Loaded, AppError> {
     open_periods(conn, spec)?;
     let loader = Principal {
+        issuer: None,
         subject: "demo-data".into(),
         role: Role::Admin,
         region: None,

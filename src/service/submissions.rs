@@ -98,7 +98,8 @@ fn decide(
     db::lock_region(conn, region.as_str())?;
     let key = key.filter(|_| !dry_run);
     if let Some(key) = &key
-        && let Some(earlier) = db::submissions::find_by_key(conn, region.as_str(), key)?
+        && let Some(earlier) =
+            db::submissions::find_by_key(conn, region.as_str(), &principal.caller(), key)?
     {
         if earlier.request_sha256 == request_sha256 {
             return Ok(Decision::Replay(earlier.response));
@@ -147,11 +148,14 @@ fn decide(
             id: submission_id.clone(),
             region: region.to_string(),
             subject: principal.subject.clone(),
-            idempotency_key: key,
+            // Kept by caller in `idempotency_keys`; this column holds the keys of before.
+            idempotency_key: None,
             request_sha256,
             response: String::new(),
             created_at: now,
         },
+        &principal.caller(),
+        key.as_deref(),
     )?;
     let writer = Writer {
         subject: &principal.subject,

@@ -45,7 +45,7 @@ pub struct Completeness {
     pub period: String,
     /// The half-years counted: those opened for reporting that have started.
     pub half_years: Vec<String>,
-    /// Every region, reporting or not.
+    /// Every region the caller may see (a region token: its own), reporting or not.
     pub regions: Vec<CompletenessRow>,
     pub national: CompletenessRow,
 }

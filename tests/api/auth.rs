@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::backend_tests;
 use crate::common::{Backend, SECRET, TestApp, get, send};
 use uppfoljning::app::build_app;
-use uppfoljning::auth::Role;
+use uppfoljning::auth::{Role, TokenKeys};
 use uppfoljning::config::JwtKeySource;
 
 backend_tests!(
@@ -15,6 +15,7 @@ backend_tests!(
     requests_without_a_valid_token_get_401,
     issuer_and_audience_are_checked_when_configured,
     every_role_reads_reference_data,
+    tokens_valid_longer_than_the_maximum_lifetime_are_refused,
 );
 
 fn now() -> u64 {
@@ -217,8 +218,26 @@ async fn public_keys_verify_tokens_of_an_identity_provider(backend: Backend) {
         (Algorithm::ES256, "es256-public.pem", "es256-private.pem"),
         (Algorithm::RS256, "rs256-public.pem", "rs256-private.pem"),
     ] {
+        // An identity provider's key alone would take any token it signed, for any service:
+        // the issuer and this service's audience must be configured with it.
+        let base = TestApp::start(backend);
+        for (issuer, audience, named) in [
+            (None, Some("uppfoljning"), "JWT_ISSUER"),
+            (Some("https://idp.example"), None, "JWT_AUDIENCE"),
+        ] {
+            let mut config = base.config.clone();
+            config.jwt_key = JwtKeySource::PublicKeyFile(fixture(public));
+            config.jwt_issuer = issuer.map(str::to_string);
+            config.jwt_audience = audience.map(str::to_string);
+            let Err(error) = TokenKeys::load(&config) else {
+                panic!("started without {named}");
+            };
+            assert!(error.to_string().starts_with(named), "{error}");
+        }
         let t = TestApp::start_with(backend, |config| {
             config.jwt_key = JwtKeySource::PublicKeyFile(fixture(public));
+            config.jwt_issuer = Some("https://idp.example".into());
+            config.jwt_audience = Some("uppfoljning".into());
         });
         let app = test::init_service(build_app(t.state.clone())).await;
         let private_pem = std::fs::read(fixture(private)).unwrap();
@@ -226,9 +245,31 @@ async fn public_keys_verify_tokens_of_an_identity_provider(backend: Backend) {
             Algorithm::ES256 => EncodingKey::from_ec_pem(&private_pem).unwrap(),
             _ => EncodingKey::from_rsa_pem(&private_pem).unwrap(),
         };
-        let token =
-            jsonwebtoken::encode(&Header::new(algorithm), &claims("national"), &key).unwrap();
+        let from_idp = |iss: Option<&str>, aud: Option<&str>| {
+            let mut c = claims("national");
+            if let Some(iss) = iss {
+                c["iss"] = json!(iss);
+            }
+            if let Some(aud) = aud {
+                c["aud"] = json!(aud);
+            }
+            jsonwebtoken::encode(&Header::new(algorithm), &c, &key).unwrap()
+        };
+        let token = from_idp(Some("https://idp.example"), Some("uppfoljning"));
         assert_eq!(send(&app, get("/api/v1/regions", &token)).await.status, 200);
+        // Signed by the same provider for another service, by another issuer, or without
+        // saying for whom.
+        for (iss, aud) in [
+            (Some("https://idp.example"), Some("another-service")),
+            (Some("https://other-idp.example"), Some("uppfoljning")),
+            (Some("https://idp.example"), None),
+            (None, Some("uppfoljning")),
+            (None, None),
+        ] {
+            send(&app, get("/api/v1/regions", &from_idp(iss, aud)))
+                .await
+                .problem(401);
+        }
         // The public key used as an HS256 secret: the classic key-confusion attack.
         let public_pem = std::fs::read(fixture(public)).unwrap();
         let confused = signed(claims("admin"), Algorithm::HS256, &public_pem);
@@ -239,4 +280,45 @@ async fn public_keys_verify_tokens_of_an_identity_provider(backend: Backend) {
         send(&app, get("/api/v1/regions", &hs)).await.problem(401);
         assert!(t.state.keys.sign("x", Role::Admin, None, 60).is_err());
     }
+}
+
+async fn tokens_valid_longer_than_the_maximum_lifetime_are_refused(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let day = 24 * 3600;
+    let expiring_in = |seconds: u64| {
+        let mut c = claims("admin");
+        c["exp"] = json!(now() + seconds);
+        signed(c, Algorithm::HS256, SECRET)
+    };
+    // By default at most 90 days, with a minute's leeway for clocks.
+    assert_eq!(
+        send(&app, get("/api/v1/regions", &expiring_in(90 * day)))
+            .await
+            .status,
+        200
+    );
+    let year_3000 = 32_503_680_000 - now();
+    for seconds in [90 * day + 120, 365 * day, year_3000] {
+        let reply = send(&app, get("/api/v1/regions", &expiring_in(seconds))).await;
+        let problem = reply.problem(401);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("longer"),
+            "{problem}"
+        );
+    }
+    assert!(t.state.keys.sign("x", Role::Admin, None, 90 * day).is_ok());
+    assert!(t.state.keys.sign("x", Role::Admin, None, 91 * day).is_err());
+
+    let t = TestApp::start_with(backend, |config| config.jwt_max_lifetime_seconds = 3600);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    assert_eq!(
+        send(&app, get("/api/v1/regions", &expiring_in(3000)))
+            .await
+            .status,
+        200
+    );
+    send(&app, get("/api/v1/regions", &expiring_in(7200)))
+        .await
+        .problem(401);
 }

@@ -22,6 +22,8 @@ pub fn start(url: &DatabaseUrl, port: u16, address_space: Option<u64>) -> Child 
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("JWT_SECRET", String::from_utf8(SECRET.to_vec()).unwrap())
         .env("RUST_LOG", "error")
+        // The tests of a process of its own are about memory and faults, not rates.
+        .env("RATE_LIMIT_PER_SECOND", "0")
         // glibc reserves 64 MiB of address space per arena, one per thread by default: a
         // limit of the address space then measures threads, not memory.
         .env("MALLOC_ARENA_MAX", "2")

@@ -140,6 +140,10 @@ impl TestApp {
             rate_limit_per_second: 0,
             cors_allowed_origins: Vec::new(),
             max_answer_cells: uppfoljning::config::DEFAULT_MAX_ANSWER_CELLS,
+            metrics_token: None,
+            jwt_max_lifetime_seconds: uppfoljning::config::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
+            kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
+            behind_tls_proxy: false,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

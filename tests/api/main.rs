@@ -12,6 +12,7 @@ mod dashboard;
 mod exports;
 mod faults;
 mod files;
+mod hardening;
 mod hostile_files;
 mod migrations;
 mod numbers;

@@ -44,6 +44,7 @@ fn submissions(region: &str) -> String {
 
 pub fn region_principal(region: &str) -> Principal {
     Principal {
+        issuer: None,
         subject: "test".into(),
         role: Role::Region,
         region: Some(RegionCode::parse(region).unwrap()),

@@ -1,7 +1,7 @@
 //! Completeness, narratives and snapshots.
 
 use actix_web::test::{self, TestRequest};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::aggregates::{load, value};
 use crate::backend_tests;
@@ -58,6 +58,26 @@ async fn completeness_counts_required_reported_and_missing_values(backend: Backe
         .find(|r| r["region"] == "01")
         .unwrap();
     assert_eq!(stockholm["active_projects"], 0);
+    // What a region sees of the others is the same in every endpoint: nothing. Its own
+    // region's counts and report states, here as in `/reports`; the national total is a
+    // national figure, as an aggregate is.
+    let region = t.token(Role::Region, Some("07"));
+    let own = send(&app, get("/api/v1/completeness?period=2026", &region)).await;
+    let own = own.ok().json();
+    assert_eq!(own["regions"], json!([kronoberg]));
+    assert_eq!(own["national"], answer["national"]);
+    let reports = send(&app, get("/api/v1/reports?period=2026H1", &region)).await;
+    let listed: Vec<Value> = reports
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|report| report["region"].clone())
+        .collect();
+    assert_eq!(listed, [json!("07")]);
+    let national = send(&app, get("/api/v1/reports?period=2026H1", &t.admin())).await;
+    assert_eq!(national.ok().json().as_array().unwrap().len(), 21);
     let bad = send(&app, get("/api/v1/completeness?period=2026H3", &t.admin())).await;
     assert_eq!(bad.invalid_fields(), vec!["period"]);
 }

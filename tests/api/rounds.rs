@@ -396,6 +396,7 @@ fn race(
             let pool = t.state.pool.clone();
             std::thread::spawn(move || {
                 let national = Principal {
+                    issuer: None,
                     subject: format!("analyst-{}", transition.as_str()),
                     role: Role::National,
                     region: None,

@@ -298,6 +298,7 @@ pub fn slow_write(
     std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
         let admin = Principal {
+            issuer: None,
             subject: "slow-writer".into(),
             role: Role::Admin,
             region: None,

@@ -789,6 +789,16 @@ async fn idempotency_keys_replay_and_refuse_other_bodies(backend: Backend) {
     )
     .insert_header(("Idempotency-Key", "nightly-2026-11-28"));
     assert_eq!(send(&app, other_region).await.status, 200);
+    // Keys belong to a caller: an admin (with the same subject, `test`) sending region 07's
+    // key and body makes a submission of its own, checked as the admin's, not a replay of
+    // the region's answer.
+    let admin_keyed = post_json(&submit_path("07"), &t.admin(), &submission("P1"))
+        .insert_header(("Idempotency-Key", "nightly-2026-11-28"));
+    let admin = send(&app, admin_keyed).await;
+    admin.ok();
+    assert!(admin.headers.get("idempotent-replayed").is_none());
+    assert_eq!(t.count("submissions"), 3);
+    assert_eq!(t.count("idempotency_keys"), 3);
     let bad_key = send(&app, keyed(&submission("P1"), &"k".repeat(201))).await;
     assert_eq!(bad_key.invalid_fields(), vec!["Idempotency-Key"]);
     // Every refusal of a submission has the submission's own shape.
