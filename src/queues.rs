@@ -6,22 +6,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{AcquireError, Semaphore};
 
-use crate::auth::Principal;
-
-/// Whose share a request takes: the token's role, region and subject, so that a region
-/// token minted with the same subject as the admin's never takes the admin's share.
-pub fn subject_key(principal: &Principal) -> String {
-    format!(
-        "{}/{}/{}",
-        principal.role.as_str(),
-        principal
-            .region
-            .as_ref()
-            .map_or("", |region| region.as_str()),
-        principal.subject
-    )
-}
-
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // What is guarded is counts, each changed in one statement: never left half-changed.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

@@ -13,7 +13,7 @@ use crate::auth::{Principal, TokenKeys};
 use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, StorageFault};
-use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares, subject_key};
+use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares};
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
 
@@ -145,7 +145,7 @@ impl AppState {
         let largest = self.config.max_submission_bytes as u64;
         let bytes = declared.map_or(largest, |declared| declared.min(largest));
         self.bodies
-            .admit(subject_key(caller), bytes)
+            .admit(caller.caller(), bytes)
             .map_err(|refusal| match refusal {
                 Refusal::Subject => AppError::Busy {
                     own_share: true,
@@ -195,7 +195,7 @@ impl AppState {
     async fn computation_share(&self, caller: &Principal) -> Result<Share<'_>, AppError> {
         actix_web::rt::time::timeout(
             DATABASE_QUEUE_WAIT,
-            self.computation_shares.take(subject_key(caller)),
+            self.computation_shares.take(caller.caller()),
         )
         .await
         .map_err(|_| AppError::Busy {
@@ -208,7 +208,7 @@ impl AppState {
     /// How many computations the caller holds now, and how many one subject may hold.
     pub fn computations_held_by(&self, caller: &Principal) -> (usize, usize) {
         (
-            self.computation_shares.held_by(&subject_key(caller)),
+            self.computation_shares.held_by(&caller.caller()),
             self.computation_shares.per_subject(),
         )
     }
