@@ -66,6 +66,9 @@ pub struct AppState {
     computation_shares: Shares,
     /// One per processor core: the submission bodies that may be read (parsed) at once.
     reading_permits: Semaphore,
+    /// Each subject's share of `reading_permits`, so that one subject's slow files leave
+    /// room for other regions' submissions.
+    reading_shares: Shares,
     /// One write at a time: the database runs them one at a time anyway (SQLite has one
     /// writer; on PostgreSQL writers take the data version row first), so a waiting write
     /// holds no connection; what waits with its parsed body is bounded by `bodies`.
@@ -126,6 +129,7 @@ impl AppState {
             computation_permits: Semaphore::new(computations),
             computation_shares: Shares::new((computations / 2).max(1)),
             reading_permits: Semaphore::new(cores),
+            reading_shares: Shares::new((cores / 2).max(1)),
             write_permits: Semaphore::new(1),
             bodies: BodyBudget::new(body_limits(config.max_submission_bytes)),
             storage_fault: Mutex::new(None),
@@ -276,11 +280,21 @@ impl AppState {
     /// Runs `f`, which reads a submission's body, on the blocking thread pool, no more at
     /// once than there are cores, and before the writer's turn: a slow or hostile file
     /// keeps a processor busy but never holds up other regions' writes.
-    pub async fn read_body<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn read_body<T, F>(&self, caller: &Principal, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, AppError> + Send + 'static,
     {
+        let _share = actix_web::rt::time::timeout(
+            DATABASE_QUEUE_WAIT,
+            self.reading_shares.take(caller.caller()),
+        )
+        .await
+        .map_err(|_| AppError::Busy {
+            own_share: true,
+            detail: "This token's earlier files are still being read; send the next when one has been answered.",
+        })?
+        .map_err(|_| AppError::Internal("the reading queue is closed".into()))?;
         let _turn = take_turn(&self.reading_permits).await?;
         web::block(f)
             .await

@@ -49,10 +49,35 @@ pub fn to_scaled_non_negative(value: Decimal, decimals: u32) -> Result<i64, Deci
 /// A number as a person types it: `1 234,5` (Swedish), `1234.5`, with spaces or no-break
 /// spaces between the thousands; exact, or none.
 pub fn parse_typed(text: &str) -> Option<Decimal> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
-        .collect();
+    let groups: Vec<&str> = text.trim().split(char::is_whitespace).collect();
+    // Spaces group the thousands (`1 234,5`) and nothing else: `1 5` is no number.
+    if let Some((first, rest)) = groups.split_first()
+        && !rest.is_empty()
+    {
+        let digits = |group: &str| group.bytes().all(|b| b.is_ascii_digit());
+        let first = first.strip_prefix('-').unwrap_or(first);
+        let whole_of_last = |group: &'_ str| {
+            group
+                .split([',', '.'])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let grouped = (1..=3).contains(&first.len())
+            && digits(first)
+            && rest.iter().enumerate().all(|(index, group)| {
+                let whole = if index + 1 == rest.len() {
+                    whole_of_last(group)
+                } else {
+                    group.to_string()
+                };
+                whole.len() == 3 && digits(&whole)
+            });
+        if !grouped {
+            return None;
+        }
+    }
+    let compact = groups.concat();
     let normal = if compact.contains('.') {
         compact
     } else {
@@ -137,6 +162,16 @@ mod tests {
         assert_eq!(parse_typed("1234.5"), Some(Decimal::new(12345, 1)));
         assert_eq!(parse_typed("12 345"), Some(Decimal::from(12345)));
         assert_eq!(parse_typed("tolv"), None);
+        assert_eq!(parse_typed(" 7 "), Some(Decimal::from(7)));
+        assert_eq!(
+            parse_typed("-1 000 000.25"),
+            Some(Decimal::new(-100000025, 2))
+        );
+        for refused in [
+            "1 5", "1 0 0", "1\t5", "1  234", "1 23", "1234 567", "1 234 5",
+        ] {
+            assert_eq!(parse_typed(refused), None, "{refused}");
+        }
     }
 
     #[test]

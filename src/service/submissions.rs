@@ -128,6 +128,17 @@ fn decide(
         }
     };
     if let Some(version) = template_version
+        && version >= write.version
+    {
+        return Err(AppError::invalid(
+            "workbook",
+            "invalid_template_version",
+            format!(
+                "the template claims data version {version}, which has not been written yet; start from a new template"
+            ),
+        ));
+    }
+    if let Some(version) = template_version
         && let Err(conflicts) =
             reconcile(conn, &mut checked, &plan_order, &region_projects, version)?
     {
@@ -328,7 +339,7 @@ fn numbers_naming_no_project(
                     format!("projects[{index}].ref"),
                     "ref_typed_as_number",
                     format!(
-                        "the ref {project_ref} is held as a number, which may have lost what was typed (0701 becomes 701), and names no project of the region; type it as text"
+                        "the ref {project_ref} is held as a number or a date, which may have lost what was typed (0701 becomes 701, 2024-05 a day), and names no project of the region; type it as text"
                     ),
                 )
             })
@@ -359,7 +370,7 @@ where
             template_version,
         },
     ) = state
-        .read_body(move || {
+        .read_body(&principal, move || {
             let request_sha256 = format!("{:x}", Sha256::digest(&body));
             Ok((request_sha256, read(&body)?))
         })

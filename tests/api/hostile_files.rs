@@ -209,6 +209,76 @@ fn hostile_workbooks(template: &[u8]) -> Vec<(String, Vec<u8>, Expect)> {
         Expect::Refused("workbook_too_large"),
     ));
 
+    // Half a million sheets naming one 3 MB part: calamine would copy the name for each.
+    let sheets = {
+        let mut grown = parts(template);
+        let long = format!("worksheets/{}.xml", "a".repeat(3 << 20));
+        for (name, bytes) in grown.iter_mut() {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            if name == "xl/_rels/workbook.xml.rels" {
+                *bytes = text
+                    .replace("</Relationships>", &format!(r#"<Relationship Id="rX" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="{long}"/></Relationships>"#))
+                    .into_bytes();
+            } else if name == "xl/workbook.xml" {
+                *bytes = text
+                    .replace(
+                        "</sheets>",
+                        &format!(
+                            "{}</sheets>",
+                            r#"<sheet name="x" sheetId="99" r:id="rX"/>"#.repeat(500_000)
+                        ),
+                    )
+                    .into_bytes();
+            }
+        }
+        zipped(&grown)
+    };
+    files.push((
+        "500,000 sheets naming one long part".into(),
+        sheets,
+        Expect::Refused("workbook_too_large"),
+    ));
+
+    // Two million cells in columns the sheet does not have: their errors are counted, not kept.
+    let columns = with_part(template, values, |part| {
+        sheet(part, "A1", |rows| {
+            write!(rows, r#"<row r="5">"#).unwrap();
+            for _ in 0..2_000_000 {
+                rows.write_all(b"<c><v>1</v></c>").unwrap();
+            }
+            write!(rows, "</row>").unwrap();
+        })
+    });
+    files.push((
+        "two million cells in unknown columns".into(),
+        columns,
+        Expect::Refused("too_many_errors"),
+    ));
+
+    // A data version the service has not reached, and the version's name twice.
+    let workbook = parts(template)
+        .into_iter()
+        .find(|(name, _)| name == "xl/workbook.xml")
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .unwrap();
+    let marker = version_marker(&workbook);
+    for (forged, name) in [
+        (workbook.replace(&marker, r#"<definedName name="uppfoljning_dataversion">=999999</definedName>"#), "a future template version"),
+        (workbook.replace(&marker, &format!(r#"<definedName name="UPPFOLJNING_DATAVERSION" localSheetId="4">=999999</definedName>{marker}"#)), "the template version twice"),
+    ] {
+        let mut forged_parts = parts(template);
+        forged_parts
+            .iter_mut()
+            .find(|(n, _)| n == "xl/workbook.xml")
+            .unwrap()
+            .1 = forged.into_bytes();
+        files.push((
+            name.into(),
+            zipped(&forged_parts),
+            Expect::Refused("invalid_template_version"),
+        ));
+    }
+
     // A million empty rows, and a million rows of one value each.
     for cells in [false, true] {
         let file = with_part(template, values, |part| {
@@ -246,6 +316,15 @@ fn with_shared_text(template: &[u8], text: &str) -> (Vec<u8>, usize) {
         part.write_all(strings.as_bytes()).unwrap()
     });
     (file, index)
+}
+
+/// The template's `definedName` element that holds its data version.
+fn version_marker(workbook: &str) -> String {
+    let start = workbook
+        .find(r#"<definedName name="uppfoljning_dataversion""#)
+        .expect("the template names its data version");
+    let end = start + workbook[start..].find("</definedName>").unwrap() + "</definedName>".len();
+    workbook[start..end].to_string()
 }
 
 /// The highest resident memory of process `pid` so far, in bytes.

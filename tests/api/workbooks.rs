@@ -638,6 +638,23 @@ async fn control_characters_and_refs_typed_as_numbers_are_refused_by_cell(backen
         )],
         "{problem}"
     );
+    let problem = upload(
+        &app,
+        &kronoberg,
+        SUBMISSIONS,
+        with_ref(Typed::Date(2024, 5, 1)),
+    )
+    .await
+    .problem(422);
+    assert_eq!(
+        errors(&problem),
+        vec![(
+            format!("Projekt!A{row}"),
+            "projects[3].ref".into(),
+            "ref_typed_as_number".into()
+        )],
+        "a ref typed 2024-05 becomes a date: {problem}"
+    );
     let mut sheets = Sheets::read(&file);
     let numbered = sheets.row_of("Projekt", &["701"]);
     sheets.set("Projekt", numbered, 0, Typed::Number(701.0));

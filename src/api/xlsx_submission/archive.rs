@@ -18,6 +18,11 @@ pub const MAX_PARTS: usize = 1_000;
 /// the worksheets, which are read as a stream (the shared texts, styles, the workbook and its
 /// relationships). Parts are told apart as calamine finds them, whatever their letter case.
 pub const MAX_HELD_BYTES: u64 = 16 * 1024 * 1024;
+/// The most sheets a workbook may list: calamine keeps each sheet's name and part path.
+pub const MAX_SHEETS: usize = 32;
+/// The longest part path a relationship may name: calamine copies it for every sheet
+/// that refers to it.
+const MAX_TARGET_BYTES: usize = 1024;
 
 type Archive<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 
@@ -133,7 +138,18 @@ fn scan_data_sheets(archive: &mut Archive<'_>, rows: u32) -> Result<Structure, A
         return Ok(structure);
     };
     let sheets = scan_part(archive, workbook, |part| scan::sheet_ids(part))?;
+    if sheets.len() > MAX_SHEETS {
+        return Err(refuse(
+            "workbook_too_large",
+            format!("a workbook has at most {MAX_SHEETS} sheets; start from the template"),
+        ));
+    }
     let targets = scan_part(archive, relationships, |part| scan::targets(part))?;
+    if targets.values().any(|path| path.len() > MAX_TARGET_BYTES) {
+        return Err(not_a_workbook(&format!(
+            "a relationship names a part longer than {MAX_TARGET_BYTES} bytes"
+        )));
+    }
     for layout in DATA_SHEETS {
         let Some(index) = sheets
             .iter()

@@ -71,8 +71,8 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
         );
     }
     let read = submission(&sheets, &mut found, template_version);
-    if !found.0.is_empty() {
-        return Err(AppError::Invalid(found.0));
+    if !found.is_empty() {
+        return Err(AppError::Invalid(found.into_errors()));
     }
     Ok(read)
 }
@@ -80,12 +80,20 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
 /// The data version the template was made at, from its defined name; a workbook without
 /// the name is read as a plain submission.
 fn template_version(names: &[(String, String)]) -> Result<Option<i64>, AppError> {
-    let Some((_, formula)) = names
+    let mut marked = names
         .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(DATA_VERSION_NAME))
-    else {
+        .filter(|(name, _)| name.eq_ignore_ascii_case(DATA_VERSION_NAME));
+    let Some((_, formula)) = marked.next() else {
         return Ok(None);
     };
+    if marked.next().is_some() {
+        return Err(refuse(
+            "invalid_template_version",
+            format!(
+                "the name {DATA_VERSION_NAME} is given more than once; start from a new template"
+            ),
+        ));
+    }
     match formula.trim().trim_start_matches('=').parse::<i64>() {
         Ok(version) if version >= 0 => Ok(Some(version)),
         _ => Err(refuse(
@@ -111,7 +119,7 @@ fn submission(
         let mut fields = Fields::new(&sheets[PROJEKT.name], row, found);
         let index = input.projects.len();
         fields.read_into(format!("projects[{index}]"), PROJEKT.fields, &mut origins);
-        if matches!(fields.cell(0), Cell::Number(_)) {
+        if matches!(fields.cell(0), Cell::Number(_) | Cell::Date(_)) {
             refs_typed_as_numbers.push(index);
         }
         let project = ProjectInput {

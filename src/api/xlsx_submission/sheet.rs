@@ -13,7 +13,7 @@ use super::scan::SheetScan;
 use crate::api::workbook::{DATA_SHEETS, HELP_SHEETS, Layout, column_letter};
 use crate::domain::decimal::parse_typed;
 use crate::domain::submission::origin::{Origin, Origins};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, MAX_LISTED_ERRORS};
 use crate::error::AppError;
 
 /// The most rows one sheet may have, its header included.
@@ -45,9 +45,38 @@ pub(super) struct Sheet {
 
 /// The errors found while reading, each naming its cell.
 #[derive(Default)]
-pub(super) struct Found(pub(super) Vec<FieldError>);
+pub(super) struct Found {
+    listed: Vec<FieldError>,
+    /// Errors past what an answer lists: counted, not kept, so that a file of a million
+    /// bad cells costs a count, not a million errors.
+    unlisted: usize,
+}
 
 impl Found {
+    /// Room is left for the one error that counts the rest, within what an answer lists.
+    fn is_full(&self) -> bool {
+        self.listed.len() + 1 >= MAX_LISTED_ERRORS
+    }
+
+    /// Every error kept, and one that counts those not kept.
+    pub(super) fn into_errors(mut self) -> Vec<FieldError> {
+        if self.unlisted > 0 {
+            self.listed.push(FieldError::new(
+                "workbook",
+                "too_many_errors",
+                format!(
+                    "{} more errors in the workbook are not listed; fix these first",
+                    self.unlisted
+                ),
+            ));
+        }
+        self.listed
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
     /// An error of the cell at `row`, `column` of `sheet`.
     pub(super) fn at(
         &mut self,
@@ -71,9 +100,13 @@ impl Found {
         code: &str,
         message: impl Into<String>,
     ) {
+        if self.is_full() {
+            self.unlisted += 1;
+            return;
+        }
         let letter = column_letter(column);
         let cell = format!("{sheet}!{letter}{row}");
-        self.0.push(FieldError {
+        self.listed.push(FieldError {
             sheet: Some(sheet.to_string()),
             row: Some(u64::from(row)),
             column: Some(letter),
@@ -217,7 +250,14 @@ pub(super) fn read_sheet(
             return Err(too_many_rows(name));
         }
         if column as usize >= width {
-            if matches!(cell.get_value(), DataRef::Empty) || !unknown_columns.insert(column) {
+            if matches!(cell.get_value(), DataRef::Empty) {
+                continue;
+            }
+            if found.is_full() {
+                found.unlisted += 1;
+                continue;
+            }
+            if !unknown_columns.insert(column) {
                 continue;
             }
             found.at(
@@ -317,9 +357,12 @@ fn value_of(value: &DataRef<'_>) -> Cell {
             .as_datetime()
             .map(|at| Cell::Date(at.date()))
             .unwrap_or_else(|| Cell::Other("a date outside the calendar".into())),
-        DataRef::DateTimeIso(text) => text
-            .get(..10)
-            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        DataRef::DateTimeIso(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .or_else(|_| {
+                chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                    .map(|at| at.date())
+            })
+            .ok()
             .map(Cell::Date)
             .unwrap_or_else(|| {
                 let shown: String = text.chars().take(40).collect();
