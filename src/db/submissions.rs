@@ -251,6 +251,21 @@ fn parts(kvinnor: Option<i64>, man: Option<i64>, ej_angivet: Option<i64>) -> Opt
     }
 }
 
+/// Adds a narrative, its texts as progress, lessons and deviations.
+fn add_narrative(stored: &mut Stored, project_ref: &str, period: String, texts: [String; 3]) {
+    let [progress, lessons, deviations] = texts;
+    let record = NarrativeRecord {
+        project_ref: project_ref.to_string(),
+        period: period.clone(),
+        progress,
+        lessons,
+        deviations,
+    };
+    stored
+        .narratives
+        .insert((project_ref.to_string(), period), record);
+}
+
 /// These projects (id → ref) with their plans, values and narratives as stored at data
 /// version `version`, or as stored now.
 pub fn stored_at(
@@ -271,16 +286,12 @@ pub fn stored_at(
                 .insert((refs[&id].clone(), indicator, period), record);
         }
         for ((id, period), row) in narratives::load_for_projects(conn, &ids)? {
-            let record = NarrativeRecord {
-                project_ref: refs[&id].clone(),
-                period: period.clone(),
-                progress: row.progress,
-                lessons: row.lessons,
-                deviations: row.deviations,
-            };
-            stored
-                .narratives
-                .insert((refs[&id].clone(), period), record);
+            add_narrative(
+                &mut stored,
+                &refs[&id],
+                period,
+                [row.progress, row.lessons, row.deviations],
+            );
         }
         return Ok(stored);
     };
@@ -317,16 +328,12 @@ pub fn stored_at(
             .insert((refs[&id].clone(), indicator, period), record);
     }
     for ((id, period), row) in narratives::as_of(conn, &ids, version)? {
-        let record = NarrativeRecord {
-            project_ref: refs[&id].clone(),
-            period: period.clone(),
-            progress: row.progress,
-            lessons: row.lessons,
-            deviations: row.deviations,
-        };
-        stored
-            .narratives
-            .insert((refs[&id].clone(), period), record);
+        add_narrative(
+            &mut stored,
+            &refs[&id],
+            period,
+            [row.progress, row.lessons, row.deviations],
+        );
     }
     Ok(stored)
 }
