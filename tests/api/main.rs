@@ -25,5 +25,5 @@ mod rounds;
 mod spreadsheet;
 mod stale_templates;
 pub mod standing;
-mod workbooks;
+pub mod workbooks;
 mod writes;

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use crate::aggregates::{load, value};
 use crate::backend_tests;
-use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, put_json, send};
+use crate::common::{Backend, TestApp, TestService, get, post_json, put_json, send};
 use crate::spreadsheet::{DATA_VERSION, Sheets, Typed, text};
+use crate::workbooks::{SUBMISSIONS, XLSX, template, upload};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 use uppfoljning::db::DbConnection;
@@ -24,29 +25,11 @@ backend_tests!(
     projects_and_plans_are_compared_too,
 );
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const SUBMISSIONS: &str = "/api/v1/regions/07/submissions";
-const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
 /// Kronoberg's project A reports RCR01 in 2026H1: its value in column G of Värden, its
 /// comment in K.
 const VALUE: &[&str] = &["A", "2026H1", "RCR01"];
 const G: usize = 6;
 const K: usize = 10;
-
-async fn upload(app: &impl TestService, token: &str, file: Vec<u8>) -> Reply {
-    let request = test::TestRequest::post()
-        .uri(SUBMISSIONS)
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .insert_header(("Content-Type", XLSX))
-        .set_payload(file);
-    send(app, request).await
-}
-
-async fn template(app: &impl TestService, token: &str) -> Vec<u8> {
-    let reply = send(app, get(TEMPLATE, token)).await;
-    reply.ok();
-    reply.body.to_vec()
-}
 
 async fn post(app: &impl TestService, token: &str, body: Value) {
     send(app, post_json(SUBMISSIONS, token, &body)).await.ok();
@@ -132,7 +115,7 @@ async fn an_old_template_uploaded_unchanged_keeps_the_newer_value(backend: Backe
     let app = test::init_service(build_app(t.state.clone())).await;
     let (kronoberg, file) = corrected_after_the_template(&t, &app).await;
     let before = written(&t);
-    let reply = upload(&app, &kronoberg, file.clone()).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, file.clone()).await;
     let reply = reply.ok().json();
     assert_eq!(
         reply["values"],
@@ -144,7 +127,10 @@ async fn an_old_template_uploaded_unchanged_keeps_the_newer_value(backend: Backe
     assert_eq!(written(&t), before, "no revision, no data version");
     // Saved again by a spreadsheet program, which keeps the name: the same answer.
     let resaved = Sheets::read(&file).write_from(&file);
-    let reply = upload(&app, &kronoberg, resaved).await.ok().json();
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, resaved)
+        .await
+        .ok()
+        .json();
     assert_eq!(reply["values"]["unchanged"], 3, "{reply}");
     assert_eq!(stored_value(&t, "RCR01").0, "70000");
     assert_eq!(written(&t), before);
@@ -161,7 +147,7 @@ async fn a_cell_changed_in_the_sheet_and_in_the_database_is_a_conflict(backend: 
     // An unrelated cell of the same sheet changed as well.
     let other = sheets.row_of("Värden", &["B", "2026H1", "RCR01"]);
     sheets.set("Värden", other, G, Typed::Number(2.5));
-    let reply = upload(&app, &kronoberg, sheets.write_from(&file)).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file)).await;
     let problem = reply.problem(409);
     assert_eq!(
         problem["type"], "urn:uppfoljning:problem:stale-template",
@@ -201,7 +187,7 @@ async fn a_cell_changed_in_the_sheet_and_in_the_database_is_a_conflict(backend: 
     let mut sheets = Sheets::read(&file);
     sheets.set("Värden", other, G, Typed::Number(2.5));
     sheets.set("Värden", row, K, text("korrigerat"));
-    let reply = upload(&app, &kronoberg, sheets.write_from(&file)).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file)).await;
     let reply = reply.ok().json();
     assert_eq!(
         reply["values"],
@@ -228,7 +214,10 @@ async fn a_workbook_without_the_data_version_is_a_plain_submission(backend: Back
     // A workbook of the template's sheets without its name: every cell is stored, as
     // before the template recorded its version.
     let plain = Sheets::read(&file).write();
-    let reply = upload(&app, &kronoberg, plain).await.ok().json();
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, plain)
+        .await
+        .ok()
+        .json();
     assert_eq!(reply["values"]["updated"], 1, "{reply}");
     assert_eq!(stored_value(&t, "RCR01").0, "20000");
 }
@@ -241,7 +230,9 @@ async fn a_garbled_data_version_is_refused(backend: Backend) {
     let garbled = Sheets::read(&file).write_with(|workbook| {
         workbook.define_name(DATA_VERSION, "=\"senaste\"").unwrap();
     });
-    let problem = upload(&app, &kronoberg, garbled).await.problem(422);
+    let problem = upload(&app, &kronoberg, SUBMISSIONS, garbled)
+        .await
+        .problem(422);
     assert_eq!(problem["errors"][0]["field"], "workbook", "{problem}");
     assert_eq!(problem["errors"][0]["code"], "invalid_template_version");
     assert_eq!(stored_value(&t, "RCR01").0, "70000");
@@ -282,7 +273,10 @@ async fn texts_come_back_from_the_template_exactly(backend: Backend) {
         ("saved again", Sheets::read(&file).write_from(&file)),
         ("without the data version", Sheets::read(&file).write()),
     ] {
-        let reply = upload(&app, &kronoberg, upload_file).await.ok().json();
+        let reply = upload(&app, &kronoberg, SUBMISSIONS, upload_file)
+            .await
+            .ok()
+            .json();
         assert_eq!(
             reply["narratives"],
             json!({"created": 0, "updated": 0, "unchanged": 1}),
@@ -313,7 +307,7 @@ async fn narratives_are_compared_text_by_text(backend: Backend) {
     // Progress was changed in the database since: changing it in the sheet too is a
     // conflict.
     sheets.set("Berättelser", row, 2, text("Klart"));
-    let problem = upload(&app, &kronoberg, sheets.write_from(&file))
+    let problem = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file))
         .await
         .problem(409);
     let cell = format!("Berättelser!C{}", row + 1);
@@ -326,7 +320,7 @@ async fn narratives_are_compared_text_by_text(backend: Backend) {
     // Lessons changed only in the sheet: stored, beside the newer progress.
     let mut sheets = Sheets::read(&file);
     sheets.set("Berättelser", row, 3, text("Många"));
-    let reply = upload(&app, &kronoberg, sheets.write_from(&file)).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file)).await;
     assert_eq!(reply.ok().json()["narratives"]["updated"], 1);
     assert_eq!(
         stored_narrative(&t),
@@ -369,7 +363,10 @@ async fn projects_and_plans_are_compared_too(backend: Backend) {
     let before = [t.count("project_history"), t.count("data_versions")];
 
     // Uploaded unchanged: the newer title and plan stay.
-    let reply = upload(&app, &kronoberg, file.clone()).await.ok().json();
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, file.clone())
+        .await
+        .ok()
+        .json();
     assert_eq!(
         reply["projects"],
         json!({"created": 0, "updated": 0, "unchanged": 2}),
@@ -386,7 +383,7 @@ async fn projects_and_plans_are_compared_too(backend: Backend) {
     sheets.set("Projekt", row, 1, text("Annat namn"));
     let plan_row = sheets.row_of("Planer", &["A", "RCO01"]);
     sheets.set("Planer", plan_row, 4, Typed::Number(15.0));
-    let problem = upload(&app, &kronoberg, sheets.write_from(&file))
+    let problem = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file))
         .await
         .problem(409);
     let cells: Vec<&str> = problem["errors"]
@@ -415,7 +412,7 @@ async fn projects_and_plans_are_compared_too(backend: Backend) {
     // Only the organisation changed in the sheet: stored, beside the newer title and plan.
     let mut sheets = Sheets::read(&file);
     sheets.set("Projekt", row, 2, text("Länsstyrelsen"));
-    let reply = upload(&app, &kronoberg, sheets.write_from(&file)).await;
+    let reply = upload(&app, &kronoberg, SUBMISSIONS, sheets.write_from(&file)).await;
     assert_eq!(reply.ok().json()["projects"]["updated"], 1);
     assert_eq!(
         (title(), target()),

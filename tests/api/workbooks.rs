@@ -22,13 +22,13 @@ backend_tests!(
     random_workbooks_round_trip_exactly,
 );
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const SUBMISSIONS: &str = "/api/v1/regions/07/submissions";
-const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const SUBMISSIONS: &str = "/api/v1/regions/07/submissions";
+pub const TEMPLATE: &str = "/api/v1/regions/07/reports/2026H1/template";
 /// Organisationsnummer that pass the check digit: Y is stored for A, Z is not.
 const Z: &str = "5565475489";
 
-async fn upload(app: &impl TestService, token: &str, path: &str, file: Vec<u8>) -> Reply {
+pub async fn upload(app: &impl TestService, token: &str, path: &str, file: Vec<u8>) -> Reply {
     let request = test::TestRequest::post()
         .uri(path)
         .insert_header(("Authorization", format!("Bearer {token}")))
@@ -37,7 +37,7 @@ async fn upload(app: &impl TestService, token: &str, path: &str, file: Vec<u8>) 
     send(app, request).await
 }
 
-async fn template(app: &impl TestService, token: &str) -> Vec<u8> {
+pub async fn template(app: &impl TestService, token: &str) -> Vec<u8> {
     let reply = send(app, get(TEMPLATE, token)).await;
     assert_eq!(reply.status, 200);
     reply.body.to_vec()
