@@ -16,7 +16,7 @@ use crate::domain::decimal::parse_typed;
 use crate::domain::submission::MAX_VALUES;
 use crate::domain::submission::input::{BySexInput, SubmissionInput, ValueInput};
 use crate::domain::submission::origin::{Origin, Origins};
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{Errors, FieldError};
 use crate::error::AppError;
 use crate::service::submissions::ReadSubmission;
 
@@ -223,7 +223,7 @@ fn positions(header: &[String]) -> Result<Vec<Option<usize>>, AppError> {
 /// organisationsnummer are one value's enterprises. Without a `kommentar` column the values
 /// keep their stored comments; with it, a blank one removes the comment.
 fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppError> {
-    let mut errors = Vec::new();
+    let mut errors = Errors::new();
     let mut values: Vec<ValueInput> = Vec::new();
     let mut origins = Origins::new();
     let mut listed: HashMap<(String, String, String), usize> = HashMap::new();
@@ -234,24 +234,23 @@ fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppE
         }
         for (column, name) in COLUMNS.iter().enumerate().take(REQUIRED) {
             if row.cell(column).is_none() {
-                errors.push(error(
-                    row.line,
-                    Some(name),
-                    "required",
-                    "must not be empty".into(),
-                ));
+                errors.push_with(|| {
+                    error(row.line, Some(name), "required", "must not be empty".into())
+                });
             }
         }
         let mut read_number = |column: usize| -> Option<Decimal> {
             let text = row.cell(column)?;
             let parsed = parse_typed(text);
             if parsed.is_none() {
-                errors.push(error(
-                    row.line,
-                    Some(COLUMNS[column]),
-                    "not_a_number",
-                    format!("'{text}' is not a number"),
-                ));
+                errors.push_with(|| {
+                    error(
+                        row.line,
+                        Some(COLUMNS[column]),
+                        "not_a_number",
+                        format!("'{text}' is not a number"),
+                    )
+                });
             }
             parsed
         };
@@ -301,7 +300,7 @@ fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppE
         });
     }
     if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+        return Err(AppError::Invalid(errors.into_vec()));
     }
     Ok(ReadSubmission {
         input: SubmissionInput {

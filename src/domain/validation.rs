@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 /// file by, few enough that a file of a million bad rows gets a small answer.
 pub const MAX_LISTED_ERRORS: usize = 1_000;
 
-/// The first `MAX_LISTED_ERRORS` of `errors`, and how many there were.
+/// The first `MAX_LISTED_ERRORS` of `errors`, and how many there were (an error that
+/// counts others not kept stands for them).
 pub fn listed(mut errors: Vec<FieldError>) -> (Vec<FieldError>, usize) {
-    let count = errors.len();
+    let count = errors.iter().map(|error| error.stands_for).sum();
     errors.truncate(MAX_LISTED_ERRORS);
     (errors, count)
 }
@@ -48,6 +49,10 @@ pub struct FieldError {
     /// and the database both changed it since the template was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict: Option<CellConflict>,
+    /// How many errors this one counts: 1, or for the error that closes a list cut at
+    /// `MAX_LISTED_ERRORS`, those not kept.
+    #[serde(skip)]
+    pub stands_for: usize,
 }
 
 /// What a cell held in the template, in the uploaded sheet and in the database now; null
@@ -75,37 +80,88 @@ impl FieldError {
             row: None,
             cell: None,
             conflict: None,
+            stands_for: 1,
         }
     }
 }
 
-/// Collects field errors while a request is checked.
+/// Collects field errors while a request or a file is checked. It keeps what an answer
+/// lists and only counts the rest, so that a body or file of a million bad items costs a
+/// count, not a million errors: memory per request stays bounded whatever it sends.
 #[derive(Debug, Default)]
-pub struct Errors(Vec<FieldError>);
+pub struct Errors {
+    kept: Vec<FieldError>,
+    not_kept: usize,
+}
 
 impl Errors {
     pub fn new() -> Self {
-        Errors(Vec::new())
+        Errors::default()
     }
 
     pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, code, message));
+        self.push_with(|| FieldError::new(field, code, message));
     }
 
     pub fn push(&mut self, error: FieldError) {
-        self.0.push(error);
+        self.push_with(|| error);
+    }
+
+    /// Adds the error `make` builds, built only while there is room to keep it.
+    pub fn push_with(&mut self, make: impl FnOnce() -> FieldError) {
+        // Room is left for the error that counts the rest.
+        if self.kept.len() + 1 >= MAX_LISTED_ERRORS {
+            self.not_kept += 1;
+        } else {
+            self.kept.push(make());
+        }
+    }
+
+    pub fn append(&mut self, other: Errors) {
+        for error in other.into_vec() {
+            let stands_for = error.stands_for;
+            self.push(error);
+            self.not_kept += stands_for - 1;
+        }
+    }
+
+    /// How many errors were found, kept or not.
+    pub fn len(&self) -> usize {
+        self.kept.len() + self.not_kept
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.kept.is_empty()
+    }
+
+    pub fn sort_by_field(&mut self) {
+        self.kept.sort_by(|a, b| a.field.cmp(&b.field));
+    }
+
+    /// Every error kept, and one that counts those not kept.
+    pub fn into_vec(mut self) -> Vec<FieldError> {
+        if self.not_kept > 0 {
+            self.kept.push(FieldError {
+                stands_for: self.not_kept,
+                ..FieldError::new(
+                    "errors",
+                    "too_many_errors",
+                    format!(
+                        "{} more errors are not listed; fix these first",
+                        self.not_kept
+                    ),
+                )
+            });
+        }
+        self.kept
     }
 
     /// `Ok(())` when nothing was found, otherwise every error found.
     pub fn into_result(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
+        if self.is_empty() {
             Ok(())
         } else {
-            Err(self.0)
+            Err(self.into_vec())
         }
     }
 }
@@ -152,8 +208,8 @@ mod tests {
         check_text(&mut errors, "b", "elva tecken", 10);
         check_text(&mut errors, "c", "nul\u{0}", 10);
         check_text(&mut errors, "d", "rad 1\nrad 2", 20);
+        let errors = errors.into_vec();
         let fields: Vec<_> = errors
-            .0
             .iter()
             .map(|e| (e.field.as_str(), e.code.as_str()))
             .collect();
@@ -164,6 +220,27 @@ mod tests {
                 ("b", "too_long"),
                 ("c", "control_character")
             ]
+        );
+    }
+
+    #[test]
+    fn errors_past_the_listed_number_are_counted_not_kept() {
+        let mut errors = Errors::new();
+        for n in 0..MAX_LISTED_ERRORS * 3 {
+            errors.add(format!("values[{n}]"), "required", "must not be empty");
+        }
+        let mut more = Errors::new();
+        more.add("narratives[0]", "required", "must not be empty");
+        errors.append(more);
+        let kept = errors.into_vec();
+        assert_eq!(kept.len(), MAX_LISTED_ERRORS);
+        let last = kept.last().unwrap();
+        assert_eq!(last.code, "too_many_errors");
+        assert_eq!(last.stands_for, MAX_LISTED_ERRORS * 2 + 2);
+        let (listed, count) = listed(kept);
+        assert_eq!(
+            (listed.len(), count),
+            (MAX_LISTED_ERRORS, MAX_LISTED_ERRORS * 3 + 1)
         );
     }
 }

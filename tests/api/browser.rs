@@ -66,7 +66,9 @@ pub async fn open_browser() -> Option<Browser> {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1400,1800", "--lang=sv-SE"],
-        }
+        },
+        // What the page writes to its console, and what a content security policy refuses.
+        "goog:loggingPrefs": {"browser": "ALL"},
     });
     let capabilities = capabilities.as_object().unwrap().clone();
     let started = Instant::now();
@@ -196,6 +198,38 @@ pub async fn accessibility_violations(client: &Client) -> Vec<Value> {
         .iter()
         .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
         .cloned()
+        .collect()
+}
+
+/// Chromium's log of the page's console (chromedriver's own command, not in W3C WebDriver).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type": "browser"}"#.into()))
+    }
+}
+
+/// The console messages written since the last call, where Chromium also reports every
+/// script, style, image or request a content security policy refused.
+pub async fn console_messages(client: &Client) -> Vec<String> {
+    let log = client.issue_cmd(BrowserLog).await.unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
         .collect()
 }
 

@@ -17,8 +17,12 @@ use crate::common::{Backend, TestApp, get, send};
 use crate::spreadsheet::with_part;
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
+use uppfoljning::domain::validation::MAX_LISTED_ERRORS;
 
-backend_tests!(hostile_workbooks_leave_the_server_standing);
+backend_tests!(
+    hostile_workbooks_leave_the_server_standing,
+    hostile_csv_files_are_refused_in_bounded_memory,
+);
 
 /// The server's address space: the binary, its threads' stacks and two malloc arenas take
 /// some 300 MiB of it before the first request.
@@ -434,6 +438,72 @@ async fn hostile_workbooks_leave_the_server_standing(backend: Backend) {
     assert!(
         grown < largest + (256 << 20),
         "the server's peak memory grew by {grown} bytes"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// The CSV files of the issue: a million blank lines (refused by their count before any is
+/// read), and a hundred thousand lines of seven errors each, whose errors past the listed
+/// number are counted, not kept: the server's memory grows by the rows' cells, never by
+/// their errors.
+async fn hostile_csv_files_are_refused_in_bounded_memory(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let token = t.token(Role::Region, Some("07"));
+    let before = [t.count("value_revisions"), t.count("submissions")];
+    let header = "project_ref,indicator,period,value,kvinnor,man,ej_angivet,organisationsnummer\n";
+    let files = [
+        (
+            format!("{header}{}", ",,,,,,,\n".repeat(999_999)),
+            "too_many_rows",
+            1,
+        ),
+        (
+            format!("{header}{}", ",,,tolv,tolv,tolv,tolv,\n".repeat(100_000)),
+            "too_many_errors",
+            700_000,
+        ),
+    ];
+    let port = free_port();
+    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
+    wait_ready(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let resident_at_start = peak_resident(server.id());
+    for (file, code, error_count) in files {
+        for dry_run in [true, false] {
+            let mut reply = agent()
+                .post(format!(
+                    "{base}/api/v1/regions/07/submissions?dry_run={dry_run}"
+                ))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Content-Type", "text/csv")
+                .send(file.as_bytes())
+                .expect("an answer");
+            let text = reply.body_mut().read_to_string().unwrap();
+            assert!(text.len() < 400_000, "{code}: {} bytes", text.len());
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(reply.status().as_u16(), 422, "{body}");
+            assert_eq!(body["error_count"], error_count, "{code}");
+            let errors = body["errors"].as_array().unwrap();
+            assert!(errors.len() <= MAX_LISTED_ERRORS);
+            assert_eq!(errors.last().unwrap()["code"], code, "{code}");
+        }
+    }
+    let grown = peak_resident(server.id()) - resident_at_start;
+    eprintln!(
+        "the server's peak resident memory grew by {} MiB",
+        grown >> 20
+    );
+    assert!(
+        grown < 96 << 20,
+        "the server's peak memory grew by {grown} bytes"
+    );
+    assert_eq!(
+        [t.count("value_revisions"), t.count("submissions")],
+        before,
+        "nothing stored"
     );
     server.kill().unwrap();
     server.wait().unwrap();

@@ -9,6 +9,7 @@ mod browser;
 mod child_server;
 mod csv_columns;
 mod dashboard;
+mod docs_page;
 mod exports;
 mod faults;
 mod files;

@@ -13,7 +13,7 @@ use super::scan::SheetScan;
 use crate::api::workbook::{DATA_SHEETS, HELP_SHEETS, Layout, column_letter};
 use crate::domain::decimal::parse_typed;
 use crate::domain::submission::origin::{Origin, Origins};
-use crate::domain::validation::{FieldError, MAX_LISTED_ERRORS};
+use crate::domain::validation::{Errors, FieldError};
 use crate::error::AppError;
 
 /// The most rows one sheet may have, its header included.
@@ -45,36 +45,15 @@ pub(super) struct Sheet {
 
 /// The errors found while reading, each naming its cell.
 #[derive(Default)]
-pub(super) struct Found {
-    listed: Vec<FieldError>,
-    /// Errors past what an answer lists: counted, not kept, so that a file of a million
-    /// bad cells costs a count, not a million errors.
-    unlisted: usize,
-}
+pub(super) struct Found(Errors);
 
 impl Found {
-    /// Room is left for the one error that counts the rest, within what an answer lists.
-    fn is_full(&self) -> bool {
-        self.listed.len() + 1 >= MAX_LISTED_ERRORS
-    }
-
-    /// Every error kept, and one that counts those not kept.
-    pub(super) fn into_errors(mut self) -> Vec<FieldError> {
-        if self.unlisted > 0 {
-            self.listed.push(FieldError::new(
-                "workbook",
-                "too_many_errors",
-                format!(
-                    "{} more errors in the workbook are not listed; fix these first",
-                    self.unlisted
-                ),
-            ));
-        }
-        self.listed
+    pub(super) fn into_errors(self) -> Vec<FieldError> {
+        self.0.into_vec()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.listed.is_empty()
+        self.0.is_empty()
     }
 
     /// An error of the cell at `row`, `column` of `sheet`.
@@ -100,18 +79,16 @@ impl Found {
         code: &str,
         message: impl Into<String>,
     ) {
-        if self.is_full() {
-            self.unlisted += 1;
-            return;
-        }
-        let letter = column_letter(column);
-        let cell = format!("{sheet}!{letter}{row}");
-        self.listed.push(FieldError {
-            sheet: Some(sheet.to_string()),
-            row: Some(u64::from(row)),
-            column: Some(letter),
-            cell: Some(cell.clone()),
-            ..FieldError::new(field.unwrap_or(cell), code, message)
+        self.0.push_with(|| {
+            let letter = column_letter(column);
+            let cell = format!("{sheet}!{letter}{row}");
+            FieldError {
+                sheet: Some(sheet.to_string()),
+                row: Some(u64::from(row)),
+                column: Some(letter),
+                cell: Some(cell.clone()),
+                ..FieldError::new(field.unwrap_or(cell), code, message)
+            }
         });
     }
 }
@@ -251,10 +228,6 @@ pub(super) fn read_sheet(
         }
         if column as usize >= width {
             if matches!(cell.get_value(), DataRef::Empty) {
-                continue;
-            }
-            if found.is_full() {
-                found.unlisted += 1;
                 continue;
             }
             if !unknown_columns.insert(column) {

@@ -11,11 +11,11 @@ use super::records::{Checked, NarrativeRecord};
 use super::{Context, MAX_NARRATIVE_CHARS, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, Rejection};
 use super::{project::check_project, value::check_value};
 use crate::domain::period::PeriodId;
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{Errors, FieldError};
 
 /// Checks a whole submission against what the database knows.
 pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejection> {
-    let mut errors = Vec::new();
+    let mut errors = Errors::new();
     for (field, count, max) in [
         ("projects", input.projects.len(), MAX_PROJECTS),
         ("values", input.values.len(), MAX_VALUES),
@@ -30,9 +30,9 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
         }
     }
     if !errors.is_empty() {
-        return Err(Rejection::Invalid(errors));
+        return Err(Rejection::Invalid(errors.into_vec()));
     }
-    let mut locked = Vec::new();
+    let mut locked = Errors::new();
     let mut checked = Checked {
         keeps_stored_comments: input.keeps_stored_comments,
         ..Checked::default()
@@ -156,11 +156,11 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
     }
     match (errors.is_empty(), locked.is_empty()) {
         (true, true) => Ok(checked),
-        (true, false) => Err(Rejection::Locked(locked)),
+        (true, false) => Err(Rejection::Locked(locked.into_vec())),
         (false, _) => {
-            errors.extend(locked);
-            errors.sort_by(|a, b| a.field.cmp(&b.field));
-            Err(Rejection::Invalid(errors))
+            errors.append(locked);
+            errors.sort_by_field();
+            Err(Rejection::Invalid(errors.into_vec()))
         }
     }
 }
@@ -172,7 +172,7 @@ fn check_period(
     project_dates: Option<(NaiveDate, NaiveDate)>,
     context: &Context,
     item: &mut ItemErrors<'_>,
-    locked: &mut Vec<FieldError>,
+    locked: &mut Errors,
 ) -> bool {
     let Some(id) = PeriodId::parse(period).filter(|id| matches!(id, PeriodId::HalfYear { .. }))
     else {
@@ -222,7 +222,7 @@ fn check_period(
         None
     };
     if let Some((code, message)) = lock {
-        locked.push(FieldError {
+        locked.push_with(|| FieldError {
             index: Some(item.index),
             ..FieldError::new(
                 format!("{}[{}].period", item.prefix, item.index),

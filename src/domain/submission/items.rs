@@ -8,14 +8,14 @@ use crate::domain::validation::{Errors, FieldError, check_optional_text, check_t
 
 /// Errors of one item: each is given the item's index and a field path below it.
 pub(super) struct ItemErrors<'a> {
-    pub(super) list: &'a mut Vec<FieldError>,
+    pub(super) list: &'a mut Errors,
     pub(super) prefix: &'static str,
     pub(super) index: usize,
 }
 
 impl ItemErrors<'_> {
     pub(super) fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.list.push(FieldError {
+        self.list.push_with(|| FieldError {
             index: Some(self.index),
             ..FieldError::new(
                 format!("{}[{}].{field}", self.prefix, self.index),

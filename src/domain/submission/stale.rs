@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use super::records::{Checked, NarrativeRecord, PlanRecord, ProjectRecord, ValueRecord};
 use crate::domain::decimal::from_scaled;
-use crate::domain::validation::{CellConflict, FieldError};
+use crate::domain::validation::{CellConflict, Errors, FieldError};
 
 /// What was stored of a region's projects, values and narratives at one data version.
 #[derive(Debug, Default)]
@@ -162,7 +162,7 @@ fn reconcile_projects(
     plan_order: &[Vec<String>],
     template: &Stored,
     stored: &Stored,
-    conflicts: &mut Vec<FieldError>,
+    conflicts: &mut Errors,
 ) {
     for (index, project) in checked.projects.iter_mut().enumerate() {
         let then = template.projects.get(&project.project_ref);
@@ -237,7 +237,7 @@ pub fn reconcile(
     template: &Stored,
     stored: &Stored,
 ) -> Result<(), Vec<FieldError>> {
-    let mut conflicts = Vec::new();
+    let mut conflicts = Errors::new();
     reconcile_projects(checked, plan_order, template, stored, &mut conflicts);
     for (index, value) in checked.values.iter_mut().enumerate() {
         let key = (
@@ -298,11 +298,7 @@ pub fn reconcile(
             }
         }
     }
-    if conflicts.is_empty() {
-        Ok(())
-    } else {
-        Err(conflicts)
-    }
+    conflicts.into_result()
 }
 
 fn texts(narrative: &NarrativeRecord) -> [&String; 3] {
