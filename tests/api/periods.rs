@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::aggregates::load;
 use crate::backend_tests;
 use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, send};
+use crate::spreadsheet::{Sheets, Typed};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 use uppfoljning::db::DbConnection;
@@ -64,6 +65,21 @@ fn created(reply: Reply) -> Value {
     reply.json()
 }
 
+/// The lines of region 07's template's instructions for `half_year`.
+async fn instructions(app: &impl TestService, t: &TestApp, half_year: &str) -> Vec<String> {
+    let path = format!("/api/v1/regions/07/reports/{half_year}/template");
+    let template = send(app, get(&path, &t.token(Role::Region, Some("07")))).await;
+    Sheets::read(&template.ok().body)
+        .sheet("Instruktioner")
+        .iter()
+        .flatten()
+        .filter_map(|cell| match cell {
+            Typed::Text(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A value of RCR01 in `period` from `region`'s project (A in 07, C in 08).
 async fn report(app: &impl TestService, t: &TestApp, region: &str, period: &str) -> Reply {
     let project = if region == "07" { "A" } else { "C" };
@@ -106,6 +122,12 @@ async fn a_years_lock_applies_to_its_half_years_and_says_so(backend: Backend) {
         "closed by its year"
     );
     report(&app, &t, "07", "2026H2").await.problem(409);
+    assert!(
+        instructions(&app, &t, "2026H2")
+            .await
+            .contains(&"Halvåret är stängt för regionen (av låset eller sista dagen för 2026): det som skickas in för halvåret avvisas.".to_string()),
+        "the template says so too"
+    );
 
     // Unlocking the half-year alone would change nothing: refused, naming the year.
     for path in [
@@ -219,5 +241,10 @@ async fn no_deadline_is_cut_short_unseen(backend: Backend) {
             &h2["deadline_set_by"]
         ),
         (&json!("2030-01-31"), &json!("2029-12-31"), &json!("2026"))
+    );
+    assert!(
+        instructions(&app, &t, "2026H2")
+            .await
+            .contains(&"Sista dag att rapportera: 2029-12-31".to_string())
     );
 }
