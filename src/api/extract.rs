@@ -168,6 +168,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 "invalid_value",
                 strip_position(&error.to_string()),
             )]),
+            Category::Syntax | Category::Eof | Category::Io if field != "." => {
+                AppError::BadRequest(format!("malformed JSON at {field}: {error}"))
+            }
             Category::Syntax | Category::Eof | Category::Io => {
                 AppError::BadRequest(format!("malformed JSON: {error}"))
             }

@@ -42,7 +42,8 @@ pub struct Indicator {
     pub derived_from: Option<String>,
     /// The effektkedjor whose projects must report this indicator.
     pub required_for: Vec<String>,
-    /// Inactive indicators can no longer be planned.
+    /// An inactive (retired) indicator can no longer be planned or reported; plans and values
+    /// stored before it was retired may be sent again unchanged.
     pub active: bool,
 }
 

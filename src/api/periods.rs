@@ -9,9 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
 use crate::db;
+use crate::db::DbConnection;
 use crate::db::periods::PeriodRow;
 use crate::domain::codes::RegionCode;
-use crate::domain::period::{LockMode, PeriodId, swedish_today};
+use crate::domain::period::{Closing, Lock, LockMode, PeriodId, swedish_today};
 use crate::error::{AppError, Problem};
 use crate::state::AppState;
 
@@ -24,28 +25,73 @@ pub struct Period {
     pub kind: String,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
-    /// The last day (Swedish time) on which regions may write values for the period.
+    /// The period's own deadline: the last day (Swedish time) on which regions may write
+    /// values for it. A half-year's year may close it earlier: see `effective_deadline`.
     pub deadline: NaiveDate,
-    /// Whether the period is closed for regions without a lock exception, now.
+    /// Whether the period's own lock or deadline closes it now for regions without a lock
+    /// exception. A half-year's year may close it too: see `closed`.
     pub locked: bool,
-    /// Regions for which the closed period is open again.
+    /// Regions for which the period's own lock is lifted.
     pub lock_exceptions: Vec<String>,
+    /// Whether regions without a lock exception are refused writes to the period now: its
+    /// own lock or deadline, or its year's (a year's lock and deadline apply to both its
+    /// half-years). This is what the checks of a submission apply.
+    pub closed: bool,
+    /// The period whose lock or deadline closes it (its own id or its year's); null while
+    /// it is open.
+    #[schema(example = "2026")]
+    pub closed_by: Option<String>,
+    /// The regions that may still write to the closed period: those with a lock exception
+    /// on every period that closes it.
+    pub open_for: Vec<String>,
+    /// The last day regions may write by the deadlines that apply: the earlier of the
+    /// period's own and its year's, of those not locked or opened again by an admin; null
+    /// when no deadline applies.
+    pub effective_deadline: Option<NaiveDate>,
+    /// The period whose deadline `effective_deadline` is (its own id or its year's).
+    #[schema(example = "2026H1")]
+    pub deadline_set_by: Option<String>,
 }
 
 impl Period {
-    pub fn from_row(row: PeriodRow, lock_exceptions: Vec<String>) -> Result<Period, AppError> {
-        let mode = LockMode::parse(&row.lock_mode)
-            .ok_or_else(|| AppError::Internal(format!("stored lock mode '{}'", row.lock_mode)))?;
-        Ok(Period {
-            locked: mode.is_locked(row.deadline, swedish_today()),
-            id: row.id,
-            kind: row.kind,
+    /// The period `row` with what closes it among `locks` (every period's).
+    fn new(row: &PeriodRow, lock_exceptions: &[String], locks: &[(PeriodId, Lock)]) -> Period {
+        let today = swedish_today();
+        let closing = PeriodId::parse(&row.id).and_then(|id| Closing::of(id, locks));
+        let closed_by = closing.and_then(|c| c.closed_by(None, today));
+        let deadline = closing.and_then(|c| c.deadline());
+        Period {
+            id: row.id.clone(),
+            kind: row.kind.clone(),
             start_date: row.start_date,
             end_date: row.end_date,
             deadline: row.deadline,
-            lock_exceptions,
-        })
+            locked: closing.is_some_and(|c| c.own.1.closes(None, today)),
+            lock_exceptions: lock_exceptions.to_vec(),
+            closed: closed_by.is_some(),
+            closed_by: closed_by.map(|id| id.to_string()),
+            open_for: closing.map(|c| c.open_for(today)).unwrap_or_default(),
+            effective_deadline: deadline.map(|(day, _)| day),
+            deadline_set_by: deadline.map(|(_, id)| id.to_string()),
+        }
     }
+}
+
+/// Every period as it stands now, in calendar order.
+fn all_periods(conn: &mut DbConnection) -> Result<Vec<Period>, AppError> {
+    let rows = db::periods::list(conn)?;
+    let locks = db::periods::locks(&rows);
+    Ok(rows
+        .iter()
+        .map(|(row, exceptions)| Period::new(row, exceptions, &locks))
+        .collect())
+}
+
+fn found_period(conn: &mut DbConnection, id: &str) -> Result<Period, AppError> {
+    all_periods(conn)?
+        .into_iter()
+        .find(|period| period.id == id)
+        .ok_or_else(|| AppError::NotFound("no such period".into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,22 +116,19 @@ pub async fn list_periods(
     _caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Period>>, AppError> {
-    let rows = state.db(|conn| Ok(db::periods::list(conn)?)).await?;
-    let periods = rows
-        .into_iter()
-        .map(|(row, exceptions)| Period::from_row(row, exceptions))
-        .collect::<Result<_, _>>()?;
-    Ok(web::Json(periods))
+    Ok(web::Json(state.db(all_periods).await?))
 }
 
-/// Opens a reporting period.
+/// Opens a reporting period. A year's deadline applies to its half-years, so a year whose
+/// deadline comes before one of its half-years' deadlines, or a half-year whose deadline
+/// comes after its year's, is refused (409): the later deadline would never apply.
 #[utoipa::path(
     tag = "reference",
     security(("bearer" = [])),
     request_body = PeriodInput,
     responses(
         (status = 201, description = "Created", body = Period),
-        (status = 409, description = "The period exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The period exists, or its deadline and its year's or half-years' would cut one short", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/periods")]
@@ -129,7 +172,8 @@ pub async fn create_period(
                     return Err(AppError::Conflict(format!("period {} exists", row.id)));
                 }
                 db::periods::insert(conn, &row)?;
-                Period::from_row(row, Vec::new())
+                refuse_shortened_deadlines(conn, id)?;
+                found_period(conn, &row.id)
             })
         })
         .await?;
@@ -177,7 +221,9 @@ pub struct UnlockParams {
 }
 
 /// Opens a period again: for one region with `region` (a lock exception), otherwise for
-/// every region whatever its deadline.
+/// every region whatever its deadline. An unlock that would leave the period closed (a
+/// half-year whose year is locked or past its deadline, for that region or without
+/// `region` for every region) is refused with 409 naming the year to unlock first.
 #[utoipa::path(
     tag = "reference",
     security(("bearer" = [])),
@@ -185,6 +231,7 @@ pub struct UnlockParams {
     responses(
         (status = 200, description = "Opened", body = Period),
         (status = 404, description = "No such period", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The period would stay closed by its year", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/periods/{id}/unlock")]
@@ -219,6 +266,7 @@ pub async fn unlock_period(
                     )?,
                     None => db::periods::set_lock_mode(conn, &id, LockMode::Open.as_str())?,
                 }
+                refuse_unlock_without_effect(conn, &id, region.as_ref())?;
                 found_period(conn, &id)
             })
         })
@@ -226,8 +274,51 @@ pub async fn unlock_period(
     Ok(web::Json(period))
 }
 
-fn found_period(conn: &mut crate::db::DbConnection, id: &str) -> Result<Period, AppError> {
-    let (row, exceptions) =
-        db::periods::find(conn, id)?.ok_or_else(|| AppError::NotFound("no such period".into()))?;
-    Period::from_row(row, exceptions)
+/// Refuses a period whose deadline, with its year's or its half-years', would cut a
+/// half-year's own deadline short without anyone seeing it.
+fn refuse_shortened_deadlines(conn: &mut DbConnection, id: PeriodId) -> Result<(), AppError> {
+    let rows = db::periods::list(conn)?;
+    let locks = db::periods::locks(&rows);
+    for half_year in id.half_years() {
+        let Some(closing) = Closing::of(half_year, &locks) else {
+            continue;
+        };
+        if let (Some(own), Some((year_deadline, year))) = (closing.shortened(), closing.deadline())
+        {
+            return Err(AppError::Conflict(format!(
+                "{half_year}'s deadline {own} would be cut short by its year {year}'s deadline {year_deadline}: a year's deadline applies to its half-years. Give the year a deadline on or after {own}, or the half-year one on or before {year_deadline}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an unlock after which the period is still closed for `region` (without one,
+/// for every region without a lock exception): its year closes it.
+fn refuse_unlock_without_effect(
+    conn: &mut DbConnection,
+    id: &str,
+    region: Option<&RegionCode>,
+) -> Result<(), AppError> {
+    let rows = db::periods::list(conn)?;
+    let locks = db::periods::locks(&rows);
+    let today = swedish_today();
+    let closing = PeriodId::parse(id).and_then(|id| Closing::of(id, &locks));
+    let Some((year, lock)) = closing.and_then(|c| {
+        let by = c.closed_by(region.map(RegionCode::as_str), today)?;
+        c.year.filter(|(year, _)| *year == by)
+    }) else {
+        return Ok(());
+    };
+    let why = match lock.mode {
+        LockMode::Deadline => format!("is past its deadline {}", lock.deadline),
+        _ => "is locked".to_string(),
+    };
+    let (whom, query) = match region {
+        Some(region) => (format!("region {region}"), format!("?region={region}")),
+        None => ("every region".to_string(), String::new()),
+    };
+    Err(AppError::Conflict(format!(
+        "{id} would stay closed for {whom}: its year {year} {why}, and a year's lock and deadline apply to its half-years. Unlock the year first (POST /api/v1/periods/{year}/unlock{query}); its other half-year then opens too, unless its own lock or deadline closes it"
+    )))
 }

@@ -202,7 +202,14 @@ const FOKUS_PREFIX: &str = "fokus_";
 fn instructions(workbook: &mut Workbook, template: &Template) -> Result<(), XlsxError> {
     let mut lines = vec![
         format!("Rapportering för region {} och halvåret {}", template.region, template.half_year),
-        format!("Sista dag att rapportera: {}", template.deadline),
+        match template.deadline {
+            Some(day) => format!("Sista dag att rapportera: {day}"),
+            None => "Sista dag att rapportera: ingen; en administratör låser och öppnar halvåret.".into(),
+        },
+        match template.closed_by {
+            Some(period) => format!("Halvåret är stängt för regionen (av låset eller sista dagen för {period}): det som skickas in för halvåret avvisas."),
+            None => "Halvåret är öppet för regionen.".into(),
+        },
         format!("Rapportens status: {}", template.state.as_str()),
         String::new(),
         "Projekt: ett projekt per rad; välj koder i listorna (fokusområdet ur sakområdets lista). Branscher, verktyg och syften skrivs med kommatecken emellan. Datum skrivs ÅÅÅÅ-MM-DD.".into(),

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{period_lock_exceptions, periods};
+use crate::domain::period::{Lock, LockMode, PeriodId};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = periods)]
@@ -45,6 +46,22 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<(PeriodRow, Vec<String>)
             (row, regions)
         })
         .collect())
+}
+
+/// Each period's id and lock, from `list`. The schema allows only the three modes; any
+/// other would close the period.
+pub fn locks(periods: &[(PeriodRow, Vec<String>)]) -> Vec<(PeriodId, Lock)> {
+    periods
+        .iter()
+        .filter_map(|(row, exceptions)| {
+            let lock = Lock {
+                mode: LockMode::parse(&row.lock_mode).unwrap_or(LockMode::Locked),
+                deadline: row.deadline,
+                exceptions: exceptions.clone(),
+            };
+            Some((PeriodId::parse(&row.id)?, lock))
+        })
+        .collect()
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(PeriodRow, Vec<String>)>> {

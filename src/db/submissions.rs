@@ -11,7 +11,7 @@ use super::schema::{idempotency_keys, submissions};
 use super::values::{EntityRow, RevisionRow, ValueRow};
 use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
-use crate::domain::period::{LockMode, PeriodId};
+use crate::domain::period::{Closing, PeriodId};
 use crate::domain::submission::records::{
     Change, Checked, Counts, NarrativeRecord, Outcome, ValueRecord, change_of,
 };
@@ -113,14 +113,7 @@ pub fn load_context(
         })
         .collect();
     let all_periods = periods::list(conn)?;
-    let closes = |id: &str| -> bool {
-        all_periods.iter().any(|(row, exceptions)| {
-            row.id == id
-                && LockMode::parse(&row.lock_mode)
-                    .is_none_or(|mode| mode.is_locked(row.deadline, today))
-                && !exceptions.iter().any(|r| r == region)
-        })
-    };
+    let locks = periods::locks(&all_periods);
     let signed_off: Vec<String> = if enforce_locks {
         super::reports::periods_in(conn, region, &["submitted", "accepted"])?
     } else {
@@ -130,11 +123,12 @@ pub fn load_context(
         .iter()
         .filter_map(|(row, _)| {
             let id = PeriodId::parse(&row.id)?;
-            let PeriodId::HalfYear { year, .. } = id else {
+            let PeriodId::HalfYear { .. } = id else {
                 return None;
             };
-            let closed =
-                enforce_locks && (closes(&row.id) || closes(&PeriodId::Year(year).to_string()));
+            let closed = enforce_locks
+                && Closing::of(id, &locks)
+                    .is_some_and(|closing| closing.closed_by(Some(region), today).is_some());
             Some((
                 row.id.clone(),
                 PeriodRule {
@@ -159,6 +153,7 @@ pub fn load_context(
             stored_projects,
             reported: projects::reported_half_years(conn, region, project_refs)?,
             today,
+            stored: Stored::default(),
         },
         region_projects,
     ))

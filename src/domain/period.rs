@@ -146,6 +146,99 @@ impl LockMode {
     }
 }
 
+/// How one opened period closes for the regions: its mode, its deadline and the regions it
+/// is open for again (lock exceptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub mode: LockMode,
+    pub deadline: NaiveDate,
+    pub exceptions: Vec<String>,
+}
+
+impl Lock {
+    /// Whether it closes for `region` on `today`; `None` is any region without a lock
+    /// exception.
+    pub fn closes(&self, region: Option<&str>, today: NaiveDate) -> bool {
+        self.mode.is_locked(self.deadline, today)
+            && region.is_none_or(|region| !self.exceptions.iter().any(|r| r == region))
+    }
+}
+
+/// What closes a half-year: its own lock and, when its year is opened too, the year's. A
+/// year's lock and deadline apply to both its half-years, so a half-year is closed for a
+/// region when either closes for it. This is the one rule for the checks of a submission
+/// and for what `GET /periods` says.
+#[derive(Debug, Clone, Copy)]
+pub struct Closing<'a> {
+    pub own: (PeriodId, &'a Lock),
+    pub year: Option<(PeriodId, &'a Lock)>,
+}
+
+impl<'a> Closing<'a> {
+    /// The period's own lock, and its year's when the period is a half-year and its year
+    /// is in `locks`.
+    pub fn of(id: PeriodId, locks: &'a [(PeriodId, Lock)]) -> Option<Closing<'a>> {
+        let find = |wanted: PeriodId| {
+            locks
+                .iter()
+                .find(|(id, _)| *id == wanted)
+                .map(|(id, lock)| (*id, lock))
+        };
+        let year = match id {
+            PeriodId::HalfYear { year, .. } => find(PeriodId::Year(year)),
+            PeriodId::Year(_) => None,
+        };
+        Some(Closing {
+            own: find(id)?,
+            year,
+        })
+    }
+
+    fn locks(&self) -> impl Iterator<Item = (PeriodId, &'a Lock)> {
+        std::iter::once(self.own).chain(self.year)
+    }
+
+    /// The period that closes it for `region` on `today` (its own lock first), or none.
+    pub fn closed_by(&self, region: Option<&str>, today: NaiveDate) -> Option<PeriodId> {
+        self.locks()
+            .find(|(_, lock)| lock.closes(region, today))
+            .map(|(id, _)| id)
+    }
+
+    /// The deadline that applies, and the period it is set by: the earliest of those
+    /// still closing by their deadline (one locked or opened again by an admin no longer
+    /// closes by it), or none.
+    pub fn deadline(&self) -> Option<(NaiveDate, PeriodId)> {
+        self.locks()
+            .filter(|(_, lock)| lock.mode == LockMode::Deadline)
+            .map(|(id, lock)| (lock.deadline, id))
+            .min()
+    }
+
+    /// The half-year's own deadline when its year's earlier one cuts it short.
+    pub fn shortened(&self) -> Option<NaiveDate> {
+        let (id, own) = self.own;
+        match self.deadline() {
+            Some((_, by)) if by != id && own.mode == LockMode::Deadline => Some(own.deadline),
+            _ => None,
+        }
+    }
+
+    /// The regions for which it is open although it is closed for the others: those with
+    /// a lock exception on every period that closes it.
+    pub fn open_for(&self, today: NaiveDate) -> Vec<String> {
+        let mut regions: Vec<String> = self
+            .locks()
+            .filter(|(_, lock)| lock.closes(None, today))
+            .flat_map(|(_, lock)| lock.exceptions.iter().cloned())
+            .filter(|region| self.closed_by(Some(region), today).is_none())
+            .collect();
+        regions.sort();
+        regions.dedup();
+        regions
+    }
+}
+
 /// Today's date in Sweden, where deadlines are set.
 pub fn swedish_today() -> NaiveDate {
     chrono::Utc::now()
@@ -286,6 +379,72 @@ mod tests {
         ] {
             assert_eq!(PeriodId::parse(bad), None, "{bad:?}");
         }
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn lock(mode: LockMode, deadline: &str, exceptions: &[&str]) -> Lock {
+        Lock {
+            mode,
+            deadline: day(deadline),
+            exceptions: exceptions.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_years_lock_and_deadline_apply_to_its_half_years() {
+        let today = day("2027-01-15");
+        let h2 = h("2026H2");
+        let year = PeriodId::Year(2026);
+        let locks = vec![
+            (h2, lock(LockMode::Deadline, "2027-03-31", &["07"])),
+            (year, lock(LockMode::Deadline, "2026-12-31", &["07", "12"])),
+        ];
+        let closing = Closing::of(h2, &locks).unwrap();
+        assert_eq!(
+            closing.deadline(),
+            Some((day("2026-12-31"), year)),
+            "the year's earlier deadline"
+        );
+        assert_eq!(closing.closed_by(None, today), Some(year));
+        assert_eq!(closing.closed_by(Some("12"), today), None);
+        assert_eq!(closing.open_for(today), ["07", "12"]);
+        assert_eq!(
+            closing.closed_by(None, day("2026-12-31")),
+            None,
+            "on the day"
+        );
+        assert_eq!(closing.shortened(), Some(day("2027-03-31")));
+
+        let locks = vec![
+            (h2, lock(LockMode::Open, "2027-03-31", &[])),
+            (year, lock(LockMode::Locked, "2026-12-31", &["12"])),
+        ];
+        let closing = Closing::of(h2, &locks).unwrap();
+        assert_eq!(closing.deadline(), None, "neither closes by its deadline");
+        assert_eq!(
+            closing.closed_by(Some("07"), today),
+            Some(year),
+            "an open half-year in a locked year"
+        );
+        assert_eq!(closing.open_for(today), ["12"]);
+
+        let locks = vec![
+            (h2, lock(LockMode::Locked, "2027-03-31", &["07"])),
+            (year, lock(LockMode::Open, "2026-12-31", &[])),
+        ];
+        let closing = Closing::of(h2, &locks).unwrap();
+        assert_eq!(closing.closed_by(None, today), Some(h2));
+        assert_eq!(closing.open_for(today), ["07"]);
+
+        let alone = vec![(h2, lock(LockMode::Deadline, "2027-03-31", &[]))];
+        let closing = Closing::of(h2, &alone).unwrap();
+        assert_eq!(closing.deadline(), Some((day("2027-03-31"), h2)));
+        assert_eq!(closing.closed_by(None, today), None);
+        assert_eq!(closing.shortened(), None);
+        assert!(Closing::of(h("2026H1"), &alone).is_none(), "not opened");
     }
 
     fn h(text: &str) -> PeriodId {

@@ -302,13 +302,18 @@ pub fn check(
         .map(|project| project.project_ref.as_str())
         .filter(|project_ref| submission::is_valid_ref(project_ref))
         .collect();
-    let (context, region_projects) = db::submissions::load_context(
+    let (mut context, region_projects) = db::submissions::load_context(
         conn,
         region.as_str(),
         &project_refs,
         enforce_locks,
         swedish_today(),
     )?;
+    let compared: HashMap<i64, String> = submission::refs_to_compare(&input, &context)
+        .into_iter()
+        .filter_map(|r| region_projects.get(&r).map(|(id, _, _)| (*id, r)))
+        .collect();
+    context.stored = db::submissions::stored_at(conn, &compared, None)?;
     let numbers = numbers_naming_no_project(&input, refs_typed_as_numbers, &context);
     let checked = submission::check(input, &context);
     Ok(match (checked, numbers.is_empty()) {

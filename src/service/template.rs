@@ -11,7 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::codes::RegionCode;
 use crate::domain::decimal::from_scaled;
 use crate::domain::indicator::Aggregation;
-use crate::domain::period::PeriodId;
+use crate::domain::period::{Closing, PeriodId, swedish_today};
 use crate::domain::report::ReportState;
 use crate::domain::submission::records::ProjectRecord;
 use crate::error::AppError;
@@ -46,7 +46,10 @@ pub struct Template {
     pub half_year: PeriodId,
     /// The data version of what the template holds.
     pub version: i64,
-    pub deadline: NaiveDate,
+    /// The deadline that applies (its year's, when earlier), if any does.
+    pub deadline: Option<NaiveDate>,
+    /// The period whose lock or deadline closes the half-year for the region now.
+    pub closed_by: Option<PeriodId>,
     pub state: ReportState,
     /// By ref, with their plans.
     pub projects: Vec<ProjectRecord>,
@@ -70,7 +73,9 @@ pub fn template(
 ) -> Result<Template, AppError> {
     let version = db::data_version::current(conn)?;
     let half_year = half_year(conn, period)?;
-    let (period_row, _) = db::periods::find(conn, period)?
+    let periods = db::periods::list(conn)?;
+    let locks = db::periods::locks(&periods);
+    let closing = Closing::of(half_year, &locks)
         .ok_or_else(|| AppError::NotFound(format!("no half-year '{period}'")))?;
     let (state, _) = current_state(conn, region, period)?;
     let (needs, _) = project_needs(
@@ -95,7 +100,8 @@ pub fn template(
         region: region.to_string(),
         half_year,
         version,
-        deadline: period_row.deadline,
+        deadline: closing.deadline().map(|(day, _)| day),
+        closed_by: closing.closed_by(Some(region.as_str()), swedish_today()),
         state,
         projects: Vec::new(),
         values: Vec::new(),

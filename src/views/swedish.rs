@@ -24,7 +24,9 @@ pub fn message(code: &str) -> Option<&'static str> {
         "too_many_decimals" => "För många decimaler för indikatorn.",
         "too_many_items" => "För många rader i en inrapportering; dela upp den.",
         "unknown_indicator" => "Indikatorn finns inte i den nationella katalogen.",
-        "inactive_indicator" => "Indikatorn används inte längre och kan inte rapporteras.",
+        "inactive_indicator" => {
+            "Indikatorn används inte längre: en plan eller ett värde som lagrades innan dess kan skickas igen oförändrat, men inget nytt eller ändrat."
+        }
         "derived_indicator" => {
             "Indikatorn räknas fram ur andra indikatorer och rapporteras inte själv."
         }

@@ -399,7 +399,9 @@ async fn admin_creates_periods(backend: Backend) {
     assert_eq!(
         reply.json(),
         json!({"id": "2099H2", "kind": "half_year", "start_date": "2099-07-01", "end_date": "2099-12-31",
-               "deadline": "2100-02-15", "locked": false, "lock_exceptions": []})
+               "deadline": "2100-02-15", "locked": false, "lock_exceptions": [],
+               "closed": false, "closed_by": null, "open_for": [],
+               "effective_deadline": "2100-02-15", "deadline_set_by": "2099H2"})
     );
     let year = send(
         &app,

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::domain::decimal::{DecimalError, to_scaled_non_negative};
+use crate::domain::decimal::{DecimalError, SCALE, to_scaled_non_negative};
 use crate::domain::validation::{Errors, FieldError, check_optional_text, check_text};
 
 /// Errors of one item: each is given the item's index and a field path below it.
@@ -38,6 +38,22 @@ impl ItemErrors<'_> {
                 self.add(&error.field, &error.code, error.message);
             }
         }
+    }
+
+    /// `scaled`, but a number equal to `stored` passes with the places it was stored with:
+    /// its indicator's decimals may have been lowered since (see `catalogue`).
+    pub(super) fn scaled_as_stored(
+        &mut self,
+        field: &str,
+        value: Decimal,
+        decimals: u32,
+        stored: Option<i64>,
+    ) -> Option<i64> {
+        let exact = to_scaled_non_negative(value, SCALE).ok();
+        if exact.is_some() && exact == stored {
+            return exact;
+        }
+        self.scaled(field, value, decimals)
     }
 
     pub(super) fn scaled(&mut self, field: &str, value: Decimal, decimals: u32) -> Option<i64> {

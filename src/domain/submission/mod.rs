@@ -3,10 +3,12 @@
 //!
 //! - `input`: the submission as a region sends it (JSON today; any reader builds the same);
 //! - `check`: the checks of the whole, with `project` and `value` for their items;
+//! - `catalogue`: stored plans and values that a catalogue change leaves valid;
 //! - `origin`: where each item of a file came from, to name its line or cell;
 //! - `records`: what a checked submission stores, and what storing it changed;
 //! - `stale`: a workbook from an older template against what changed since it was made.
 
+mod catalogue;
 mod check;
 pub mod input;
 mod items;
@@ -22,6 +24,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+pub use catalogue::refs_to_compare;
 pub use check::check;
 pub use project::is_valid_ref;
 
@@ -98,6 +101,9 @@ pub struct Context {
     /// The first and last half-years for which a stored project has values or narratives.
     pub reported: HashMap<String, (PeriodId, PeriodId)>,
     pub today: NaiveDate,
+    /// The plans and values stored for the projects `refs_to_compare` names (see
+    /// `catalogue`); nothing for the others.
+    pub stored: stale::Stored,
 }
 
 #[derive(Debug, PartialEq)]

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::catalogue::stored_plan;
 use super::input::ProjectInput;
 use super::items::ItemErrors;
 use super::records::{PlanRecord, ProjectRecord};
@@ -164,13 +165,6 @@ pub(super) fn check_project(
             );
             continue;
         };
-        if !rule.active {
-            item.add(
-                &field("indicator"),
-                "inactive_indicator",
-                "the indicator is no longer in use",
-            );
-        }
         if rule.derived {
             item.add(
                 &field("indicator"),
@@ -178,12 +172,23 @@ pub(super) fn check_project(
                 "this indicator is computed from granted_sek or total_budget_sek",
             );
         }
-        let baseline = plan
-            .baseline
-            .and_then(|v| item.scaled(&field("baseline"), v, rule.decimals));
-        let target = plan
-            .target
-            .and_then(|v| item.scaled(&field("target"), v, rule.decimals));
+        let stored = stored_plan(context, &project.project_ref, &plan.indicator);
+        let baseline = plan.baseline.and_then(|v| {
+            item.scaled_as_stored(
+                &field("baseline"),
+                v,
+                rule.decimals,
+                stored.and_then(|s| s.baseline),
+            )
+        });
+        let target = plan.target.and_then(|v| {
+            item.scaled_as_stored(
+                &field("target"),
+                v,
+                rule.decimals,
+                stored.and_then(|s| s.target),
+            )
+        });
         if let Some(year) = plan.baseline_year
             && !(i64::from(FIRST_YEAR)..=i64::from(LAST_YEAR)).contains(&year)
         {
@@ -201,14 +206,22 @@ pub(super) fn check_project(
                 item.text(&field(name), text, max, false);
             }
         }
-        plans.push(PlanRecord {
+        let record = PlanRecord {
             indicator: plan.indicator,
             baseline,
             baseline_year: plan.baseline_year,
             target,
             goal: plan.goal.filter(|t| !t.is_empty()),
             source: plan.source.filter(|t| !t.is_empty()),
-        });
+        };
+        if !rule.active && stored != Some(&record) {
+            item.add(
+                &field("indicator"),
+                "inactive_indicator",
+                "the indicator is no longer in use: a plan stored before it was retired may be sent again unchanged, but not created or changed",
+            );
+        }
+        plans.push(record);
     }
     plans.sort_by(|a, b| a.indicator.cmp(&b.indicator));
     (item.list.len() == before).then_some(ProjectRecord {

@@ -47,9 +47,9 @@ fn side<T: PartialEq>(sheet: &T, template: &T, stored: &T) -> Side {
 }
 
 /// The figures of a value: what one cell group of the sheet states.
-type Figures = (i64, Option<[i64; 3]>, Vec<String>);
+pub(super) type Figures = (i64, Option<[i64; 3]>, Vec<String>);
 
-fn figures(record: &ValueRecord) -> Figures {
+pub(super) fn figures(record: &ValueRecord) -> Figures {
     (record.value, record.by_sex, record.entities.clone())
 }
 

@@ -7,9 +7,10 @@ use rust_decimal::Decimal;
 use super::input::{
     BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
 };
+use super::stale::Stored;
 use super::{
     CodeLists, Context, IndicatorRule, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, PeriodRule,
-    Rejection, check,
+    Rejection, check, refs_to_compare,
 };
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::PeriodId;
@@ -102,6 +103,7 @@ fn context() -> Context {
         )]
         .into(),
         today: date("2026-11-28"),
+        stored: Stored::default(),
     }
 }
 
@@ -549,5 +551,125 @@ fn closed_half_years_are_a_lock_unless_something_is_also_invalid() {
             pair("values[1].indicator", "unknown_indicator")
         ],
         "every problem at once, sorted by field"
+    );
+}
+
+/// `valid()`'s project P1 stored as a project of the region, with its plan and its value of
+/// SUM, as `refs_to_compare` would have them loaded.
+fn stored_p1(context: &mut Context) {
+    let mut stored = Stored::default();
+    let checked = check(valid(), context).expect("valid");
+    stored
+        .projects
+        .insert("P1".into(), checked.projects[0].clone());
+    let value = &checked.values[0];
+    stored.values.insert(
+        ("P1".into(), value.indicator.clone(), value.period.clone()),
+        value.clone(),
+    );
+    context
+        .stored_projects
+        .insert("P1".into(), (date("2025-01-01"), date("2027-12-31")));
+    context.stored = stored;
+}
+
+/// The (field, code) pairs that `input`, changed by `change`, is refused with.
+fn changed(
+    input: &SubmissionInput,
+    context: &Context,
+    change: fn(&mut SubmissionInput),
+) -> Vec<(String, String)> {
+    let mut input = input.clone();
+    change(&mut input);
+    match check(input, context) {
+        Err(Rejection::Invalid(errors)) => errors
+            .into_iter()
+            .map(|error| (error.field, error.code))
+            .collect(),
+        other => panic!("refused: {other:?}"),
+    }
+}
+
+#[test]
+fn a_catalogue_change_leaves_stored_plans_and_values_valid() {
+    let mut context = context();
+    stored_p1(&mut context);
+    // DEC's decimals lowered to 0 (the plan's baseline is 1.5), SUM retired.
+    context.indicators.get_mut("DEC").unwrap().decimals = 0;
+    context.indicators.get_mut("SUM").unwrap().active = false;
+    let mut input = valid();
+    // Only P1's value of SUM is stored; DEC's and STORED's would be new.
+    input
+        .values
+        .retain(|v| v.indicator != "DEC" && v.project_ref == "P1");
+    assert_eq!(refs_to_compare(&input, &context), ["P1"]);
+    let checked = check(input.clone(), &context).expect("stored plans and values pass");
+    assert_eq!(checked.projects[0].plans[0].baseline, Some(15_000));
+
+    assert_eq!(
+        changed(&input, &context, |s| s.projects[0].indicators[0].baseline =
+            Some(decimal("2.5"))),
+        [pair(
+            "projects[0].indicators[0].baseline",
+            "too_many_decimals"
+        )],
+        "a changed figure is held to the decimals allowed now"
+    );
+    assert!(
+        check(
+            {
+                let mut input = input.clone();
+                input.projects[0].indicators[0].target = Some(decimal("11"));
+                input
+            },
+            &context
+        )
+        .is_ok(),
+        "the stored baseline stays valid beside a changed target"
+    );
+    assert_eq!(
+        changed(&input, &context, |s| s.values[0].value =
+            Some(decimal("13"))),
+        [pair("values[0].indicator", "inactive_indicator")],
+        "a changed value of a retired indicator"
+    );
+    assert_eq!(
+        changed(&input, &context, |s| s.values[0].project_ref =
+            "STORED".into()),
+        [pair("values[0].indicator", "inactive_indicator")],
+        "a new value of a retired indicator"
+    );
+    assert!(
+        check(
+            {
+                let mut input = input.clone();
+                input.values[0].comment = Some("Rättad kommentar".into());
+                input
+            },
+            &context
+        )
+        .is_ok(),
+        "a stored value's comment may change"
+    );
+
+    context.indicators.get_mut("DEC").unwrap().active = false;
+    assert!(check(input.clone(), &context).is_ok(), "an unchanged plan");
+    assert_eq!(
+        changed(&input, &context, |s| s.projects[0].indicators[0].target =
+            Some(decimal("11"))),
+        [pair(
+            "projects[0].indicators[0].indicator",
+            "inactive_indicator"
+        )],
+        "a changed plan of a retired indicator"
+    );
+    assert_eq!(
+        changed(&input, &context, |s| s.projects[0].project_ref =
+            "NEW".into()),
+        [
+            pair("projects[0].indicators[0].baseline", "too_many_decimals"),
+            pair("projects[0].indicators[0].indicator", "inactive_indicator")
+        ],
+        "a new project's plan"
     );
 }

@@ -1,6 +1,7 @@
 //! The checks of one value against its indicator: the rule decides whether it is a number,
 //! a list of enterprises or not reported at all, and whether it has parts by sex.
 
+use super::catalogue::value_is_stored;
 use super::input::ValueInput;
 use super::items::ItemErrors;
 use super::records::ValueRecord;
@@ -111,16 +112,23 @@ pub(super) fn check_value(
         }
         (None, false) => None,
     };
-    let scaled = scaled?;
-    (item.list.len() == before).then(|| ValueRecord {
+    let record = ValueRecord {
         project_ref: value.project_ref,
         indicator: value.indicator,
         period: value.period,
-        value: scaled,
+        value: scaled?,
         by_sex,
         entities,
         comment: value.comment.filter(|c| !c.is_empty()),
-    })
+    };
+    if !rule.active && !value_is_stored(context, &record) {
+        item.add(
+            "indicator",
+            "inactive_indicator",
+            "the indicator is no longer in use: a value stored before it was retired may be sent again unchanged, but not created or changed",
+        );
+    }
+    (item.list.len() == before).then_some(record)
 }
 
 fn check_entities(entities: Option<&[String]>, item: &mut ItemErrors<'_>) -> Option<Vec<String>> {
