@@ -88,7 +88,7 @@ async fn a_template_uploaded_unchanged_changes_nothing(backend: Backend) {
 }
 
 /// A project as a JSON body, from what the API serves.
-async fn project_body(app: &impl TestService, t: &TestApp, project_ref: &str) -> Value {
+pub async fn project_body(app: &impl TestService, t: &TestApp, project_ref: &str) -> Value {
     let mut body = send(
         app,
         get(
