@@ -16,6 +16,7 @@ use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
 backend_tests!(
+    the_walk_through_of_issue_21_moves_no_accepted_figure,
     no_write_of_the_region_moves_an_accepted_figure,
     no_write_of_the_region_moves_a_signed_off_report,
     an_admin_change_is_marked_once_on_the_report_it_changes,
@@ -413,6 +414,104 @@ async fn no_write_of_the_region_moves_an_accepted_figure(backend: Backend) {
     // Whatever the period: only 2026H1 is accepted.
     let accepted = ("reports=accepted", true);
     every_write_is_refused_or_moves_no_figure(&t, &app, accepted, "accepted").await;
+    // A dry run gives the same answer.
+    let token = t.token(Role::Region, Some("07"));
+    let a = project_body(&app, &t, "A").await;
+    let body = json!({"projects": [changed(&a, |p| p["granted_sek"] = json!(900_000))]});
+    let real = send(&app, post_json(SUBMISSIONS, &token, &body)).await;
+    let dry = format!("{SUBMISSIONS}?dry_run=true");
+    let dry = send(&app, post_json(&dry, &token, &body)).await;
+    assert_eq!(dry.problem(409)["errors"], real.problem(409)["errors"]);
+}
+
+/// The steps the issue took: Kronoberg reports RCO83 = 2 for 2026H1, signs off, has it
+/// accepted and locked, then tries to reclassify its project with another amount and to add
+/// a project dated into 2026H1.
+async fn the_walk_through_of_issue_21_moves_no_accepted_figure(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let admin = t.admin();
+    let period = json!({"id": H1, "deadline": "2030-01-31"});
+    send(&app, post_json("/api/v1/periods", &admin, &period)).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let p1 = json!({
+        "ref": "P1", "title": "Strategiarbete", "organisation": "Region Kronoberg",
+        "status": "pagaende", "project_type": "projekt", "sakomrade": "innovation_foretagande",
+        "effektkedja": "kunskap_strategier", "branscher": [],
+        "start_date": "2026-01-01", "end_date": "2026-12-31",
+        "granted_sek": 1_000_000, "total_budget_sek": 2_000_000,
+        "indicators": [{"indicator": "RCO83", "target": 3}]
+    });
+    let first = json!({
+        "projects": [p1],
+        "values": [value("P1", "RCO83", H1, json!(2))],
+        "narratives": [{"project_ref": "P1", "period": H1, "progress": "Två strategier."}],
+    });
+    send(&app, post_json(SUBMISSIONS, &kronoberg, &first))
+        .await
+        .ok();
+    sign_off(&t, &app, true).await;
+    send(
+        &app,
+        post_json("/api/v1/periods/2026H1/lock", &admin, &json!({})),
+    )
+    .await
+    .ok();
+    let ask = |question: &str| {
+        get(
+            &format!("/api/v1/aggregates?{question}&reports=accepted"),
+            &admin,
+        )
+    };
+    let by_sakomrade = "indicator=RCO83&period=2026H1&group_by=sakomrade";
+    let granted = "indicator=NAT-R01&period=2026H1";
+    let before = [
+        send(&app, ask(by_sakomrade)).await.json()["rows"].clone(),
+        send(&app, ask(granted)).await.json()["national"].clone(),
+    ];
+    assert_eq!(before[0][0]["sakomrade"], "innovation_foretagande");
+    assert_eq!(before[1]["value"], 1_000_000);
+    let report = send(&app, get("/api/v1/regions/07/reports/2026H1", &admin))
+        .await
+        .json();
+    let reclassified = changed(&p1, |p| {
+        p["sakomrade"] = json!("attraktiva_miljoer");
+        p["granted_sek"] = json!(9_000_000);
+        p["total_budget_sek"] = json!(9_000_000);
+    });
+    let refused = send(&app, put_project(&kronoberg, &reclassified)).await;
+    let fields: Vec<Value> = refused.problem(409)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            json!("sakomrade"),
+            json!("granted_sek"),
+            json!("total_budget_sek")
+        ]
+    );
+    let p2 = changed(&p1, |p| p["ref"] = json!("P2"));
+    send(&app, put_project(&kronoberg, &p2)).await.problem(409);
+    let after = [
+        send(&app, ask(by_sakomrade)).await.json()["rows"].clone(),
+        send(&app, ask(granted)).await.json()["national"].clone(),
+    ];
+    assert_eq!(after, before);
+    let still = send(&app, get("/api/v1/regions/07/reports/2026H1", &admin))
+        .await
+        .json();
+    assert_eq!(still, report, "still accepted, as complete, no event");
+    // The admin may; the change is marked on the report.
+    send(&app, put_project(&admin, &reclassified)).await.ok();
+    let marked = history(&t, &app, H1).await;
+    assert_eq!(
+        marked.len(),
+        report["history"].as_array().unwrap().len() + 1
+    );
 }
 
 async fn no_write_of_the_region_moves_a_signed_off_report(backend: Backend) {
