@@ -489,7 +489,6 @@ fn apply_narratives(
         let change = change_of(record, old_record.as_ref());
         counts.count(change);
         touched.extend(item_touches(change, &record.period));
-        touched.extend(item_touches(change, &record.period));
         let (Some(writer), Some(project_id)) = (writer, project_id) else {
             continue;
         };

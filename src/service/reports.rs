@@ -336,8 +336,8 @@ pub fn transition(
 
 /// Marks, once, in the history of each accepted report of `region` whose half-year an
 /// admin's write changed (`touched`, see `domain::submission::touches`), that the admin
-/// changed its figures by `what` (admins are never locked out). Only an admin writes to an
-/// accepted half-year.
+/// changed its figures by `what`: admins are never locked out, and no one else can write
+/// there. Nothing for other writers.
 pub fn mark_admin_change(
     conn: &mut DbConnection,
     write: &Write,
