@@ -35,6 +35,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("invalid request: {} field error(s)", .0.len())]
     Invalid(Vec<FieldError>),
+    /// A valid write to what is closed to the writer: a locked period, or the figures of a
+    /// signed-off report. The errors name each.
+    #[error("locked: {} field error(s)", .0.len())]
+    Locked(Vec<FieldError>),
     /// Seconds until the next request is allowed.
     #[error("too many requests")]
     TooManyRequests(u64),
@@ -74,6 +78,7 @@ impl AppError {
                 ("unsupported-media-type", "Unsupported media type")
             }
             AppError::Invalid(_) => ("validation", "Invalid request"),
+            AppError::Locked(_) => ("period-locked", "Period closed for reporting"),
             AppError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
             AppError::Busy { .. } => ("busy", "Too much waiting"),
             AppError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -104,7 +109,7 @@ impl AppError {
                 (*detail).to_string()
             }
             AppError::MethodNotAllowed(allowed) => format!("This path answers {allowed}."),
-            AppError::Invalid(errors) => match errors.as_slice() {
+            AppError::Invalid(errors) | AppError::Locked(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 many => format!("{} fields are invalid", many.len()),
             },
@@ -128,7 +133,7 @@ impl AppError {
         };
         let (errors, error_count) = match self {
             // Cloning only those listed: a file may have brought a million.
-            AppError::Invalid(errors) => (
+            AppError::Invalid(errors) | AppError::Locked(errors) => (
                 errors.iter().take(MAX_LISTED_ERRORS).cloned().collect(),
                 Some(errors.len()),
             ),
@@ -153,7 +158,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Locked(_) => StatusCode::CONFLICT,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -40,8 +40,10 @@ pub struct AggregateParams {
     pub project_type: Option<String>,
     /// RFC 3339: the figures as they stood then.
     pub as_of: Option<String>,
-    /// `all` (default): every stored value counts; `accepted`: only the values of region
-    /// half-years whose report Tillväxtverket has accepted.
+    /// `all` (default): everything stored counts; `accepted`: only the region half-years
+    /// whose report Tillväxtverket has accepted, for every measure: their values, and a
+    /// project (its count, target and granted or budget amounts) only in the half-years it
+    /// is dated into whose report of its region is accepted.
     pub reports: Option<ReportBasis>,
     /// `json` (default), `csv`, `xlsx` or `json-stat2`.
     pub format: Option<String>,

@@ -229,6 +229,7 @@ pub struct ProjectQuery {
         (status = 200, description = "Replaced (or unchanged)", body = Project),
         (status = 201, description = "Created", body = Project),
         (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The change would move figures of the region's signed-off (submitted or accepted) report of a half-year (`period-locked`, each error naming the field, the report and its state); nothing stored", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/regions/{region}/projects/{ref}")]
@@ -254,9 +255,10 @@ pub async fn put_project(
             db::write_transaction(conn, |conn, write| {
                 let change = submissions::store_project(conn, write, &region, &principal, input)?
                     .map_err(|rejection| match rejection {
-                    Rejection::Invalid(errors)
-                    | Rejection::Locked(errors)
-                    | Rejection::Stale(errors) => {
+                    Rejection::Locked(errors) => {
+                        AppError::Locked(errors.into_iter().map(unprefixed).collect())
+                    }
+                    Rejection::Invalid(errors) | Rejection::Stale(errors) => {
                         AppError::Invalid(errors.into_iter().map(unprefixed).collect())
                     }
                 })?;

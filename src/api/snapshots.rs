@@ -28,7 +28,8 @@ pub struct SnapshotInput {
     /// RFC 3339; the figures as they stood then (default: now). Not in the future.
     #[serde(default)]
     pub as_of: Option<String>,
-    /// `all` (default) or `accepted`: only the values of accepted reports count.
+    /// `all` (default) or `accepted`: only accepted reports count, for every measure (as
+    /// the aggregates' `reports`).
     #[serde(default)]
     pub reports: Option<ReportBasis>,
 }

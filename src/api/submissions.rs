@@ -47,7 +47,7 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
     responses(
         (status = 200, description = "Stored, or validated in a dry run", body = SubmissionResult),
         (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A period is closed for the region (`period-locked`), or cells of a workbook made from an older template were changed both in the sheet and in the database since the template was made (`stale-template`: each error names the cell and its template, sheet and stored values); nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
+        (status = 409, description = "A period is closed for the region, or the submission would change figures of the region's signed-off (submitted or accepted) report of a half-year (`period-locked`: each error names the item, the report and its state), or cells of a workbook made from an older template were changed both in the sheet and in the database since the template was made (`stale-template`: each error names the cell and its template, sheet and stored values); nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body, parameter or Idempotency-Key; nothing stored", body = SubmissionResult, content_type = "application/problem+json"),
     )
 )]

@@ -61,17 +61,27 @@ pub fn of_period(
         .collect())
 }
 
-/// The half-years of `region` whose report is in one of `states`.
+/// The half-years of `region` whose report is in one of `states`, with its state.
 pub fn periods_in(
     conn: &mut DbConnection,
     region: &str,
-    states: &[&str],
-) -> QueryResult<Vec<String>> {
-    reports::table
+    states: &[ReportState],
+) -> QueryResult<HashMap<String, ReportState>> {
+    let names: Vec<&str> = states.iter().map(|state| state.as_str()).collect();
+    let rows: Vec<(String, String)> = reports::table
         .filter(reports::region.eq(region))
-        .filter(reports::state.eq_any(states))
-        .select(reports::period)
-        .load(conn)
+        .filter(reports::state.eq_any(names))
+        .select((reports::period, reports::state))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(period, state)| Ok((period, parse_state(&state)?)))
+        .collect()
+}
+
+fn parse_state(state: &str) -> QueryResult<ReportState> {
+    ReportState::parse(state).ok_or_else(|| {
+        diesel::result::Error::DeserializationError(format!("stored report state '{state}'").into())
+    })
 }
 
 /// Moves the report from `revision` to `state` (compare and set): false when another
@@ -171,13 +181,6 @@ pub fn states_at(
     };
     // Later rows (events in order) replace earlier ones.
     rows.into_iter()
-        .map(|(region, period, state)| {
-            let state = ReportState::parse(&state).ok_or_else(|| {
-                diesel::result::Error::DeserializationError(
-                    format!("stored report state '{state}'").into(),
-                )
-            })?;
-            Ok(((region, period), state))
-        })
+        .map(|(region, period, state)| Ok(((region, period), parse_state(&state)?)))
         .collect()
 }

@@ -1,7 +1,7 @@
 //! Storing a checked submission: what changed is written, with a revision per changed value,
 //! in the caller's transaction; what is unchanged is left alone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -12,10 +12,12 @@ use super::values::{EntityRow, RevisionRow, ValueRow};
 use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::{Closing, PeriodId};
+use crate::domain::report::ReportState;
 use crate::domain::submission::records::{
     Change, Checked, Counts, NarrativeRecord, Outcome, ValueRecord, change_of,
 };
 use crate::domain::submission::stale::Stored;
+use crate::domain::submission::touches::{item_touches, project_touches};
 use crate::domain::submission::{CodeLists, Context, IndicatorRule, PeriodRule};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -114,10 +116,14 @@ pub fn load_context(
         .collect();
     let all_periods = periods::list(conn)?;
     let locks = periods::locks(&all_periods);
-    let signed_off: Vec<String> = if enforce_locks {
-        super::reports::periods_in(conn, region, &["submitted", "accepted"])?
+    let signed_off = if enforce_locks {
+        super::reports::periods_in(
+            conn,
+            region,
+            &[ReportState::Submitted, ReportState::Accepted],
+        )?
     } else {
-        Vec::new()
+        HashMap::new()
     };
     let periods = all_periods
         .iter()
@@ -135,7 +141,7 @@ pub fn load_context(
                     start: row.start_date,
                     end: row.end_date,
                     closed,
-                    signed_off: signed_off.contains(&row.id),
+                    signed_off: signed_off.get(&row.id).copied(),
                 },
             ))
         })
@@ -145,12 +151,28 @@ pub fn load_context(
         .iter()
         .map(|(r, (_, start, end))| (r.clone(), (*start, *end)))
         .collect();
+    // Only a signed-off half-year refuses a project's change, so only then is the change
+    // worked out.
+    let stored_records = if signed_off.is_empty() {
+        HashMap::new()
+    } else {
+        let ids: Vec<i64> = project_refs
+            .iter()
+            .filter_map(|r| region_projects.get(*r).map(|(id, _, _)| *id))
+            .collect();
+        projects::load(conn, &ids)?
+            .into_values()
+            .map(|stored| (stored.record.project_ref.clone(), stored.record))
+            .collect()
+    };
     Ok((
         Context {
+            region: region.to_string(),
             codes,
             indicators,
             periods,
             stored_projects,
+            stored_records,
             reported: projects::reported_half_years(conn, region, project_refs)?,
             today,
             stored: Stored::default(),
@@ -168,6 +190,13 @@ pub struct Writer<'a> {
     pub version: i64,
 }
 
+/// What storing a submission did (or, in a dry run, would do), and the half-years whose
+/// figures it changed (`touches`).
+pub struct Applied {
+    pub outcome: Outcome,
+    pub touched: BTreeSet<PeriodId>,
+}
+
 /// Stores (or, with `writer` None, only counts) a checked submission to `region`.
 pub fn apply(
     conn: &mut DbConnection,
@@ -175,8 +204,9 @@ pub fn apply(
     checked: &Checked,
     region_projects: &RegionProjects,
     writer: Option<&Writer<'_>>,
-) -> QueryResult<Outcome> {
+) -> QueryResult<Applied> {
     let mut outcome = Outcome::default();
+    let mut touched = BTreeSet::new();
     let mut ids: HashMap<String, i64> = region_projects
         .iter()
         .map(|(r, (id, _, _))| (r.clone(), *id))
@@ -193,6 +223,7 @@ pub fn apply(
             .and_then(|id| stored_projects.get(id));
         let change = change_of(record, stored.map(|s| &s.record));
         outcome.projects.count(change);
+        touched.extend(project_touches(stored.map(|s| &s.record), record).half_years);
         if let Some(writer) = writer {
             match (change, stored) {
                 (Change::Created, _) => {
@@ -212,9 +243,10 @@ pub fn apply(
         checked.keeps_stored_comments,
         &ids,
         writer,
+        &mut touched,
     )?;
-    outcome.narratives = apply_narratives(conn, &checked.narratives, &ids, writer)?;
-    Ok(outcome)
+    outcome.narratives = apply_narratives(conn, &checked.narratives, &ids, writer, &mut touched)?;
+    Ok(Applied { outcome, touched })
 }
 
 /// The ids of the projects that `refs` name and that exist.
@@ -333,14 +365,15 @@ pub fn stored_at(
     Ok(stored)
 }
 
-/// Writes the values that changed; with `keeps_stored_comments` each keeps the comment
-/// stored with it.
+/// Writes the values that changed, adding their half-years to `touched`; with
+/// `keeps_stored_comments` each keeps the comment stored with it.
 fn apply_values(
     conn: &mut DbConnection,
     records: &[ValueRecord],
     keeps_stored_comments: bool,
     ids: &HashMap<String, i64>,
     writer: Option<&Writer<'_>>,
+    touched: &mut BTreeSet<PeriodId>,
 ) -> QueryResult<Counts> {
     let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|v| v.project_ref.as_str()), ids);
@@ -366,6 +399,7 @@ fn apply_values(
         let old_record = old.map(|old| stored_record(&record.project_ref, old));
         let change = change_of(record, old_record.as_ref());
         counts.count(change);
+        touched.extend(item_touches(change, &record.period));
         let (Some(writer), Some(project_id)) = (writer, project_id) else {
             continue;
         };
@@ -424,11 +458,13 @@ fn apply_values(
     Ok(counts)
 }
 
+/// Writes the narratives that changed, adding their half-years to `touched`.
 fn apply_narratives(
     conn: &mut DbConnection,
     records: &[NarrativeRecord],
     ids: &HashMap<String, i64>,
     writer: Option<&Writer<'_>>,
+    touched: &mut BTreeSet<PeriodId>,
 ) -> QueryResult<Counts> {
     let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|n| n.project_ref.as_str()), ids);
@@ -447,6 +483,7 @@ fn apply_narratives(
         });
         let change = change_of(record, old_record.as_ref());
         counts.count(change);
+        touched.extend(item_touches(change, &record.period));
         let (Some(writer), Some(project_id)) = (writer, project_id) else {
             continue;
         };

@@ -166,6 +166,14 @@ impl Errors {
     }
 }
 
+impl Extend<FieldError> for Errors {
+    fn extend<T: IntoIterator<Item = FieldError>>(&mut self, errors: T) {
+        for error in errors {
+            self.push(error);
+        }
+    }
+}
+
 /// Checks a required free-text field: not blank, at most `max_chars`, no control characters
 /// other than line breaks and tabs.
 pub fn check_text(errors: &mut Errors, field: &str, text: &str, max_chars: usize) {

@@ -17,7 +17,7 @@ use crate::domain::aggregate::question::{GroupBy, Question, Rule, SEXES};
 use crate::domain::aggregate::{Row, from_facts, from_tallies, table_columns};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::Aggregation;
-use crate::domain::period::PeriodSpan;
+use crate::domain::period::{PeriodId, PeriodSpan};
 use crate::domain::report::ReportState;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
@@ -320,12 +320,12 @@ fn project_filter(request: &AggregateRequest, version: Option<i64>) -> ProjectFi
 }
 
 /// The regions' reports of the span's half-years counted by state at `version`, and the
-/// accepted ones as `region:period`.
+/// accepted ones as (region, half-year).
 fn report_states(
     conn: &mut DbConnection,
     request: &AggregateRequest,
     version: Option<i64>,
-) -> Result<(ReportCounts, Vec<String>), AppError> {
+) -> Result<(ReportCounts, Vec<(String, PeriodId)>), AppError> {
     let periods: Vec<String> = request
         .span
         .half_years
@@ -342,7 +342,7 @@ fn report_states(
     };
     let mut accepted = Vec::new();
     for region in crate::domain::codes::REGIONS {
-        for period in &periods {
+        for (period, half_year) in periods.iter().zip(&request.span.half_years) {
             let state = states
                 .get(&(region.0.to_string(), period.clone()))
                 .copied()
@@ -355,7 +355,7 @@ fn report_states(
             };
             *count += 1;
             if state == ReportState::Accepted {
-                accepted.push(format!("{}:{period}", region.0));
+                accepted.push((region.0.to_string(), *half_year));
             }
         }
     }

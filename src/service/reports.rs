@@ -3,7 +3,7 @@
 //! transition is a write in turn with the others, so two transitions of one report, or a
 //! transition and a submission, never interleave.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::auth::{Principal, Role};
 use crate::db::reports::{EventRow, StoredState};
@@ -334,19 +334,26 @@ pub fn transition(
     Ok(())
 }
 
-/// Marks in the history of each accepted report among `periods` that an admin changed its
-/// data (admins are never locked out).
+/// Marks, once, in the history of each accepted report of `region` whose half-year an
+/// admin's write changed (`touched`, see `domain::submission::touches`), that the admin
+/// changed its figures by `what`: admins are never locked out, and no one else can write
+/// there. Nothing for other writers.
 pub fn mark_admin_change(
     conn: &mut DbConnection,
     write: &Write,
     region: &RegionCode,
     principal: &Principal,
-    periods: &HashSet<&str>,
-    submission_id: &str,
+    touched: &BTreeSet<PeriodId>,
+    what: &str,
 ) -> Result<(), AppError> {
+    if principal.role != Role::Admin || touched.is_empty() {
+        return Ok(());
+    }
     let accepted = ReportState::Accepted.as_str();
-    for period in db::reports::periods_in(conn, region.as_str(), &[accepted])? {
-        if !periods.contains(period.as_str()) {
+    let reports = db::reports::periods_in(conn, region.as_str(), &[ReportState::Accepted])?;
+    for half_year in touched {
+        let period = half_year.to_string();
+        if !reports.contains_key(&period) {
             continue;
         }
         db::reports::append_event(
@@ -360,7 +367,7 @@ pub fn mark_admin_change(
                 subject: principal.subject.clone(),
                 role: principal.role.as_str().to_string(),
                 comment: Some(format!(
-                    "an admin changed data of the accepted report (submission {submission_id})"
+                    "an admin changed data of the accepted report ({what})"
                 )),
                 missing: None,
                 version: write.version,

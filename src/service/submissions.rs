@@ -7,7 +7,7 @@ use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Principal, Role};
-use crate::db::submissions::{SubmissionRow, Writer};
+use crate::db::submissions::{Applied, SubmissionRow, Writer};
 use crate::db::{self, DbConnection, Write};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::swedish_today;
@@ -147,7 +147,8 @@ fn decide(
     }
     if dry_run {
         let outcome =
-            db::submissions::apply(conn, region.as_str(), &checked, &region_projects, None)?;
+            db::submissions::apply(conn, region.as_str(), &checked, &region_projects, None)?
+                .outcome;
         let result = SubmissionResult::counted(SubmissionStatus::Validated, true, None, outcome);
         return Ok(Decision::Answer(result, 200));
     }
@@ -174,16 +175,16 @@ fn decide(
         now,
         version: write.version,
     };
-    let outcome = apply(conn, write, region, &checked, &region_projects, &writer)?;
-    if principal.role == Role::Admin && outcome.changed_anything() {
-        let periods = checked
-            .values
-            .iter()
-            .map(|v| v.period.as_str())
-            .chain(checked.narratives.iter().map(|n| n.period.as_str()))
-            .collect();
-        reports::mark_admin_change(conn, write, region, principal, &periods, &submission_id)?;
-    }
+    let applied = apply(conn, write, region, &checked, &region_projects, &writer)?;
+    reports::mark_admin_change(
+        conn,
+        write,
+        region,
+        principal,
+        &applied.touched,
+        &format!("submission {submission_id}"),
+    )?;
+    let outcome = applied.outcome;
     let result = SubmissionResult::counted(
         SubmissionStatus::Stored,
         false,
@@ -254,8 +255,21 @@ pub fn store_project(
         now: crate::domain::now(),
         version: write.version,
     };
-    let outcome = apply(conn, write, region, &checked, &region_projects, &writer)?;
-    Ok(Ok(if outcome.projects.created > 0 {
+    let applied = apply(conn, write, region, &checked, &region_projects, &writer)?;
+    let project_ref = checked
+        .projects
+        .first()
+        .map(|project| project.project_ref.as_str())
+        .unwrap_or_default();
+    reports::mark_admin_change(
+        conn,
+        write,
+        region,
+        principal,
+        &applied.touched,
+        &format!("a PUT of project {project_ref}"),
+    )?;
+    Ok(Ok(if applied.outcome.projects.created > 0 {
         Change::Created
     } else {
         Change::Updated
@@ -271,18 +285,18 @@ fn apply(
     checked: &Checked,
     region_projects: &db::submissions::RegionProjects,
     writer: &Writer<'_>,
-) -> Result<Outcome, AppError> {
-    let outcome = db::submissions::apply(
+) -> Result<Applied, AppError> {
+    let applied = db::submissions::apply(
         conn,
         region.as_str(),
         checked,
         region_projects,
         Some(writer),
     )?;
-    if outcome.changed_anything() {
+    if applied.outcome.changed_anything() {
         write.changed();
     }
-    Ok(outcome)
+    Ok(applied)
 }
 
 /// Loads the context and checks the input; admins are not held by period locks.

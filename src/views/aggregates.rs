@@ -50,7 +50,8 @@ pub struct AggregateStats {
     pub max: Option<Decimal>,
 }
 
-/// Which values count: `all` stored values, or only those of `accepted` reports.
+/// What counts: `all` that is stored, or only the region half-years of `accepted` reports
+/// (their values, and each project only in its half-years whose report is accepted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportBasis {

@@ -18,8 +18,9 @@ pub enum SubmissionStatus {
     Rejected,
 }
 
-/// The answer to a submission. A rejection (422, or 409 for closed periods and for cells of
-/// an older template changed since it was made) has the same shape, as `application/problem+json` with the problem fields `type`, `title` and
+/// The answer to a submission. A rejection (422, or 409 for closed periods, for what would
+/// change a signed-off report's figures, and for cells of an older template changed since
+/// it was made) has the same shape, as `application/problem+json` with the problem fields `type`, `title` and
 /// `detail` added (its `status` stays the submission's).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubmissionResult {

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod accepted;
 mod aggregates;
 mod auth;
 mod bounded_errors;

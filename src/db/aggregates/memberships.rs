@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::{
-    AttributeColumns, ProjectField, ProjectFilter, attribute_columns, bransch_join, joined_sum,
-    plans_source, project_conditions, projects_source, select_attributes, split_sum,
+    AttributeColumns, ProjectField, ProjectFilter, attribute_columns, bransch_join,
+    dated_into_accepted, joined_sum, plans_source, project_conditions, projects_source,
+    select_attributes, split_sum,
 };
 use crate::db::DbConnection;
 use crate::db::binds::Binds;
@@ -24,6 +25,9 @@ struct MemberRow {
     first_bucket: i64,
     #[diesel(sql_type = BigInt)]
     last_bucket: i64,
+    /// On accepted reports, which buckets: `1` or `0` for each, in order; otherwise NULL.
+    #[diesel(sql_type = Nullable<Text>)]
+    buckets: Option<String>,
     #[diesel(sql_type = BigInt)]
     projects: i64,
     #[diesel(sql_type = Nullable<Text>)]
@@ -40,7 +44,9 @@ struct MemberRow {
 /// group: project_indicators has one row per project and indicator, project_codes one per
 /// project and bransch) of `group_by`'s project attributes, and per
 /// period bucket when grouping by period, with their targets for `target_indicator` and
-/// the sum of `field`. With an empty `group_by`, the national count.
+/// the sum of `field`. With an empty `group_by`, the national count. On accepted reports a
+/// project counts only in the buckets with a half-year it is dated into whose report of its
+/// region is accepted.
 pub fn memberships(
     conn: &mut DbConnection,
     filter: &ProjectFilter,
@@ -53,10 +59,11 @@ pub fn memberships(
     let by_period = group_by.contains(&GroupBy::Period);
     let (start, end) = filter.active_between;
     let mut binds = Binds::for_connection(conn);
+    let accepted = filter.accepted_reports.as_deref();
     // With periods, each project is counted once with the first and the last of the
     // (ordered, adjoining) buckets it is active in, and spread over the buckets between
     // here: one pass over the projects instead of one per bucket.
-    let (first_bucket, last_bucket) = if by_period {
+    let (first_bucket, last_bucket) = if by_period && accepted.is_none() {
         let mut count_of = |condition: &dyn Fn(&mut Binds, &PeriodId) -> String| {
             buckets
                 .iter()
@@ -70,13 +77,39 @@ pub fn memberships(
     } else {
         ("0".to_string(), "0".to_string())
     };
+    // On accepted reports a project counts only where a report of its region is accepted,
+    // and the buckets it counts in need not adjoin: each is marked `1` or `0`.
+    let (marked_buckets, accepted_condition) = match accepted {
+        None => ("NULL".to_string(), String::new()),
+        Some(accepted) => {
+            let marks = if by_period {
+                buckets
+                    .iter()
+                    .map(|bucket| {
+                        format!(
+                            "CASE WHEN {} THEN '1' ELSE '0' END",
+                            dated_into_accepted(accepted, &bucket.half_years(), &mut binds)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" || ")
+            } else {
+                "NULL".to_string()
+            };
+            let half_years: Vec<PeriodId> = buckets.iter().flat_map(|b| b.half_years()).collect();
+            let condition = dated_into_accepted(accepted, &half_years, &mut binds);
+            (marks, format!(" AND {condition}"))
+        }
+    };
     let mut group_columns: Vec<&str> = columns.clone();
-    if by_period {
-        group_columns.extend(["first_bucket", "last_bucket"]);
+    match (by_period, accepted) {
+        (false, _) => {}
+        (true, None) => group_columns.extend(["first_bucket", "last_bucket"]),
+        (true, Some(_)) => group_columns.push("buckets"),
     }
     let sql = format!(
         "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
-         CAST({last_bucket} AS BIGINT) AS last_bucket, \
+         CAST({last_bucket} AS BIGINT) AS last_bucket, CAST({marked_buckets} AS TEXT) AS buckets, \
          COUNT(*) AS projects, {target}, {field} \
          FROM {projects} p{bransch} \
          LEFT JOIN {plans} i ON i.project_id = p.id AND i.indicator = {indicator} \
@@ -90,7 +123,7 @@ pub fn memberships(
         indicator = binds.text(target_indicator),
         end = binds.date(end),
         start = binds.date(start),
-        conditions = project_conditions(filter, &mut binds),
+        conditions = project_conditions(filter, &mut binds) + &accepted_condition,
         group = if group_columns.is_empty() {
             String::new()
         } else {
@@ -119,13 +152,20 @@ pub fn memberships(
         let attributes = row.keys.take(columns.len());
         let target = joined_sum(row.target_high, row.target_low)?;
         let field = joined_sum(row.field_high, row.field_low)?.unwrap_or(0);
-        let (Ok(first), Ok(last)) = (
-            usize::try_from(row.first_bucket),
-            usize::try_from(row.last_bucket),
-        ) else {
-            continue;
+        let counted_in: Vec<usize> = match &row.buckets {
+            Some(marks) => marks.match_indices('1').map(|(index, _)| index).collect(),
+            None => match (
+                usize::try_from(row.first_bucket),
+                usize::try_from(row.last_bucket),
+            ) {
+                (Ok(first), Ok(last)) => (first..=last).collect(),
+                _ => Vec::new(),
+            },
         };
-        for (index, bucket) in buckets.iter().enumerate().take(last + 1).skip(first) {
+        for (index, bucket) in counted_in
+            .into_iter()
+            .filter_map(|index| Some((index, buckets.get(index)?)))
+        {
             let membership = spread
                 .entry((attributes.clone(), index))
                 .or_insert_with(|| Membership {

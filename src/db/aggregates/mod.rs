@@ -36,9 +36,10 @@ pub struct ProjectFilter {
     /// The projects, plans and values as they stood at this data version; `None`: as they
     /// are.
     pub version: Option<i64>,
-    /// Only the values of these region half-years (`region:period`, such as `07:2026H1`)
-    /// count: the accepted reports. `None`: every value counts.
-    pub accepted_reports: Option<Vec<String>>,
+    /// Only these reports (region, half-year) count, the accepted ones: their values, and
+    /// a project (with its target and project fields) only in the half-years whose report of
+    /// its region is among them. `None`: everything counts.
+    pub accepted_reports: Option<Vec<(String, PeriodId)>>,
 }
 
 /// The project field a derived indicator sums.
@@ -98,10 +99,46 @@ pub(super) fn accepted_condition(
     match &filter.accepted_reports {
         None => String::new(),
         Some(accepted) if accepted.is_empty() => " AND 1 = 0".to_string(),
-        Some(accepted) => format!(
-            " AND p.region || ':' || {period_column} IN ({})",
-            binds.texts(accepted)
-        ),
+        Some(accepted) => {
+            let reports: Vec<String> = accepted
+                .iter()
+                .map(|(region, half_year)| format!("{region}:{half_year}"))
+                .collect();
+            format!(
+                " AND p.region || ':' || {period_column} IN ({})",
+                binds.texts(&reports)
+            )
+        }
+    }
+}
+
+/// The condition that the project `p` is dated into one of `half_years` whose report of
+/// its region is accepted (`ProjectFilter::accepted_reports`).
+pub(super) fn dated_into_accepted(
+    accepted: &[(String, PeriodId)],
+    half_years: &[PeriodId],
+    binds: &mut Binds,
+) -> String {
+    let mut clauses = Vec::new();
+    for half_year in half_years {
+        let regions: Vec<String> = accepted
+            .iter()
+            .filter(|(_, accepted)| accepted == half_year)
+            .map(|(region, _)| region.clone())
+            .collect();
+        if !regions.is_empty() {
+            clauses.push(format!(
+                "(p.start_date <= {} AND p.end_date >= {} AND p.region IN ({}))",
+                binds.date(half_year.end_date()),
+                binds.date(half_year.start_date()),
+                binds.texts(&regions)
+            ));
+        }
+    }
+    if clauses.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        format!("({})", clauses.join(" OR "))
     }
 }
 

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 
 use super::input::SubmissionInput;
 use super::items::ItemErrors;
-use super::records::{Checked, NarrativeRecord};
+use super::records::{Checked, NarrativeRecord, ProjectRecord};
+use super::touches::project_touches;
 use super::{Context, MAX_NARRATIVE_CHARS, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, Rejection};
 use super::{project::check_project, value::check_value};
 use crate::domain::period::PeriodId;
@@ -52,6 +53,7 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
             );
         }
         if let Some(record) = check_project(project, context, &mut item) {
+            locked.extend(signed_off_touches(&record, context, index));
             checked.projects.push(record);
         }
     }
@@ -165,6 +167,45 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
     }
 }
 
+/// The errors of a project whose change would move figures of a report signed off for the
+/// writer: one per changed field, naming the reports.
+fn signed_off_touches(record: &ProjectRecord, context: &Context, index: usize) -> Vec<FieldError> {
+    let touch = project_touches(context.stored_records.get(&record.project_ref), record);
+    let reports: Vec<String> = touch
+        .half_years
+        .iter()
+        .filter_map(|half_year| {
+            let state = context.periods.get(&half_year.to_string())?.signed_off?;
+            Some(format!("{half_year} ({})", state.as_str()))
+        })
+        .collect();
+    if reports.is_empty() {
+        return Vec::new();
+    }
+    let reports = reports.join(", ");
+    touch
+        .fields
+        .into_iter()
+        .map(|field| {
+            let what = match field {
+                "ref" => "this new project would count in".to_string(),
+                _ => format!("changing {field} would change the figures of"),
+            };
+            FieldError {
+                index: Some(index),
+                ..FieldError::new(
+                    format!("projects[{index}].{field}"),
+                    "report_signed_off",
+                    format!(
+                        "{what} the signed-off report of region {} for {reports}; it changes only once the report is withdrawn or returned",
+                        context.region
+                    ),
+                )
+            }
+        })
+        .collect()
+}
+
 /// Checks the period of a value or narrative; closed periods go to `locked`. Returns whether
 /// the period is usable.
 fn check_period(
@@ -209,17 +250,20 @@ fn check_period(
         );
         return false;
     }
-    let lock = if rule.closed {
-        Some(("period_locked", format!("{id} is closed for reporting")))
-    } else if rule.signed_off {
-        Some((
+    let signed_off = rule.signed_off.map(|state| {
+        (
             "report_signed_off",
             format!(
-                "the region's report for {id} is signed off; withdraw it, or have it returned, to change its data"
+                "the report of region {} for {id} is {}; its data changes only once the report is withdrawn or returned",
+                context.region,
+                state.as_str()
             ),
-        ))
+        )
+    });
+    let lock = if rule.closed {
+        Some(("period_locked", format!("{id} is closed for reporting")))
     } else {
-        None
+        signed_off
     };
     if let Some((code, message)) = lock {
         locked.push_with(|| FieldError {

@@ -6,7 +6,8 @@
 //! - `catalogue`: stored plans and values that a catalogue change leaves valid;
 //! - `origin`: where each item of a file came from, to name its line or cell;
 //! - `records`: what a checked submission stores, and what storing it changed;
-//! - `stale`: a workbook from an older template against what changed since it was made.
+//! - `stale`: a workbook from an older template against what changed since it was made;
+//! - `touches`: the half-years whose figures a change would move.
 
 mod catalogue;
 mod check;
@@ -18,6 +19,7 @@ pub mod records;
 pub mod stale;
 #[cfg(test)]
 mod tests;
+pub mod touches;
 mod value;
 
 use std::collections::HashMap;
@@ -31,7 +33,9 @@ pub use project::is_valid_ref;
 use super::codes::Dimension;
 use super::indicator::Aggregation;
 use super::period::PeriodId;
+use super::report::ReportState;
 use super::validation::FieldError;
+use records::ProjectRecord;
 
 pub const MAX_PROJECTS: usize = 10_000;
 pub const MAX_VALUES: usize = 100_000;
@@ -84,20 +88,25 @@ pub struct PeriodRule {
     /// Closed for the writer: locked or past its deadline (or its year's), with no lock
     /// exception for the region, and the writer is not an admin.
     pub closed: bool,
-    /// The region's report of the half-year is signed off (submitted or accepted), and the
-    /// writer is not an admin.
-    pub signed_off: bool,
+    /// The state of the region's report of the half-year when it is signed off (submitted
+    /// or accepted) and the writer is not an admin: no write may then touch the half-year.
+    pub signed_off: Option<ReportState>,
 }
 
 /// What the database knows that the checks need.
 #[derive(Debug, Default)]
 pub struct Context {
+    /// The region written to.
+    pub region: String,
     pub codes: CodeLists,
     pub indicators: HashMap<String, IndicatorRule>,
     /// Half-years by id.
     pub periods: HashMap<String, PeriodRule>,
     /// The region's stored projects: ref → (start, end).
     pub stored_projects: HashMap<String, (NaiveDate, NaiveDate)>,
+    /// The submission's projects as stored, by ref, when a half-year is signed off for the
+    /// writer: what a change is compared with to find the half-years it touches.
+    pub stored_records: HashMap<String, ProjectRecord>,
     /// The first and last half-years for which a stored project has values or narratives.
     pub reported: HashMap<String, (PeriodId, PeriodId)>,
     pub today: NaiveDate,
@@ -110,7 +119,8 @@ pub struct Context {
 pub enum Rejection {
     /// Something is invalid (the list may also name closed periods).
     Invalid(Vec<FieldError>),
-    /// Everything is valid, but some items write to periods closed for the writer.
+    /// Everything is valid, but some items write to periods closed for the writer, or
+    /// change figures of a report signed off for the writer.
     Locked(Vec<FieldError>),
     /// Everything is valid, but cells of a workbook made from an older template were changed
     /// in the sheet and in the database since (see `stale`).

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use super::input::{
     BySexInput, NarrativeInput, PlanInput, ProjectInput, SubmissionInput, ValueInput,
 };
+use super::records::Checked;
 use super::stale::Stored;
 use super::{
     CodeLists, Context, IndicatorRule, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, PeriodRule,
@@ -14,6 +15,7 @@ use super::{
 };
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::PeriodId;
+use crate::domain::report::ReportState;
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -75,7 +77,7 @@ fn context() -> Context {
         start: date(start),
         end: date(end),
         closed,
-        signed_off: false,
+        signed_off: None,
     };
     let mut periods = std::collections::HashMap::new();
     periods.insert("2025H2".into(), half_year("2025-07-01", "2025-12-31", true));
@@ -90,10 +92,12 @@ fn context() -> Context {
     let mut stored_projects = std::collections::HashMap::new();
     stored_projects.insert("STORED".into(), (date("2026-03-01"), date("2026-12-31")));
     Context {
+        region: "07".into(),
         codes,
         indicators,
         periods,
         stored_projects,
+        stored_records: std::collections::HashMap::new(),
         reported: [(
             "P1".to_string(),
             (
@@ -515,17 +519,94 @@ fn narrative_rules() {
 #[test]
 fn a_signed_off_report_locks_its_half_year() {
     let mut context = context();
-    context.periods.get_mut("2026H1").unwrap().signed_off = true;
+    context.periods.get_mut("2026H1").unwrap().signed_off = Some(ReportState::Accepted);
     match check(valid(), &context) {
         Err(Rejection::Locked(errors)) => {
             assert!(
                 errors.iter().all(|e| e.code == "report_signed_off"),
                 "{errors:?}"
             );
-            assert_eq!(errors.len(), 6, "five values and a narrative of 2026H1");
+            assert_eq!(
+                errors.len(),
+                7,
+                "the new project, five values and a narrative of 2026H1"
+            );
+            let new = errors
+                .iter()
+                .find(|e| e.field == "projects[0].ref")
+                .unwrap();
+            assert!(
+                new.message.contains("region 07 for 2026H1 (accepted)"),
+                "{}",
+                new.message
+            );
         }
         other => panic!("a lock: {other:?}"),
     }
+}
+
+/// The submission of P1 alone, checked with P1 stored as `valid()` states it.
+fn with_p1_stored(change: impl FnOnce(&mut ProjectInput)) -> Result<Checked, Rejection> {
+    let mut context = context();
+    context.periods.get_mut("2026H1").unwrap().signed_off = Some(ReportState::Submitted);
+    let stored = check(
+        SubmissionInput {
+            projects: vec![project()],
+            ..SubmissionInput::default()
+        },
+        &self::context(),
+    )
+    .unwrap()
+    .projects
+    .remove(0);
+    context.stored_records.insert("P1".into(), stored);
+    let mut changed = project();
+    change(&mut changed);
+    check(
+        SubmissionInput {
+            projects: vec![changed],
+            ..SubmissionInput::default()
+        },
+        &context,
+    )
+}
+
+#[test]
+fn a_project_change_that_moves_signed_off_figures_is_a_lock_naming_its_fields() {
+    assert!(with_p1_stored(|_| {}).is_ok(), "an unchanged resend");
+    assert!(
+        with_p1_stored(|p| p.title = "Nytt namn".into()).is_ok(),
+        "a title is in no figure"
+    );
+    match with_p1_stored(|p| {
+        p.sakomrade = "kompetensforsorjning".into();
+        p.fokusomrade = None;
+        p.granted_sek = 1_500_000;
+    }) {
+        Err(Rejection::Locked(errors)) => {
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(
+                fields,
+                [
+                    "projects[0].sakomrade",
+                    "projects[0].fokusomrade",
+                    "projects[0].granted_sek"
+                ]
+            );
+            assert!(
+                errors[0].message.contains("2026H1 (submitted)"),
+                "{}",
+                errors[0].message
+            );
+        }
+        other => panic!("a lock: {other:?}"),
+    }
+    // Dates that still cover 2026H1, ending before the other half-years: 2026H1 is not
+    // entered or left.
+    assert!(
+        with_p1_stored(|p| p.end_date = date("2026-06-30")).is_ok(),
+        "only 2026H2 and 2027 are left, none signed off"
+    );
 }
 
 #[test]
