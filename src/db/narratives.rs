@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{narrative_revisions, narratives};
+use super::schema::{data_versions, narrative_revisions, narratives};
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -39,7 +39,7 @@ pub fn load_for_projects(
     Ok(found)
 }
 
-/// A narrative's texts as written at one data version.
+/// A narrative's texts as written at one data version, and who wrote them.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = narrative_revisions)]
 pub struct NarrativeRevisionRow {
@@ -49,6 +49,7 @@ pub struct NarrativeRevisionRow {
     pub progress: String,
     pub lessons: String,
     pub deviations: String,
+    pub changed_by: String,
 }
 
 pub fn insert_revisions(conn: &mut DbConnection, rows: &[NarrativeRevisionRow]) -> QueryResult<()> {
@@ -77,6 +78,25 @@ pub fn as_of(
         }
     }
     Ok(found)
+}
+
+/// Every revision of a project's narratives, in version order, each with the stamp of its
+/// data version (every version a revision carries was committed with it).
+pub fn history(
+    conn: &mut DbConnection,
+    project_id: i64,
+) -> QueryResult<Vec<(NarrativeRevisionRow, NaiveDateTime)>> {
+    narrative_revisions::table
+        .inner_join(
+            data_versions::table.on(data_versions::version.eq(narrative_revisions::version)),
+        )
+        .filter(narrative_revisions::project_id.eq(project_id))
+        .order((narrative_revisions::version, narrative_revisions::period))
+        .select((
+            NarrativeRevisionRow::as_select(),
+            data_versions::committed_at,
+        ))
+        .load(conn)
 }
 
 pub fn insert(conn: &mut DbConnection, rows: &[NarrativeRow]) -> QueryResult<()> {

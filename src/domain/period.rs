@@ -148,7 +148,8 @@ impl LockMode {
 
 /// Today's date in Sweden, where deadlines are set.
 pub fn swedish_today() -> NaiveDate {
-    chrono::Utc::now()
+    super::clock::now()
+        .and_utc()
         .with_timezone(&chrono_tz::Europe::Stockholm)
         .date_naive()
 }

@@ -27,7 +27,8 @@ pub struct SnapshotRequest {
     pub basis: ReportBasis,
 }
 
-/// Checks the period, the label, and an `as_of` (RFC 3339) not in the future.
+/// Checks the period, the label, and the form of an `as_of` (RFC 3339); `create` checks it
+/// against the database's clock.
 pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotRequest, AppError> {
     let mut errors = Errors::new();
     let span = PeriodSpan::parse(period);
@@ -39,18 +40,9 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
         );
     }
     check_text(&mut errors, "label", label, MAX_LABEL_CHARS);
-    let now = Utc::now().trunc_subsecs(6);
     let as_of = match as_of {
         None => None,
         Some(text) => match DateTime::parse_from_rfc3339(text) {
-            Ok(time) if time.with_timezone(&Utc) > now => {
-                errors.add(
-                    "as_of",
-                    "in_the_future",
-                    "a snapshot freezes figures that exist: as_of must not be in the future",
-                );
-                None
-            }
             Ok(time) => Some(time.with_timezone(&Utc).trunc_subsecs(6)),
             Err(_) => {
                 errors.add(
@@ -106,7 +98,8 @@ fn figures(
     Ok(figures.to_string())
 }
 
-/// Computes and stores a snapshot, made by `subject`, from one consistent state. Without an
+/// Computes and stores a snapshot, made by `subject`, from one consistent state; an `as_of`
+/// after the database's clock is refused. Without an
 /// `as_of` it is of the last committed version, and its `as_of` is the instant that version
 /// committed: asked again as of that instant, the same question gives the same figures.
 pub fn create(
@@ -116,6 +109,15 @@ pub fn create(
 ) -> Result<SnapshotRow, AppError> {
     let (as_of, version, figures) = db::read_transaction(conn, |conn| {
         let (as_of, version) = match request.as_of {
+            // Judged by the clock that stamps the versions, not by this instance's: a later
+            // write could still be stamped before an `as_of` ahead of it.
+            Some(as_of) if as_of.naive_utc() > db::data_version::database_now(conn)? => {
+                return Err(AppError::invalid(
+                    "as_of",
+                    "in_the_future",
+                    "a snapshot freezes figures that exist: as_of must not be in the future",
+                ));
+            }
             Some(as_of) => (as_of, db::data_version::as_of(conn, as_of.naive_utc())?),
             None => {
                 let version = db::data_version::current(conn)?;

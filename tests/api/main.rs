@@ -25,5 +25,6 @@ mod rounds;
 mod spreadsheet;
 mod stale_templates;
 pub mod standing;
+mod versions;
 pub mod workbooks;
 mod writes;
