@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::access::{Authorized, RegionRead, RegionWrite};
-use crate::api::extract::{JsonBody, parse_region};
+use crate::api::extract::{JsonBody, parse_as_of, parse_region};
 use crate::api::pagination::Page;
 use crate::db::projects::{ProjectFilter, StoredProject};
 use crate::db::{self, DbConnection};
@@ -453,16 +453,7 @@ pub async fn get_project(
 ) -> Result<web::Json<ProjectDetail>, AppError> {
     let (region, project_ref) = path.into_inner();
     let region = parse_region(&region)?;
-    let as_of = match &query.as_of {
-        None => None,
-        Some(text) => Some(DateTime::parse_from_rfc3339(text).map_err(|_| {
-            AppError::invalid(
-                "as_of",
-                "invalid_time",
-                "must be an RFC 3339 time such as 2026-09-30T12:00:00Z",
-            )
-        })?),
-    };
+    let as_of = parse_as_of(query.as_of.as_deref())?;
     let detail = state
         .db(move |conn| {
             let Some(id) = db::projects::find_id(conn, region.as_str(), &project_ref)? else {

@@ -160,3 +160,82 @@ pub fn list(
         })
         .collect())
 }
+
+/// The narratives as they stood at data version `version`, filtered and ordered as `list`
+/// does, each with its project's title then; `updated_at` is the stamp of the version that
+/// wrote the texts, and `updated_by` who wrote them.
+pub fn list_at(
+    conn: &mut DbConnection,
+    periods: &[String],
+    regions: &[String],
+    version: i64,
+) -> QueryResult<Vec<NarrativeListing>> {
+    use super::schema::{project_history, projects};
+    let mut query = narrative_revisions::table
+        .inner_join(projects::table.on(projects::id.eq(narrative_revisions::project_id)))
+        .inner_join(
+            project_history::table.on(project_history::project_id
+                .eq(narrative_revisions::project_id)
+                .and(project_history::valid_from.le(version))
+                .and(
+                    project_history::valid_to
+                        .is_null()
+                        .or(project_history::valid_to.gt(version)),
+                )),
+        )
+        .inner_join(
+            data_versions::table.on(data_versions::version.eq(narrative_revisions::version)),
+        )
+        .filter(narrative_revisions::version.le(version))
+        .into_boxed();
+    if !periods.is_empty() {
+        query = query.filter(narrative_revisions::period.eq_any(periods.to_vec()));
+    }
+    if !regions.is_empty() {
+        query = query.filter(project_history::region.eq_any(regions.to_vec()));
+    }
+    let rows: Vec<(String, String, String, NarrativeRevisionRow, NaiveDateTime)> = query
+        .order((
+            project_history::region,
+            projects::ref_,
+            narrative_revisions::period,
+            narrative_revisions::version,
+        ))
+        .select((
+            project_history::region,
+            projects::ref_,
+            project_history::title,
+            NarrativeRevisionRow::as_select(),
+            data_versions::committed_at,
+        ))
+        .load(conn)?;
+    let mut listings: Vec<NarrativeListing> = Vec::new();
+    for (region, project_ref, title, revision, committed_at) in rows {
+        let listing = NarrativeListing {
+            region,
+            project_ref,
+            title,
+            row: NarrativeRow {
+                project_id: revision.project_id,
+                period: revision.period,
+                progress: revision.progress,
+                lessons: revision.lessons,
+                deviations: revision.deviations,
+                updated_at: committed_at,
+                updated_by: revision.changed_by,
+                submission_id: None,
+            },
+        };
+        // In version order within each narrative: a later revision replaces the one before.
+        match listings.last_mut() {
+            Some(last)
+                if last.row.project_id == listing.row.project_id
+                    && last.row.period == listing.row.period =>
+            {
+                *last = listing;
+            }
+            _ => listings.push(listing),
+        }
+    }
+    Ok(listings)
+}

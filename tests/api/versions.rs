@@ -154,6 +154,24 @@ async fn a_narrative_edited_after_acceptance_reads_as_it_stood(backend: Backend)
     };
     assert_eq!(values(&accepted), values(&live));
 
+    // Read across projects, as they stood.
+    let listed = |as_of: &str| format!("/api/v1/narratives?period={H1}&region=07{as_of}");
+    let then = format!("&as_of={}", micros(edited - TimeDelta::microseconds(1)));
+    let then = send(&app, get(&listed(&then), &national)).await.json();
+    let now = send(&app, get(&listed(""), &national)).await.json();
+    assert_eq!(then["total"], 1, "{then}");
+    assert_eq!(now["total"], 1, "{now}");
+    assert_eq!(then["items"][0]["progress"], "Leden är skyltad.");
+    assert_eq!(then["items"][0]["project_ref"], "A");
+    assert_eq!(then["items"][0]["updated_at"], changes[0]["changed_at"]);
+    assert_eq!(now["items"][0]["progress"], "Leden är skyltad och invigd.");
+    let before_any = send(&app, get(&listed("&as_of=2001-01-01T00:00:00Z"), &national))
+        .await
+        .json();
+    assert_eq!(before_any["total"], 0);
+    let invalid = send(&app, get(&listed("&as_of=gestern"), &national)).await;
+    assert_eq!(invalid.invalid_fields(), ["as_of"]);
+
     // Bad input: a clear error; before the project existed: not found.
     let invalid = send(&app, get(&format!("{project}?as_of=gestern"), &national)).await;
     assert_eq!(invalid.invalid_fields(), ["as_of"]);
