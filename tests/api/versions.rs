@@ -13,13 +13,14 @@ use crate::child_server::{agent, free_port, start_with_clock_offset, wait_ready}
 use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
-use uppfoljning::db::DbConnection;
-use uppfoljning::db::schema::data_versions;
+use uppfoljning::db::schema::{data_versions, value_revisions};
+use uppfoljning::db::{self, DbConnection};
 use uppfoljning::domain::codes::RegionCode;
 
 backend_tests!(
     a_narrative_edited_after_acceptance_reads_as_it_stood,
     an_instance_with_its_clock_set_back_keeps_as_of_exact,
+    a_snapshot_waits_for_a_write_stamped_before_its_as_of,
 );
 
 const H1: &str = "2026H1";
@@ -300,4 +301,71 @@ async fn an_instance_with_its_clock_set_back_keeps_as_of_exact(backend: Backend)
     let (status, refused) = call(port, "POST", "/api/v1/snapshots", &admin, Some(&future));
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["errors"][0]["field"], "as_of");
+}
+
+/// A writer between its last statement and its commit: it has stamped its version (a
+/// correction of A's RCR01 for 2026H1 to 7) and holds the writers' turn for `hold`.
+fn stamped_write(
+    pool: db::DbPool,
+    stamped: std::sync::mpsc::Sender<i64>,
+    hold: std::time::Duration,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(|conn| {
+            let version = db::data_version::begin_write(conn)?;
+            let id = db::projects::find_id(conn, "07", "A")?.unwrap();
+            diesel::insert_into(value_revisions::table)
+                .values((
+                    value_revisions::project_id.eq(id),
+                    value_revisions::indicator.eq("RCR01"),
+                    value_revisions::period.eq(H1),
+                    value_revisions::old_value.eq(Some(1_000_i64)),
+                    value_revisions::new_value.eq(70_000_i64),
+                    value_revisions::changed_at.eq(Utc::now().naive_utc()),
+                    value_revisions::changed_by.eq("stamped-writer"),
+                    value_revisions::version.eq(version),
+                ))
+                .execute(conn)?;
+            db::data_version::commit(conn, version)?;
+            stamped.send(version).unwrap();
+            std::thread::sleep(hold);
+            diesel::QueryResult::Ok(())
+        })
+        .unwrap();
+    })
+}
+
+async fn a_snapshot_waits_for_a_write_stamped_before_its_as_of(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let (stamped, was_stamped) = std::sync::mpsc::channel();
+    let hold = std::time::Duration::from_millis(800);
+    let writer = stamped_write(t.state.pool.clone(), stamped, hold);
+    let version = was_stamped.recv().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // After the write's stamp, before it commits.
+    let as_of = micros(Utc::now());
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let body = json!({"period": H1, "label": "Vid skrivning", "as_of": as_of});
+    let during = send(&app, post_json("/api/v1/snapshots", &t.admin(), &body)).await;
+    assert_eq!(
+        during.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&during.body)
+    );
+    let during = during.json();
+    writer.join().unwrap();
+    assert_eq!(
+        during["version"], version,
+        "the write stamped by then counts"
+    );
+    let again = json!({"period": H1, "label": "Igen", "as_of": as_of});
+    let again = send(&app, post_json("/api/v1/snapshots", &t.admin(), &again))
+        .await
+        .json();
+    assert_eq!(again["sha256"], during["sha256"]);
 }
