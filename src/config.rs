@@ -90,7 +90,8 @@ pub struct Config {
     /// Requests arrive over TLS (through a proxy that ends it): answers carry HSTS.
     pub behind_tls_proxy: bool,
     /// For tests only: sets this instance's clock this many seconds off, to show that no
-    /// figure rests on an instance's clock (`domain::clock`). Zero in service.
+    /// `as_of` answer or snapshot rests on an instance's clock (`domain::clock`). Zero in
+    /// service.
     pub clock_offset_seconds: i64,
 }
 

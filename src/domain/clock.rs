@@ -1,6 +1,7 @@
 //! Time: the instance's clock, for what an instance stamps for people to read (when a row
-//! was written) and for today's date against deadlines, and the rule by which a data version is stamped from
-//! the database's clock, which every instance shares. No figure rests on an instance's clock.
+//! was written) and for today's date against deadlines, and the rule by which a data
+//! version is stamped from the database's clock, which every instance shares. Neither an
+//! `as_of` answer nor a snapshot rests on an instance's clock.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
