@@ -89,6 +89,10 @@ pub struct Config {
     pub kept_answers_bytes: u64,
     /// Requests arrive over TLS (through a proxy that ends it): answers carry HSTS.
     pub behind_tls_proxy: bool,
+    /// For tests only: sets this instance's clock this many seconds off, to show that no
+    /// `as_of` answer or snapshot rests on an instance's clock (`domain::clock`). Zero in
+    /// service.
+    pub clock_offset_seconds: i64,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -209,6 +213,12 @@ impl Config {
                 0..=1 << 40,
             )?,
             behind_tls_proxy: parse_flag(get("BEHIND_TLS_PROXY"), "BEHIND_TLS_PROXY")?,
+            clock_offset_seconds: parse_number(
+                get("CLOCK_OFFSET_SECONDS"),
+                "CLOCK_OFFSET_SECONDS",
+                0,
+                -86_400..=86_400,
+            )?,
         })
     }
 }

@@ -208,6 +208,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Serve => {
             let config = Config::from_env().map_err(|e| e.to_string())?;
+            uppfoljning::domain::clock::set_offset(config.clock_offset_seconds);
             let state = AppState::open(config).map_err(|e| e.to_string())?;
             actix_web::rt::System::new()
                 .block_on(app::serve(state))

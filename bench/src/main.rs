@@ -560,6 +560,7 @@ fn config(url: &DatabaseUrl) -> Config {
         jwt_max_lifetime_seconds: uppfoljning::config::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
         kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
         behind_tls_proxy: false,
+        clock_offset_seconds: 0,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
+use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
@@ -249,6 +250,22 @@ pub fn path_config() -> web::PathConfig {
 /// The region of the path; a code that is no län names no resource.
 pub fn parse_region(text: &str) -> Result<RegionCode, AppError> {
     RegionCode::parse(text).ok_or_else(|| AppError::NotFound(format!("no region '{text}'")))
+}
+
+/// An `as_of` parameter: an RFC 3339 instant, or 422 naming the field.
+pub fn parse_as_of(text: Option<&str>) -> Result<Option<DateTime<Utc>>, AppError> {
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|_| {
+                AppError::invalid(
+                    "as_of",
+                    "invalid_time",
+                    "must be an RFC 3339 time such as 2026-09-30T12:00:00Z",
+                )
+            })
+    })
+    .transpose()
 }
 
 #[cfg(test)]

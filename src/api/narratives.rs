@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::access::{Authorized, NarrativeRead};
+use crate::api::extract::parse_as_of;
 use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::api::pagination::Page;
 use crate::auth::Role;
@@ -54,6 +55,9 @@ pub struct NarrativeParams {
     /// `json` (default, one page) or `csv` (every matching narrative in one file; `page`
     /// and `page_size` do not apply).
     pub format: Option<String>,
+    /// The narratives as they stood at this instant (RFC 3339), as of the last write
+    /// committed by then; `updated_at` is then the instant their texts were committed.
+    pub as_of: Option<String>,
 }
 
 /// Narratives by region, project and period, filtered and searched, a page at a time.
@@ -118,8 +122,15 @@ pub async fn list_narratives(
         Some(q) => q.trim().to_lowercase(),
         None => String::new(),
     };
+    let as_of = parse_as_of(params.as_of.as_deref())?;
     let listings = state
-        .db(move |conn| Ok(db::narratives::list(conn, &periods, &regions)?))
+        .db(move |conn| match as_of {
+            None => Ok(db::narratives::list(conn, &periods, &regions)?),
+            Some(time) => db::read_transaction(conn, |conn| {
+                let version = db::data_version::as_of(conn, time.naive_utc())?;
+                Ok(db::narratives::list_at(conn, &periods, &regions, version)?)
+            }),
+        })
         .await?;
     // Searched here rather than in SQL: SQLite's lower() knows only ASCII, and å, ä, ö
     // must match whatever their case.

@@ -1,6 +1,8 @@
 //! A region's projects: create or replace one, list them, read one with its values and
 //! narratives, and the history of its values.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{get, put, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -9,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::access::{Authorized, RegionRead, RegionWrite};
-use crate::api::extract::{JsonBody, parse_region};
+use crate::api::extract::{JsonBody, parse_as_of, parse_region};
 use crate::api::pagination::Page;
 use crate::db::projects::{ProjectFilter, StoredProject};
 use crate::db::{self, DbConnection};
@@ -173,6 +175,35 @@ pub struct ProjectDetail {
     pub narratives: Vec<Narrative>,
 }
 
+/// One change in a project's history, of a value or of a narrative (`kind`).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HistoryEntry {
+    Value(Revision),
+    Narrative(NarrativeRevision),
+}
+
+/// A narrative's texts.
+#[derive(Serialize, ToSchema, Clone)]
+pub struct NarrativeTexts {
+    pub progress: String,
+    pub lessons: String,
+    pub deviations: String,
+}
+
+/// One change of a narrative: its texts before and after.
+#[derive(Serialize, ToSchema)]
+pub struct NarrativeRevision {
+    pub period: String,
+    /// None when the narrative was first written.
+    pub old: Option<NarrativeTexts>,
+    pub new: NarrativeTexts,
+    /// The instant the change was committed: `as_of` this instant reads it, an instant
+    /// before does not.
+    pub changed_at: DateTime<Utc>,
+    pub changed_by: String,
+}
+
 /// One change of a value.
 #[derive(Serialize, ToSchema)]
 pub struct Revision {
@@ -184,6 +215,8 @@ pub struct Revision {
     pub by_sex: Option<BySex>,
     pub entities: Option<Vec<String>>,
     pub comment: Option<String>,
+    /// The instant the change was committed: `as_of` this instant reads it, an instant
+    /// before does not.
     pub changed_at: DateTime<Utc>,
     pub changed_by: String,
     pub submission_id: Option<String>,
@@ -213,6 +246,15 @@ pub struct ProjectQuery {
     pub page: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
     pub page_size: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectDetailQuery {
+    /// The project as it stood at this instant (RFC 3339): its classification, plans,
+    /// values and narratives as of the last write committed by then.
+    pub as_of: Option<String>,
 }
 
 /// Creates or replaces one project with its classification and indicator plans. Its values
@@ -389,17 +431,19 @@ pub async fn list_projects(
     }))
 }
 
-/// One project with its indicator plans, values and narratives.
+/// One project with its indicator plans, values and narratives; with `as_of`, as they stood
+/// then (their `updated_at` is then the instant their change was committed).
 #[utoipa::path(
     tag = "projects",
     security(("bearer" = [])),
     params(
         ("region" = String, Path, description = "Län code, such as 07"),
         ("ref" = String, Path, description = "The project's ref"),
+        ProjectDetailQuery,
     ),
     responses(
         (status = 200, description = "The project", body = ProjectDetail),
-        (status = 404, description = "No such region or project", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such region or project (at `as_of`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/regions/{region}/projects/{ref}")]
@@ -407,53 +451,23 @@ pub async fn get_project(
     _caller: Authorized<RegionRead>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    query: web::Query<ProjectDetailQuery>,
 ) -> Result<web::Json<ProjectDetail>, AppError> {
     let (region, project_ref) = path.into_inner();
     let region = parse_region(&region)?;
+    let as_of = parse_as_of(query.as_of.as_deref())?;
     let detail = state
         .db(move |conn| {
             let Some(id) = db::projects::find_id(conn, region.as_str(), &project_ref)? else {
                 return Ok(None);
             };
-            let Some(stored) = db::projects::load(conn, &[id])?.remove(&id) else {
-                return Ok(None);
-            };
-            let mut values: Vec<ReportedValue> = db::values::load_for_projects(conn, &[id])?
-                .into_values()
-                .map(|stored| ReportedValue {
-                    indicator: stored.row.indicator,
-                    period: stored.row.period,
-                    value: from_scaled(stored.row.value),
-                    by_sex: BySex::from_parts(
-                        stored.row.kvinnor,
-                        stored.row.man,
-                        stored.row.ej_angivet,
-                    ),
-                    entities: (!stored.entities.is_empty()).then_some(stored.entities),
-                    comment: stored.row.comment,
-                    updated_at: utc(stored.row.updated_at),
-                    updated_by: stored.row.updated_by,
-                    submission_id: stored.row.submission_id,
-                })
-                .collect();
-            values.sort_by(|a, b| (&a.indicator, &a.period).cmp(&(&b.indicator, &b.period)));
-            let mut narratives: Vec<Narrative> = db::narratives::load_for_projects(conn, &[id])?
-                .into_values()
-                .map(|row| Narrative {
-                    period: row.period,
-                    progress: row.progress,
-                    lessons: row.lessons,
-                    deviations: row.deviations,
-                    updated_at: utc(row.updated_at),
-                    updated_by: row.updated_by,
-                })
-                .collect();
-            narratives.sort_by(|a, b| a.period.cmp(&b.period));
-            Ok(Some(ProjectDetail {
-                project: Project::from_stored(stored),
-                values,
-                narratives,
-            }))
+            match as_of {
+                None => Ok(detail_now(conn, id)?),
+                Some(time) => db::read_transaction(conn, |conn| {
+                    let version = db::data_version::as_of(conn, time.naive_utc())?;
+                    detail_at(conn, id, region.as_str(), &project_ref, version)
+                }),
+            }
         })
         .await?;
     detail
@@ -461,7 +475,129 @@ pub async fn get_project(
         .ok_or_else(|| AppError::NotFound("no such project".into()))
 }
 
-/// Every change of the project's values, oldest first.
+/// The project `id` as it is.
+fn detail_now(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<ProjectDetail>> {
+    let Some(stored) = db::projects::load(conn, &[id])?.remove(&id) else {
+        return Ok(None);
+    };
+    let mut values: Vec<ReportedValue> = db::values::load_for_projects(conn, &[id])?
+        .into_values()
+        .map(|stored| ReportedValue {
+            indicator: stored.row.indicator,
+            period: stored.row.period,
+            value: from_scaled(stored.row.value),
+            by_sex: BySex::from_parts(stored.row.kvinnor, stored.row.man, stored.row.ej_angivet),
+            entities: (!stored.entities.is_empty()).then_some(stored.entities),
+            comment: stored.row.comment,
+            updated_at: utc(stored.row.updated_at),
+            updated_by: stored.row.updated_by,
+            submission_id: stored.row.submission_id,
+        })
+        .collect();
+    values.sort_by(|a, b| (&a.indicator, &a.period).cmp(&(&b.indicator, &b.period)));
+    let mut narratives: Vec<Narrative> = db::narratives::load_for_projects(conn, &[id])?
+        .into_values()
+        .map(|row| Narrative {
+            period: row.period,
+            progress: row.progress,
+            lessons: row.lessons,
+            deviations: row.deviations,
+            updated_at: utc(row.updated_at),
+            updated_by: row.updated_by,
+        })
+        .collect();
+    narratives.sort_by(|a, b| a.period.cmp(&b.period));
+    Ok(Some(ProjectDetail {
+        project: Project::from_stored(stored),
+        values,
+        narratives,
+    }))
+}
+
+/// The project `id` as it stood at data version `version`, from its history and the
+/// revisions of its values and narratives; None if it did not exist then.
+fn detail_at(
+    conn: &mut DbConnection,
+    id: i64,
+    region: &str,
+    project_ref: &str,
+    version: i64,
+) -> Result<Option<ProjectDetail>, AppError> {
+    let versions = db::history::project_versions(conn, id)?;
+    let created_at = match versions.first() {
+        Some((first, _)) => utc(first.changed_at),
+        None => return Ok(None),
+    };
+    let Some((then, record)) = versions
+        .into_iter()
+        .find(|(was, _)| was.valid_from <= version && was.valid_to.is_none_or(|to| to > version))
+    else {
+        return Ok(None);
+    };
+    let revisions = db::values::as_of(conn, &[id], version)?;
+    let narrative_revisions = db::narratives::as_of(conn, &[id], version)?;
+    let written: Vec<i64> = revisions
+        .values()
+        .map(|row| row.version)
+        .chain(narrative_revisions.values().map(|row| row.version))
+        .collect();
+    let stamps = db::data_version::stamps(conn, &written)?;
+    let stamp = |version: i64| {
+        stamps
+            .get(&version)
+            .map(|at| utc(*at))
+            .ok_or_else(|| AppError::Internal(format!("data version {version} has no stamp")))
+    };
+    let mut values = Vec::new();
+    for row in revisions.into_values() {
+        values.push(ReportedValue {
+            updated_at: stamp(row.version)?,
+            indicator: row.indicator,
+            period: row.period,
+            value: from_scaled(row.new_value),
+            by_sex: BySex::from_parts(row.new_kvinnor, row.new_man, row.new_ej_angivet),
+            entities: stored_entities(row.new_entities)?,
+            comment: row.comment,
+            updated_by: row.changed_by,
+            submission_id: row.submission_id,
+        });
+    }
+    values.sort_by(|a, b| (&a.indicator, &a.period).cmp(&(&b.indicator, &b.period)));
+    let mut narratives = Vec::new();
+    for row in narrative_revisions.into_values() {
+        narratives.push(Narrative {
+            updated_at: stamp(row.version)?,
+            period: row.period,
+            progress: row.progress,
+            lessons: row.lessons,
+            deviations: row.deviations,
+            updated_by: row.changed_by,
+        });
+    }
+    narratives.sort_by(|a, b| a.period.cmp(&b.period));
+    Ok(Some(ProjectDetail {
+        project: Project {
+            region: region.to_string(),
+            project_ref: project_ref.to_string(),
+            description: record.into(),
+            created_at,
+            updated_at: utc(then.changed_at),
+        },
+        values,
+        narratives,
+    }))
+}
+
+/// A revision's enterprises, stored as a JSON list.
+fn stored_entities(json: Option<String>) -> Result<Option<Vec<String>>, AppError> {
+    json.map(|json| {
+        serde_json::from_str(&json).map_err(|e| AppError::Internal(format!("stored entities: {e}")))
+    })
+    .transpose()
+}
+
+/// Every change of the project's values and narratives, oldest first (in the order they
+/// were committed; within one write, values before narratives).
 #[utoipa::path(
     tag = "projects",
     security(("bearer" = [])),
@@ -470,7 +606,7 @@ pub async fn get_project(
         ("ref" = String, Path, description = "The project's ref"),
     ),
     responses(
-        (status = 200, description = "The revisions", body = Vec<Revision>),
+        (status = 200, description = "The changes", body = Vec<HistoryEntry>),
         (status = 404, description = "No such region or project", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -479,31 +615,59 @@ pub async fn project_history(
     _caller: Authorized<RegionRead>,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-) -> Result<web::Json<Vec<Revision>>, AppError> {
-    let rows = read_project(&state, path.into_inner(), db::values::history).await?;
-    let revisions = rows
-        .into_iter()
-        .map(|row| {
-            let entities = match row.new_entities {
-                Some(json) => Some(
-                    serde_json::from_str(&json)
-                        .map_err(|e| AppError::Internal(format!("stored entities: {e}")))?,
-                ),
-                None => None,
-            };
-            Ok(Revision {
-                indicator: row.indicator,
-                period: row.period,
-                old_value: row.old_value.map(from_scaled),
-                new_value: from_scaled(row.new_value),
-                by_sex: BySex::from_parts(row.new_kvinnor, row.new_man, row.new_ej_angivet),
-                entities,
-                comment: row.comment,
-                changed_at: utc(row.changed_at),
-                changed_by: row.changed_by,
-                submission_id: row.submission_id,
-            })
-        })
-        .collect::<Result<_, AppError>>()?;
-    Ok(web::Json(revisions))
+) -> Result<web::Json<Vec<HistoryEntry>>, AppError> {
+    let (values, narratives) = read_project(&state, path.into_inner(), histories).await?;
+    let mut entries: Vec<(i64, HistoryEntry)> = Vec::new();
+    for (row, committed_at) in values {
+        let revision = Revision {
+            indicator: row.indicator,
+            period: row.period,
+            old_value: row.old_value.map(from_scaled),
+            new_value: from_scaled(row.new_value),
+            by_sex: BySex::from_parts(row.new_kvinnor, row.new_man, row.new_ej_angivet),
+            entities: stored_entities(row.new_entities)?,
+            comment: row.comment,
+            changed_at: utc(committed_at),
+            changed_by: row.changed_by,
+            submission_id: row.submission_id,
+        };
+        entries.push((row.version, HistoryEntry::Value(revision)));
+    }
+    let mut latest: HashMap<String, NarrativeTexts> = HashMap::new();
+    for (row, committed_at) in narratives {
+        let texts = NarrativeTexts {
+            progress: row.progress,
+            lessons: row.lessons,
+            deviations: row.deviations,
+        };
+        let revision = NarrativeRevision {
+            old: latest.insert(row.period.clone(), texts.clone()),
+            period: row.period,
+            new: texts,
+            changed_at: utc(committed_at),
+            changed_by: row.changed_by,
+        };
+        entries.push((row.version, HistoryEntry::Narrative(revision)));
+    }
+    // Stable: each kind keeps its own order within a version.
+    entries.sort_by_key(|(version, _)| *version);
+    Ok(web::Json(
+        entries.into_iter().map(|(_, entry)| entry).collect(),
+    ))
+}
+
+type ValueHistory = Vec<(db::values::RevisionRow, NaiveDateTime)>;
+type NarrativeHistory = Vec<(db::narratives::NarrativeRevisionRow, NaiveDateTime)>;
+
+/// The revisions of project `id`'s values and of its narratives, from one state.
+fn histories(
+    conn: &mut DbConnection,
+    id: i64,
+) -> diesel::QueryResult<(ValueHistory, NarrativeHistory)> {
+    db::read_transaction(conn, |conn| {
+        Ok((
+            db::values::history(conn, id)?,
+            db::narratives::history(conn, id)?,
+        ))
+    })
 }

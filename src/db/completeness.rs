@@ -7,7 +7,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{indicator_requirements, project_indicators, projects, value_revisions};
+use super::schema::{
+    data_versions, indicator_requirements, project_indicators, projects, value_revisions,
+};
 use crate::domain::period::PeriodId;
 
 /// What completeness is counted from.
@@ -54,7 +56,10 @@ pub fn facts(
             project_indicators::indicator,
         ))
         .load(conn)?;
+    // When a value was reported is the stamp of the version that first wrote it: the one
+    // clock of every instance.
     let first_reports: Vec<(i64, String, String, Option<NaiveDateTime>)> = value_revisions::table
+        .inner_join(data_versions::table.on(data_versions::version.eq(value_revisions::version)))
         .filter(value_revisions::period.eq_any(half_years.iter().map(PeriodId::to_string)))
         .group_by((
             value_revisions::project_id,
@@ -65,7 +70,7 @@ pub fn facts(
             value_revisions::project_id,
             value_revisions::indicator,
             value_revisions::period,
-            diesel::dsl::min(value_revisions::changed_at),
+            diesel::dsl::min(data_versions::committed_at),
         ))
         .load(conn)?;
     let reported = first_reports

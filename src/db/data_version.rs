@@ -1,14 +1,16 @@
 //! The data version: the number of the last committed write that changed data. Writers take
 //! the version row first (`FOR UPDATE` on PostgreSQL; SQLite's write lock is taken by
 //! `BEGIN IMMEDIATE`), so they get versions in commit order; a write that changed something
-//! commits as the next version, stamped with the time of its last statement.
+//! commits as the next version, stamped by the database's clock at its last statement: one
+//! clock for every instance, whatever their own clocks say.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Timestamp};
 
 use super::DbConnection;
 use super::schema::{data_version, data_versions};
+use crate::domain::clock::version_stamp;
 
 /// The version of the committed data. Read it before reading the data, or in the same read
 /// transaction: the data read is then at least as new as the version says.
@@ -38,8 +40,32 @@ pub fn begin_write(conn: &mut DbConnection) -> QueryResult<i64> {
     Ok(current + 1)
 }
 
-/// Commits `version` as the data version, stamped `at`.
-pub fn commit(conn: &mut DbConnection, version: i64, at: NaiveDateTime) -> QueryResult<()> {
+#[derive(QueryableByName)]
+struct Clock {
+    #[diesel(sql_type = Timestamp)]
+    now: NaiveDateTime,
+}
+
+/// The database's clock in UTC: the time every instance stamps versions by and judges `as_of`
+/// against. SQLite's clock is the clock of the one machine its file is on, in milliseconds.
+pub fn database_now(conn: &mut DbConnection) -> QueryResult<NaiveDateTime> {
+    let query = match conn {
+        DbConnection::Postgres(_) => {
+            "SELECT CAST(clock_timestamp() AT TIME ZONE 'UTC' AS TIMESTAMP) AS now"
+        }
+        DbConnection::Sqlite(_) => "SELECT STRFTIME('%Y-%m-%d %H:%M:%f', 'now') AS now",
+    };
+    Ok(diesel::sql_query(query).get_result::<Clock>(conn)?.now)
+}
+
+/// Commits `version` as the data version, stamped by the database's clock and after every
+/// earlier stamp (`domain::clock::version_stamp`). The writer holds the writers' turn, so no
+/// other stamp comes between the reading of the latest and this one.
+pub fn commit(conn: &mut DbConnection, version: i64) -> QueryResult<()> {
+    let latest: Option<NaiveDateTime> = data_versions::table
+        .select(diesel::dsl::max(data_versions::committed_at))
+        .first(conn)?;
+    let at = version_stamp(database_now(conn)?, latest);
     diesel::update(data_version::table)
         .set(data_version::version.eq(version))
         .execute(conn)?;
@@ -69,4 +95,16 @@ pub fn committed_at(conn: &mut DbConnection, version: i64) -> QueryResult<NaiveD
         .first(conn)
         .optional()?;
     Ok(stamped.unwrap_or_default())
+}
+
+/// The stamps of these versions, by version.
+pub fn stamps(
+    conn: &mut DbConnection,
+    versions: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, NaiveDateTime>> {
+    let rows: Vec<(i64, NaiveDateTime)> = data_versions::table
+        .filter(data_versions::version.eq_any(versions))
+        .select((data_versions::version, data_versions::committed_at))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }

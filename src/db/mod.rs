@@ -143,9 +143,10 @@ impl Write {
 /// while an immediate one waits its turn (busy_timeout). On PostgreSQL the data version row
 /// is locked first, so writers run one at a time and commit in the order of their versions.
 ///
-/// A transaction that changed data commits as the next data version, stamped as its last
-/// statement, so that kept answers are never reused after a change and `as_of` finds it by
-/// the time it committed rather than the time it began.
+/// A transaction that changed data commits as the next data version, stamped by the
+/// database's clock as its last statement, so that kept answers are never reused after a
+/// change and `as_of` finds it by the time it committed rather than the time it began, on
+/// the one clock all instances share.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection, &mut Write) -> Result<T, E>,
@@ -160,7 +161,7 @@ where
         };
         let value = f(conn, &mut write)?;
         if write.changed {
-            data_version::commit(conn, write.version, crate::domain::now())?;
+            data_version::commit(conn, write.version)?;
         }
         Ok(value)
     };

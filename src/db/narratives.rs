@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{narrative_revisions, narratives};
+use super::schema::{data_versions, narrative_revisions, narratives};
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -39,7 +39,7 @@ pub fn load_for_projects(
     Ok(found)
 }
 
-/// A narrative's texts as written at one data version.
+/// A narrative's texts as written at one data version, and who wrote them.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = narrative_revisions)]
 pub struct NarrativeRevisionRow {
@@ -49,6 +49,7 @@ pub struct NarrativeRevisionRow {
     pub progress: String,
     pub lessons: String,
     pub deviations: String,
+    pub changed_by: String,
 }
 
 pub fn insert_revisions(conn: &mut DbConnection, rows: &[NarrativeRevisionRow]) -> QueryResult<()> {
@@ -77,6 +78,25 @@ pub fn as_of(
         }
     }
     Ok(found)
+}
+
+/// Every revision of a project's narratives, in version order, each with the stamp of its
+/// data version (every version a revision carries was committed with it).
+pub fn history(
+    conn: &mut DbConnection,
+    project_id: i64,
+) -> QueryResult<Vec<(NarrativeRevisionRow, NaiveDateTime)>> {
+    narrative_revisions::table
+        .inner_join(
+            data_versions::table.on(data_versions::version.eq(narrative_revisions::version)),
+        )
+        .filter(narrative_revisions::project_id.eq(project_id))
+        .order((narrative_revisions::version, narrative_revisions::period))
+        .select((
+            NarrativeRevisionRow::as_select(),
+            data_versions::committed_at,
+        ))
+        .load(conn)
 }
 
 pub fn insert(conn: &mut DbConnection, rows: &[NarrativeRow]) -> QueryResult<()> {
@@ -139,4 +159,83 @@ pub fn list(
             row,
         })
         .collect())
+}
+
+/// The narratives as they stood at data version `version`, filtered and ordered as `list`
+/// does, each with its project's title then; `updated_at` is the stamp of the version that
+/// wrote the texts, and `updated_by` who wrote them.
+pub fn list_at(
+    conn: &mut DbConnection,
+    periods: &[String],
+    regions: &[String],
+    version: i64,
+) -> QueryResult<Vec<NarrativeListing>> {
+    use super::schema::{project_history, projects};
+    let mut query = narrative_revisions::table
+        .inner_join(projects::table.on(projects::id.eq(narrative_revisions::project_id)))
+        .inner_join(
+            project_history::table.on(project_history::project_id
+                .eq(narrative_revisions::project_id)
+                .and(project_history::valid_from.le(version))
+                .and(
+                    project_history::valid_to
+                        .is_null()
+                        .or(project_history::valid_to.gt(version)),
+                )),
+        )
+        .inner_join(
+            data_versions::table.on(data_versions::version.eq(narrative_revisions::version)),
+        )
+        .filter(narrative_revisions::version.le(version))
+        .into_boxed();
+    if !periods.is_empty() {
+        query = query.filter(narrative_revisions::period.eq_any(periods.to_vec()));
+    }
+    if !regions.is_empty() {
+        query = query.filter(project_history::region.eq_any(regions.to_vec()));
+    }
+    let rows: Vec<(String, String, String, NarrativeRevisionRow, NaiveDateTime)> = query
+        .order((
+            project_history::region,
+            projects::ref_,
+            narrative_revisions::period,
+            narrative_revisions::version,
+        ))
+        .select((
+            project_history::region,
+            projects::ref_,
+            project_history::title,
+            NarrativeRevisionRow::as_select(),
+            data_versions::committed_at,
+        ))
+        .load(conn)?;
+    let mut listings: Vec<NarrativeListing> = Vec::new();
+    for (region, project_ref, title, revision, committed_at) in rows {
+        let listing = NarrativeListing {
+            region,
+            project_ref,
+            title,
+            row: NarrativeRow {
+                project_id: revision.project_id,
+                period: revision.period,
+                progress: revision.progress,
+                lessons: revision.lessons,
+                deviations: revision.deviations,
+                updated_at: committed_at,
+                updated_by: revision.changed_by,
+                submission_id: None,
+            },
+        };
+        // In version order within each narrative: a later revision replaces the one before.
+        match listings.last_mut() {
+            Some(last)
+                if last.row.project_id == listing.row.project_id
+                    && last.row.period == listing.row.period =>
+            {
+                *last = listing;
+            }
+            _ => listings.push(listing),
+        }
+    }
+    Ok(listings)
 }

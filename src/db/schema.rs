@@ -186,6 +186,7 @@ diesel::table! {
         progress -> Text,
         lessons -> Text,
         deviations -> Text,
+        changed_by -> Text,
     }
 }
 

@@ -505,6 +505,7 @@ fn apply_narratives(
                 progress: record.progress.clone(),
                 lessons: record.lessons.clone(),
                 deviations: record.deviations.clone(),
+                changed_by: writer.subject.to_string(),
             });
         }
         match change {

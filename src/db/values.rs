@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{indicator_values, value_entities, value_revisions};
+use super::schema::{data_versions, indicator_values, value_entities, value_revisions};
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable, Clone)]
@@ -171,11 +171,16 @@ pub fn as_of(
     Ok(found)
 }
 
-/// Every revision of a project's values, oldest first.
-pub fn history(conn: &mut DbConnection, project_id: i64) -> QueryResult<Vec<RevisionRow>> {
+/// Every revision of a project's values, oldest first, each with the stamp of its data
+/// version (every version a revision carries was committed with it).
+pub fn history(
+    conn: &mut DbConnection,
+    project_id: i64,
+) -> QueryResult<Vec<(RevisionRow, NaiveDateTime)>> {
     value_revisions::table
+        .inner_join(data_versions::table.on(data_versions::version.eq(value_revisions::version)))
         .filter(value_revisions::project_id.eq(project_id))
         .order(value_revisions::id)
-        .select(RevisionRow::as_select())
+        .select((RevisionRow::as_select(), data_versions::committed_at))
         .load(conn)
 }

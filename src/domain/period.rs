@@ -241,7 +241,8 @@ impl<'a> Closing<'a> {
 
 /// Today's date in Sweden, where deadlines are set.
 pub fn swedish_today() -> NaiveDate {
-    chrono::Utc::now()
+    super::clock::now()
+        .and_utc()
         .with_timezone(&chrono_tz::Europe::Stockholm)
         .date_naive()
 }

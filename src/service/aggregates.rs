@@ -95,6 +95,15 @@ pub fn answer_at(
             format!("{} is not reported by sex", indicator.code),
         ));
     }
+    // A live answer is as of the instant its data version was stamped: asked again as of that
+    // instant, on any instance, the question gives these figures.
+    let as_of = match request.as_of {
+        Some(as_of) => as_of,
+        None => {
+            let current = db::data_version::current(conn)?;
+            db::data_version::committed_at(conn, current)?.and_utc()
+        }
+    };
     let (reports, accepted) = report_states(conn, request, version)?;
     let mut filter = project_filter(request, version);
     if request.basis == ReportBasis::Accepted {
@@ -250,9 +259,7 @@ pub fn answer_at(
             .iter()
             .map(|g| g.as_str().to_string())
             .collect(),
-        as_of: request
-            .as_of
-            .unwrap_or_else(|| crate::domain::now().and_utc()),
+        as_of,
         reports,
         rows: result.rows.into_iter().map(to_row).collect(),
         national: to_row(result.national),
@@ -423,20 +430,15 @@ pub async fn kept_or_answered(
     // The checked question, printed, names it exactly: same question, same text.
     let key = format!("{question:?}");
     let kept = state.answers.get(version, &key).filter(|_| !fresh);
-    let mut aggregate = match kept {
-        Some(kept) => Aggregate::clone(&kept),
+    match kept {
+        Some(kept) => Ok(Aggregate::clone(&kept)),
         None => {
             let asked = question.clone();
             let computed = state
                 .compute(caller, move |conn| answer(conn, &asked))
                 .await?;
             state.answers.put(version, key, Arc::new(computed.clone()));
-            computed
+            Ok(computed)
         }
-    };
-    if question.as_of.is_none() {
-        // Nothing has changed since it was computed: it is also the answer as of now.
-        aggregate.as_of = crate::domain::now().and_utc();
     }
-    Ok(aggregate)
 }

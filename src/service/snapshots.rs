@@ -27,7 +27,8 @@ pub struct SnapshotRequest {
     pub basis: ReportBasis,
 }
 
-/// Checks the period, the label, and an `as_of` (RFC 3339) not in the future.
+/// Checks the period, the label, and the form of an `as_of` (RFC 3339); `create` checks it
+/// against the database's clock.
 pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotRequest, AppError> {
     let mut errors = Errors::new();
     let span = PeriodSpan::parse(period);
@@ -39,18 +40,9 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
         );
     }
     check_text(&mut errors, "label", label, MAX_LABEL_CHARS);
-    let now = Utc::now().trunc_subsecs(6);
     let as_of = match as_of {
         None => None,
         Some(text) => match DateTime::parse_from_rfc3339(text) {
-            Ok(time) if time.with_timezone(&Utc) > now => {
-                errors.add(
-                    "as_of",
-                    "in_the_future",
-                    "a snapshot freezes figures that exist: as_of must not be in the future",
-                );
-                None
-            }
             Ok(time) => Some(time.with_timezone(&Utc).trunc_subsecs(6)),
             Err(_) => {
                 errors.add(
@@ -106,7 +98,25 @@ fn figures(
     Ok(figures.to_string())
 }
 
-/// Computes and stores a snapshot, made by `subject`, from one consistent state. Without an
+/// Makes sure that every version stamped by `as_of` is committed, so that the figures as
+/// of it can never change. An `as_of` not before the database's clock is refused: a later
+/// write could still be stamped at or before it (judged by the clock that stamps versions,
+/// not by this instance's). A write in flight may have been stamped before `as_of` and not
+/// have committed yet: taking the writers' turn and leaving it waits for it. Every write
+/// after that reads the clock after `as_of`.
+fn settle(conn: &mut DbConnection, as_of: DateTime<Utc>) -> Result<(), AppError> {
+    if as_of.naive_utc() >= db::data_version::database_now(conn)? {
+        return Err(AppError::invalid(
+            "as_of",
+            "in_the_future",
+            "a snapshot freezes figures that exist: as_of must be before now",
+        ));
+    }
+    db::write_transaction(conn, |_, _| Ok::<_, AppError>(()))
+}
+
+/// Computes and stores a snapshot, made by `subject`, from one consistent state; `as_of`
+/// must lie before the database's clock, and writes stamped by then are waited for. Without an
 /// `as_of` it is of the last committed version, and its `as_of` is the instant that version
 /// committed: asked again as of that instant, the same question gives the same figures.
 pub fn create(
@@ -114,6 +124,9 @@ pub fn create(
     request: &SnapshotRequest,
     subject: &str,
 ) -> Result<SnapshotRow, AppError> {
+    if let Some(as_of) = request.as_of {
+        settle(conn, as_of)?;
+    }
     let (as_of, version, figures) = db::read_transaction(conn, |conn| {
         let (as_of, version) = match request.as_of {
             Some(as_of) => (as_of, db::data_version::as_of(conn, as_of.naive_utc())?),

@@ -75,7 +75,9 @@ pub struct Aggregate {
     pub indicator: IndicatorSummary,
     pub period: String,
     pub group_by: Vec<String>,
-    /// The instant the figures describe.
+    /// The instant the figures describe: the `as_of` asked, or for a live answer the instant
+    /// the last write it counts was committed (by the database's clock), so that the same
+    /// question asked as of it gives the same figures.
     pub as_of: DateTime<Utc>,
     /// What the figures rest on: which values count, and the regions' reports of the
     /// period's half-years by state, as they stood at `as_of`.

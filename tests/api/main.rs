@@ -29,5 +29,6 @@ mod rounds;
 mod spreadsheet;
 mod stale_templates;
 pub mod standing;
+mod versions;
 pub mod workbooks;
 mod writes;

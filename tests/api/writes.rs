@@ -209,9 +209,21 @@ async fn a_submission_round_trips_every_field(backend: Backend) {
     )
     .await
     .json();
-    assert_eq!(history.as_array().unwrap().len(), 4);
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        5,
+        "four values and a narrative"
+    );
+    assert_eq!(history[0]["kind"], "value");
     assert_eq!(history[0]["old_value"], Value::Null);
     assert_eq!(history[0]["submission_id"], submission_id.as_str());
+    assert_eq!(history[4]["kind"], "narrative");
+    assert_eq!(history[4]["old"], Value::Null);
+    assert_eq!(history[4]["new"]["progress"], "Leden är skyltad.");
+    assert_eq!(
+        history[4]["changed_at"], history[0]["changed_at"],
+        "one write"
+    );
     assert_eq!(t.count("submissions"), 1);
 }
 
@@ -735,7 +747,7 @@ async fn a_correction_is_a_revision(backend: Backend) {
         .await
         .json();
     let history = history.as_array().unwrap();
-    assert_eq!(history.len(), 6);
+    assert_eq!(history.len(), 7, "six value changes and a narrative");
     let rcr01: Vec<&Value> = history
         .iter()
         .filter(|r| r["indicator"] == "RCR01" && r["period"] == "2026H1")

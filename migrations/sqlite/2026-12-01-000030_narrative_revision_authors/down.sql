@@ -1,0 +1,1 @@
+ALTER TABLE narrative_revisions DROP COLUMN changed_by;
