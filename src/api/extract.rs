@@ -4,7 +4,9 @@ use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::error::Category;
 
 use crate::api::formats::XLSX;
@@ -141,8 +143,7 @@ fn read_body(
 /// PostgreSQL cannot store it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if has_nul_escape(bytes)
-        && let Ok(document) = serde_json::from_slice::<serde_json::Value>(bytes)
-        && let Some(field) = nul_field(&document, String::new())
+        && let Some(field) = nul_field(bytes)
     {
         return Err(AppError::invalid(
             if field.is_empty() { "body" } else { &field },
@@ -201,28 +202,111 @@ fn has_nul_escape(bytes: &[u8]) -> bool {
     false
 }
 
-/// The path (`projects[0].organisation`) of the first text in `value` that holds a NUL
-/// character, named as a field error names it.
-fn nul_field(value: &serde_json::Value, path: String) -> Option<String> {
-    match value {
-        serde_json::Value::String(text) => text.contains('\0').then_some(path),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| nul_field(item, format!("{path}[{i}]"))),
-        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            let path = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
+/// The path (`projects[0].organisation`) of the first text in the JSON document `bytes`
+/// that holds a NUL character, named as a field error names it. The document is walked, not
+/// built: a body of a million items costs its path, not a tree many times its size.
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    let mut found = None;
+    let search = NulSearch {
+        path: String::new(),
+        found: &mut found,
+    };
+    // The walk stops with an error where it finds one; a malformed document is named by
+    // the parse that follows.
+    let _ = search.deserialize(&mut serde_json::Deserializer::from_slice(bytes));
+    found
+}
+
+/// One step of `nul_field`'s walk: the value at `path`.
+struct NulSearch<'a> {
+    path: String,
+    found: &'a mut Option<String>,
+}
+
+impl NulSearch<'_> {
+    fn member(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn stop<E: de::Error>(self, path: String) -> Result<(), E> {
+        *self.found = Some(path);
+        Err(E::custom("a NUL character"))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for NulSearch<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NulSearch<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        if text.contains('\0') {
+            let path = self.path.clone();
+            return self.stop(path);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        loop {
+            let item = NulSearch {
+                path: format!("{}[{index}]", self.path),
+                found: &mut *self.found,
             };
-            if key.contains('\0') {
-                Some(path)
-            } else {
-                nul_field(item, path)
+            if items.next_element_seed(item)?.is_none() {
+                return Ok(());
             }
-        }),
-        _ => None,
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<(), A::Error> {
+        while let Some(key) = fields.next_key::<std::borrow::Cow<'de, str>>()? {
+            let path = self.member(&key);
+            if key.contains('\0') {
+                return self.stop(path);
+            }
+            fields.next_value_seed(NulSearch {
+                path,
+                found: &mut *self.found,
+            })?;
+        }
+        Ok(())
     }
 }
 

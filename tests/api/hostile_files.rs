@@ -22,6 +22,7 @@ use uppfoljning::domain::validation::MAX_LISTED_ERRORS;
 backend_tests!(
     hostile_workbooks_leave_the_server_standing,
     hostile_csv_files_are_refused_in_bounded_memory,
+    hostile_json_bodies_are_refused_in_bounded_memory,
 );
 
 /// The server's address space: the binary, its threads' stacks and two malloc arenas take
@@ -498,6 +499,72 @@ async fn hostile_csv_files_are_refused_in_bounded_memory(backend: Backend) {
     );
     assert!(
         grown < 96 << 20,
+        "the server's peak memory grew by {grown} bytes"
+    );
+    assert_eq!(
+        [t.count("value_revisions"), t.count("submissions")],
+        before,
+        "nothing stored"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// A JSON body of the largest size allowed, holding a million small values (ten times the
+/// limit), and the same with a NUL character in its last text: each refused with one error
+/// while the server's memory grows by about the body, not by the million values it lists or
+/// a tree of the whole document (which took some 1.1 GiB, past the address-space limit).
+async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let token = t.token(Role::Region, Some("07"));
+    let before = [t.count("value_revisions"), t.count("submissions")];
+    let item = r#"{"project_ref":"A","indicator":"R","period":"2026H2"},"#;
+    let count = (uppfoljning::config::DEFAULT_MAX_SUBMISSION_BYTES - 64) / item.len();
+    let many = item.repeat(count - 1);
+    let plain = format!(r#"{{"values":[{many}{}]}}"#, item.trim_end_matches(','));
+    let with_nul = format!(
+        r#"{{"values":[{many}{{"project_ref":"A\u0000","indicator":"R","period":"2026H2"}}]}}"#
+    );
+    let bodies = [
+        (plain, "values", "too_many_items"),
+        (
+            with_nul,
+            &*format!("values[{}].project_ref", count - 1),
+            "nul_character",
+        ),
+    ];
+    let port = free_port();
+    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
+    wait_ready(port);
+    let base = format!("http://127.0.0.1:{port}");
+    let resident_at_start = peak_resident(server.id());
+    for (body, field, code) in &bodies {
+        for dry_run in [true, false] {
+            let mut reply = agent()
+                .post(format!(
+                    "{base}/api/v1/regions/07/submissions?dry_run={dry_run}"
+                ))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Content-Type", "application/json")
+                .send(body.as_bytes())
+                .expect("an answer");
+            let text = reply.body_mut().read_to_string().unwrap();
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(reply.status().as_u16(), 422, "{code}: {answer}");
+            assert_eq!(answer["error_count"], 1, "{code}: {answer}");
+            assert_eq!(answer["errors"][0]["field"], *field, "{answer}");
+            assert_eq!(answer["errors"][0]["code"], *code, "{answer}");
+        }
+    }
+    let grown = peak_resident(server.id()) - resident_at_start;
+    eprintln!(
+        "the server's peak resident memory grew by {} MiB",
+        grown >> 20
+    );
+    assert!(
+        grown < 192 << 20,
         "the server's peak memory grew by {grown} bytes"
     );
     assert_eq!(

@@ -3,9 +3,11 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::{MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES};
 use crate::domain::decimal::exact;
 
 /// One project with its full classification and indicator plans.
@@ -120,14 +122,45 @@ pub struct NarrativeInput {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_PROJECTS, _, _>")]
     pub projects: Vec<ProjectInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_VALUES, _, _>")]
     pub values: Vec<ValueInput>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_NARRATIVES, _, _>")]
     pub narratives: Vec<NarrativeInput>,
     /// Set by a reader whose file has no place for comments (a CSV without `kommentar`):
     /// each value keeps the comment stored with it instead of losing it.
     #[serde(skip)]
     pub keeps_stored_comments: bool,
+}
+
+/// Reads a list keeping at most `MAX` + 1 of its items: one more than allowed is enough
+/// for the checks to refuse the list (`too_many_items`), and the rest are read past without
+/// being built, so that a body of a million small items costs what the limit does.
+fn at_most<'de, const MAX: usize, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    struct AtMost<const MAX: usize, T>(std::marker::PhantomData<T>);
+
+    impl<'de, const MAX: usize, T: Deserialize<'de>> Visitor<'de> for AtMost<MAX, T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a list")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Vec<T>, A::Error> {
+            let mut kept = Vec::new();
+            while kept.len() <= MAX {
+                match items.next_element()? {
+                    Some(item) => kept.push(item),
+                    None => return Ok(kept),
+                }
+            }
+            while items.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(kept)
+        }
+    }
+
+    deserializer.deserialize_seq(AtMost::<MAX, T>(std::marker::PhantomData))
 }
