@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{narratives, report_events, reports};
+use super::schema::{data_versions, narratives, report_events, reports};
 use crate::domain::report::ReportState;
 
 /// A report's stored state and revision; a report without a row is open, revision 0.
@@ -123,14 +123,29 @@ pub fn append_event(conn: &mut DbConnection, event: &EventRow) -> QueryResult<()
     Ok(())
 }
 
-/// A report's events, oldest first.
+/// A report's events, oldest first, each at the stamp of the data version it committed as
+/// (not the instance's clock when it was written): the one clock `as_of` reads, so that a
+/// question as of an event's instant sees the event, on any instance. An event of the write
+/// still in flight (read for a transition's own answer) has no stamp yet and keeps the
+/// instant it was written.
 pub fn events(conn: &mut DbConnection, region: &str, period: &str) -> QueryResult<Vec<EventRow>> {
-    report_events::table
+    let rows: Vec<(EventRow, Option<NaiveDateTime>)> = report_events::table
+        .left_join(data_versions::table.on(data_versions::version.eq(report_events::version)))
         .filter(report_events::region.eq(region))
         .filter(report_events::period.eq(period))
         .order(report_events::id)
-        .select(EventRow::as_select())
-        .load(conn)
+        .select((
+            EventRow::as_select(),
+            data_versions::committed_at.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, stamp)| EventRow {
+            changed_at: stamp.unwrap_or(row.changed_at),
+            ..row
+        })
+        .collect())
 }
 
 /// The projects among `ids` with a narrative for `period`.

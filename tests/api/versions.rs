@@ -301,6 +301,27 @@ async fn an_instance_with_its_clock_set_back_keeps_as_of_exact(backend: Backend)
     let (status, refused) = call(port, "POST", "/api/v1/snapshots", &admin, Some(&future));
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["errors"][0]["field"], "as_of");
+
+    // A report signed off and accepted on the instance behind: its history gives each event
+    // at its version's stamp, on both instances, and as of the acceptance it is accepted.
+    let reports = "/api/v1/regions/07/reports/2026H1";
+    let sign_off = json!({"incomplete": true, "comment": "Resten i nästa halvår"});
+    let submit = format!("{reports}/submit");
+    let (status, _) = call(port, "POST", &submit, &kronoberg, Some(&sign_off));
+    assert_eq!(status, 200);
+    let national = t.token(Role::National, None);
+    let accept = format!("{reports}/accept");
+    let (status, _) = call(port, "POST", &accept, &national, Some(&json!({})));
+    assert_eq!(status, 200);
+    let (_, there) = call(port, "GET", reports, &admin, None);
+    let here = send(&app, get(reports, &admin)).await.json();
+    assert_eq!(here["history"], there["history"]);
+    let accepted_at = here["history"][1]["at"].as_str().unwrap();
+    let accepted = format!("{question}&reports=accepted&as_of={accepted_at}");
+    let (_, then) = call(port, "GET", &accepted, &admin, None);
+    assert_eq!(then["reports"]["accepted"], 1, "{then}");
+    let here = send(&app, get(&accepted, &admin)).await.json();
+    assert_eq!(here["reports"]["accepted"], 1, "{here}");
 }
 
 /// A writer between its last statement and its commit: it has stamped its version (a
