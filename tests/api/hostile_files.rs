@@ -8,7 +8,7 @@
 use std::io::{Cursor, Read, Write};
 
 use actix_web::test;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::aggregates::load;
 use crate::backend_tests;
@@ -511,9 +511,10 @@ async fn hostile_csv_files_are_refused_in_bounded_memory(backend: Backend) {
 }
 
 /// A JSON body of the largest size allowed, holding a million small values (ten times the
-/// limit), and the same with a NUL character in its last text: each refused with one error
-/// while the server's memory grows by about the body, not by the million values it lists or
-/// a tree of the whole document (which took some 1.1 GiB, past the address-space limit).
+/// limit), one project with nine million branscher, and the first with a NUL character in
+/// its last text: each refused with one error while the server's memory grows by about the
+/// body, not by the items it lists or a tree of the whole document (which took some 1.1 GiB,
+/// past the address-space limit).
 async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
     let t = TestApp::start(backend);
     let app = test::init_service(build_app(t.state.clone())).await;
@@ -527,8 +528,23 @@ async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
     let with_nul = format!(
         r#"{{"values":[{many}{{"project_ref":"A\u0000","indicator":"R","period":"2026H2"}}]}}"#
     );
+    // One project whose list of branscher fills the body.
+    let codes = "\"kkn\",".repeat(uppfoljning::config::DEFAULT_MAX_SUBMISSION_BYTES / 7);
+    let project = json!({
+        "ref": "Q", "title": "Q", "organisation": "Regionen", "status": "pagaende",
+        "project_type": "projekt", "sakomrade": "ovrigt", "effektkedja": "infrastruktur",
+        "start_date": "2027-01-01", "end_date": "2027-12-31",
+        "granted_sek": 1, "total_budget_sek": 1
+    })
+    .to_string();
+    let branscher = format!(
+        r#"{{"projects":[{},"branscher":[{}]}}]}}"#,
+        project.trim_end_matches('}'),
+        codes.trim_end_matches(',')
+    );
     let bodies = [
         (plain, "values", "too_many_items"),
+        (branscher, "projects[0].branscher", "too_many_items"),
         (
             with_nul,
             &*format!("values[{}].project_ref", count - 1),

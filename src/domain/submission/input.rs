@@ -7,7 +7,7 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::{MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES};
+use super::{MAX_CODES, MAX_NARRATIVES, MAX_PLANS, MAX_PROJECTS, MAX_VALUES};
 use crate::domain::decimal::exact;
 
 /// One project with its full classification and indicator plans.
@@ -33,11 +33,11 @@ pub struct ProjectInput {
     pub fokusomrade: Option<String>,
     #[schema(example = "varor_tjanster_direkt")]
     pub effektkedja: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_CODES, _, _>")]
     pub branscher: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_CODES, _, _>")]
     pub verktyg: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_CODES, _, _>")]
     pub syften: Vec<String>,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
@@ -45,7 +45,7 @@ pub struct ProjectInput {
     pub granted_sek: i64,
     /// Total budget including co-financing in whole SEK; at least `granted_sek`.
     pub total_budget_sek: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<MAX_PLANS, _, _>")]
     pub indicators: Vec<PlanInput>,
 }
 

@@ -48,6 +48,11 @@ pub const MAX_SOURCE_CHARS: usize = 500;
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 pub const MAX_NARRATIVE_CHARS: usize = 10_000;
 pub const MAX_ENTITIES: usize = 10_000;
+/// Codes in one of a project's lists (branscher, verktyg, syften), and plans of one project:
+/// far more than any code list or catalogue holds, few enough that one project's lists cost
+/// little to read.
+pub const MAX_CODES: usize = 1_000;
+pub const MAX_PLANS: usize = 1_000;
 
 /// Every code of every list, with a fokusomrade's sakomrade as its parent.
 #[derive(Debug, Default)]

@@ -8,8 +8,8 @@ use super::input::ProjectInput;
 use super::items::ItemErrors;
 use super::records::{PlanRecord, ProjectRecord};
 use super::{
-    Context, MAX_GOAL_CHARS, MAX_ORGANISATION_CHARS, MAX_REF_CHARS, MAX_SOURCE_CHARS,
-    MAX_TITLE_CHARS,
+    Context, MAX_CODES, MAX_GOAL_CHARS, MAX_ORGANISATION_CHARS, MAX_PLANS, MAX_REF_CHARS,
+    MAX_SOURCE_CHARS, MAX_TITLE_CHARS,
 };
 use crate::domain::codes::Dimension;
 use crate::domain::period::{FIRST_YEAR, LAST_YEAR};
@@ -148,6 +148,13 @@ pub(super) fn check_project(
     }
     let mut plans = Vec::new();
     let mut planned = HashSet::new();
+    if project.indicators.len() > MAX_PLANS {
+        item.add(
+            "indicators",
+            "too_many_items",
+            format!("at most {MAX_PLANS} plans in one project"),
+        );
+    }
     for (i, plan) in project.indicators.into_iter().enumerate() {
         let field = |name: &str| format!("indicators[{i}].{name}");
         if !planned.insert(plan.indicator.clone()) {
@@ -251,6 +258,14 @@ fn check_code_set(
     codes: &[String],
     context: &Context,
 ) -> Vec<String> {
+    if codes.len() > MAX_CODES {
+        item.add(
+            field,
+            "too_many_items",
+            format!("at most {MAX_CODES} codes in one list"),
+        );
+        return Vec::new();
+    }
     for (i, code) in codes.iter().enumerate() {
         if !context.codes.has(dimension, code) {
             item.add(

@@ -10,8 +10,8 @@ use super::input::{
 use super::records::Checked;
 use super::stale::Stored;
 use super::{
-    CodeLists, Context, IndicatorRule, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, PeriodRule,
-    Rejection, check, refs_to_compare,
+    CodeLists, Context, IndicatorRule, MAX_CODES, MAX_NARRATIVES, MAX_PLANS, MAX_PROJECTS,
+    MAX_VALUES, PeriodRule, Rejection, check, refs_to_compare,
 };
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::PeriodId;
@@ -245,6 +245,13 @@ fn submissions_over_a_limit_are_refused_whole() {
     assert_eq!(projects, [pair("projects", "too_many_items")]);
     let narratives = refused(|s| s.narratives = vec![s.narratives[0].clone(); MAX_NARRATIVES + 1]);
     assert_eq!(narratives, [pair("narratives", "too_many_items")]);
+    let codes = refused(|s| s.projects[0].branscher = vec!["kkn".into(); MAX_CODES + 1]);
+    assert!(codes.contains(&pair("projects[0].branscher", "too_many_items")));
+    let plans = refused(|s| {
+        let plan = s.projects[0].indicators[0].clone();
+        s.projects[0].indicators = vec![plan; MAX_PLANS + 1];
+    });
+    assert!(plans.contains(&pair("projects[0].indicators", "too_many_items")));
 }
 
 #[test]
