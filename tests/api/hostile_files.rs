@@ -511,10 +511,10 @@ async fn hostile_csv_files_are_refused_in_bounded_memory(backend: Backend) {
 }
 
 /// A JSON body of the largest size allowed, holding a million small values (ten times the
-/// limit), one project with nine million branscher, and the first with a NUL character in
-/// its last text: each refused with one error while the server's memory grows by about the
-/// body, not by the items it lists or a tree of the whole document (which took some 1.1 GiB,
-/// past the address-space limit).
+/// limit), one project with nine million branscher, one value with four million enterprises,
+/// and the first with a NUL character in its last text: each refused with one error while
+/// the server's memory grows by about the body, not by the items it lists or a tree of the
+/// whole document (which took some 1.1 GiB, past the address-space limit).
 async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
     let t = TestApp::start(backend);
     let app = test::init_service(build_app(t.state.clone())).await;
@@ -542,8 +542,15 @@ async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
         project.trim_end_matches('}'),
         codes.trim_end_matches(',')
     );
+    // One value whose list of enterprises fills the body.
+    let firms = "\"5560360793\",".repeat(uppfoljning::config::DEFAULT_MAX_SUBMISSION_BYTES / 14);
+    let entities = format!(
+        r#"{{"values":[{{"project_ref":"A","indicator":"RCO01","period":"2026H2","entities":[{}]}}]}}"#,
+        firms.trim_end_matches(',')
+    );
     let bodies = [
         (plain, "values", "too_many_items"),
+        (entities, "values[0].entities", "too_many_items"),
         (branscher, "projects[0].branscher", "too_many_items"),
         (
             with_nul,

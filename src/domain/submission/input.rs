@@ -7,7 +7,7 @@ use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::{MAX_CODES, MAX_NARRATIVES, MAX_PLANS, MAX_PROJECTS, MAX_VALUES};
+use super::{MAX_CODES, MAX_ENTITIES, MAX_NARRATIVES, MAX_PLANS, MAX_PROJECTS, MAX_VALUES};
 use crate::domain::decimal::exact;
 
 /// One project with its full classification and indicator plans.
@@ -84,7 +84,7 @@ pub struct ValueInput {
     #[serde(default, deserialize_with = "exact::option::deserialize")]
     pub value: Option<Decimal>,
     /// For a distinct indicator: the enterprises' organisationsnummer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most_if_any::<MAX_ENTITIES, _, _>")]
     pub entities: Option<Vec<String>>,
     /// For an indicator with `by_sex`: the parts, which add up to `value`.
     #[serde(default)]
@@ -140,27 +140,43 @@ pub struct SubmissionInput {
 fn at_most<'de, const MAX: usize, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Vec<T>, D::Error> {
-    struct AtMost<const MAX: usize, T>(std::marker::PhantomData<T>);
+    AtMost::<MAX, T>::deserialize(deserializer).map(|list| list.0)
+}
 
-    impl<'de, const MAX: usize, T: Deserialize<'de>> Visitor<'de> for AtMost<MAX, T> {
-        type Value = Vec<T>;
+/// `at_most` for a list that may be left out or null.
+fn at_most_if_any<'de, const MAX: usize, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    Option::<AtMost<MAX, T>>::deserialize(deserializer).map(|list| list.map(|list| list.0))
+}
 
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a list")
-        }
+/// A list read by `at_most`.
+struct AtMost<const MAX: usize, T>(Vec<T>);
 
-        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Vec<T>, A::Error> {
-            let mut kept = Vec::new();
-            while kept.len() <= MAX {
-                match items.next_element()? {
-                    Some(item) => kept.push(item),
-                    None => return Ok(kept),
-                }
+impl<'de, const MAX: usize, T: Deserialize<'de>> Deserialize<'de> for AtMost<MAX, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items<const MAX: usize, T>(std::marker::PhantomData<T>);
+
+        impl<'de, const MAX: usize, T: Deserialize<'de>> Visitor<'de> for Items<MAX, T> {
+            type Value = AtMost<MAX, T>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a list")
             }
-            while items.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(kept)
-        }
-    }
 
-    deserializer.deserialize_seq(AtMost::<MAX, T>(std::marker::PhantomData))
+            fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+                let mut kept = Vec::new();
+                while kept.len() <= MAX {
+                    match items.next_element()? {
+                        Some(item) => kept.push(item),
+                        None => return Ok(AtMost(kept)),
+                    }
+                }
+                while items.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AtMost(kept))
+            }
+        }
+
+        deserializer.deserialize_seq(Items::<MAX, T>(std::marker::PhantomData))
+    }
 }
