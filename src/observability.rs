@@ -73,3 +73,9 @@ pub fn record_pool(connections: u32, idle: u32) {
 pub fn record_kept_answers(bytes: u64) {
     metrics::gauge!("kept_answers_bytes").set(bytes as f64);
 }
+
+/// The computations given up by their clients before their answer was made, set when the
+/// metrics are read.
+pub fn record_computations_cancelled(count: u64) {
+    metrics::counter!("computations_cancelled_total").absolute(count);
+}

@@ -1,7 +1,7 @@
 //! What every request and command shares: the database pool with its queues, the token
 //! keys, the rate limiter, the kept answers and the configuration.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use crate::answer_cache::AnswerCache;
 use crate::auth::{Principal, TokenKeys};
 use crate::config::{Config, ConfigError, DatabaseUrl};
+use crate::db::interrupt::Asking;
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, StorageFault};
 use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares};
@@ -24,19 +25,17 @@ const DATABASE_QUEUE_WAIT: Duration = Duration::from_secs(30);
 /// database) after the last one; a write that succeeds clears it at once.
 pub const STORAGE_FAULT_MEMORY: Duration = Duration::from_secs(60);
 
-/// Raised while a request still waits for its blocking task; lowered when the request is
-/// dropped, as when its client goes away, so that a task not yet started is not run.
-struct Asking(Arc<AtomicBool>);
-
-impl Default for Asking {
-    fn default() -> Self {
-        Asking(Arc::new(AtomicBool::new(true)))
-    }
+/// Held by a request while it waits for its blocking task; dropped with the request, as when
+/// its client goes away, so that a task not yet started is not run and a started
+/// computation is stopped (`db::interrupt`).
+struct Asked {
+    asking: Asking,
+    database: String,
 }
 
-impl Drop for Asking {
+impl Drop for Asked {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.asking.give_up(&self.database);
     }
 }
 
@@ -75,6 +74,9 @@ pub struct AppState {
     write_permits: Semaphore,
     /// The submission bodies held from arrival until answered, per subject and in all.
     bodies: BodyBudget,
+    /// The computations whose client went away before their answer was made: not started,
+    /// or stopped while running.
+    computations_cancelled: Arc<AtomicU64>,
     /// The last storage fault met (disk full, read-only) and when, for readiness.
     storage_fault: Mutex<Option<(Instant, StorageFault)>>,
     pub config: Config,
@@ -132,6 +134,7 @@ impl AppState {
             reading_shares: Shares::new((cores / 2).max(1)),
             write_permits: Semaphore::new(1),
             bodies: BodyBudget::new(body_limits(config.max_submission_bytes)),
+            computations_cancelled: Arc::new(AtomicU64::new(0)),
             storage_fault: Mutex::new(None),
             config,
         })
@@ -178,13 +181,15 @@ impl AppState {
         // connection: a burst of slow questions queues instead of failing after the pool's
         // short wait, which is left to tell that the database is gone.
         let _turn = take_turn(&self.db_permits).await?;
-        self.run(f).await
+        self.run(f, Stop::No).await
     }
 
     /// Runs `f` as `db` does, for a heavy read (an answer computed from every matched row:
     /// aggregates, completeness, reports, snapshots, exports): no more at once than there
     /// are cores, since more would not finish sooner but would hold the memory of each at
-    /// the same time, and no more of them for one subject than its share.
+    /// the same time, and no more of them for one subject than its share. When its client
+    /// goes away, a computation not yet started is not run and a started one is stopped at
+    /// its running statement.
     pub async fn compute<T, F>(&self, caller: &Principal, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -192,7 +197,13 @@ impl AppState {
     {
         let _share = self.computation_share(caller).await?;
         let _turn = take_turn(&self.computation_permits).await?;
-        self.db(f).await
+        let _place = take_turn(&self.db_permits).await?;
+        self.run(f, Stop::WhenGivenUp).await
+    }
+
+    /// How many computations were given up by their clients before their answer was made.
+    pub fn computations_cancelled(&self) -> u64 {
+        self.computations_cancelled.load(Ordering::Relaxed)
     }
 
     /// Waits for one of the caller's places among the computations.
@@ -240,23 +251,41 @@ impl AppState {
     }
 
     /// Runs `f` on a pooled connection on the blocking thread pool, unless the request was
-    /// dropped (its client went away) before the task started.
-    async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    /// dropped (its client went away) before the task started; with `Stop::WhenGivenUp`,
+    /// also stopped at its running statement when the request is dropped meanwhile.
+    async fn run<T, F>(&self, f: F, stop: Stop) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let asking = Asking::default();
-        let still_asked = asking.0.clone();
+        let asked = Asked {
+            asking: Asking::default(),
+            database: self.config.database.connection_string(),
+        };
+        let asking = asked.asking.clone();
+        let cancelled = self.computations_cancelled.clone();
         let result = web::block(move || {
-            if !still_asked.load(Ordering::Acquire) {
-                return Err(AppError::Unavailable("nobody waits for the answer".into()));
+            let given_up = || {
+                if stop == Stop::WhenGivenUp {
+                    cancelled.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("computation cancelled: its client went away");
+                }
+                AppError::Unavailable("nobody waits for the answer".into())
+            };
+            if !asking.is_asked() {
+                return Err(given_up());
             }
             let mut conn = pool
                 .get()
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            match stop {
+                Stop::No => f(&mut conn),
+                Stop::WhenGivenUp => match asking.run(&mut conn, f)? {
+                    Some(result) if asking.is_asked() => result,
+                    _ => Err(given_up()),
+                },
+            }
         })
         .await
         .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?;
@@ -310,13 +339,21 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
         let _turn = take_turn(&self.write_permits).await?;
-        // No reading place: the writer's connection is kept for it.
-        let written = self.run(f).await;
+        // No reading place: the writer's connection is kept for it. A write once started
+        // runs to its end: its client may retry, and finds it stored.
+        let written = self.run(f, Stop::No).await;
         if written.is_ok() {
             *locked(&self.storage_fault) = None;
         }
         written
     }
+}
+
+/// Whether a started task is stopped when its request is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    No,
+    WhenGivenUp,
 }
 
 /// Every pooled connection but the writer's; with one, the writer shares it.

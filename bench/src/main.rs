@@ -1,6 +1,7 @@
 //! The benchmark: ingest, aggregate latency and throughput, and the server's peak memory,
-//! each beside its floor, on SQLite and PostgreSQL at several sizes. A tool, not a test:
-//! `cargo run --release -p uppfoljning-bench -- --help`.
+//! each beside its floor, on SQLite and PostgreSQL at several sizes; with `--load`, the
+//! load run instead (readiness and a writer beside heavy questions, see `load`). A tool,
+//! not a test: `cargo run --release -p uppfoljning-bench -- --help`.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -60,9 +61,16 @@ struct Args {
     /// The service binary (built with `cargo build --release`).
     #[arg(long, default_value = "target/release/uppfoljning")]
     server: PathBuf,
+    /// Instead of the measurements, the load run: `--clients` callers asking heavy
+    /// questions with `Cache-Control: no-cache` for `--seconds`, one writer submitting and a
+    /// readiness probe every 100 ms, beside the writer's and the probe's figures unloaded.
+    #[arg(long)]
+    load: bool,
 }
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+/// Reads the server's `/metrics`.
+const METRICS_TOKEN: &str = "bench-metrics-bench-metrics-bench-metrics";
 /// Values per stored demo project over 2022H1..2026H2, measured on the generator.
 const VALUES_PER_PROJECT: usize = 13;
 
@@ -212,7 +220,12 @@ fn main() {
         memory()
     );
     for (backend, size) in runs {
-        if let Err(message) = run(&args, backend, size) {
+        let measured = if args.load {
+            load(&args, backend, size)
+        } else {
+            run(&args, backend, size)
+        };
+        if let Err(message) = measured {
             eprintln!("bench {backend:?} {size}: {message}");
             std::process::exit(1);
         }
@@ -319,43 +332,16 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         spec.projects
     );
 
-    let database = fresh_database(args, backend, &format!("{size}"))?;
-    let config = config(&database.url);
-    let state = uppfoljning::state::AppState::open(config.clone()).map_err(|e| e.to_string())?;
-    open_periods(&state, &spec)?;
-    drop(state);
-    let port = free_port()?;
-    let server = start_server(args, &database.url, port)?;
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&base)?;
-    let keys = uppfoljning::auth::TokenKeys::load(&config).map_err(|e| e.to_string())?;
-    let admin = keys.sign("bench", Role::Admin, None, 7200)?;
-    let national = keys.sign("bench", Role::National, None, 7200)?;
+    let served = serve(args, backend, &format!("{size}"), &spec)?;
+    let (base, admin, national) = (&served.base, &served.admin, &served.national);
+    let database = &served.database;
+    let server = &served.server;
     let agent = agent();
 
     // Ingest over HTTP in submissions of 10,000 values. As for the floor, the projects are
     // stored first and untimed, and the narratives after, so that the two write the same
     // rows in the timed part: values, enterprises and revisions.
-    let submit = |region: &str, chunk: &SubmissionInput| -> Result<(), String> {
-        let body = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
-        let mut response = agent
-            .post(format!("{base}/api/v1/regions/{region}/submissions"))
-            .header("Authorization", format!("Bearer {admin}"))
-            .header("Content-Type", "application/json")
-            .send(&body[..])
-            .map_err(|e| e.to_string())?;
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
-        if response.status() != 200 {
-            return Err(format!(
-                "submission refused: {}",
-                &text[..text.len().min(500)]
-            ));
-        }
-        Ok(())
-    };
+    let submit = |region: &str, chunk: &SubmissionInput| submit(&agent, base, admin, region, chunk);
     let mut value_chunks = Vec::new();
     let mut narratives = Vec::new();
     for (region, submission) in &portfolio {
@@ -511,8 +497,8 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
     for recompute in [false, true] {
         let how = if recompute { "recomputed" } else { "kept" };
         let (requests, errors) = throughput(
-            &base,
-            &national,
+            base,
+            national,
             args.clients,
             Duration::from_secs(args.seconds),
             recompute,
@@ -539,6 +525,386 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         peak_memory_mb(server.0.id()),
         "MB",
     );
+    Ok(())
+}
+
+/// The service on a fresh database with the demo's half-years open, and its tokens. The
+/// server is stopped before its database is removed (fields drop in this order).
+struct Served {
+    server: Server,
+    database: Database,
+    base: String,
+    admin: String,
+    national: String,
+    keys: uppfoljning::auth::TokenKeys,
+}
+
+fn serve(args: &Args, backend: Backend, name: &str, spec: &DemoSpec) -> Result<Served, String> {
+    let database = fresh_database(args, backend, name)?;
+    let config = config(&database.url);
+    let state = uppfoljning::state::AppState::open(config.clone()).map_err(|e| e.to_string())?;
+    open_periods(&state, spec)?;
+    drop(state);
+    let port = free_port()?;
+    let server = start_server(args, &database.url, port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base)?;
+    let keys = uppfoljning::auth::TokenKeys::load(&config).map_err(|e| e.to_string())?;
+    Ok(Served {
+        server,
+        database,
+        base,
+        admin: keys.sign("bench", Role::Admin, None, 7200)?,
+        national: keys.sign("bench", Role::National, None, 7200)?,
+        keys,
+    })
+}
+
+/// Sends one submission as JSON; anything but 200 is an error.
+fn submit(
+    agent: &ureq::Agent,
+    base: &str,
+    token: &str,
+    region: &str,
+    chunk: &SubmissionInput,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
+    let mut response = agent
+        .post(format!("{base}/api/v1/regions/{region}/submissions"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .map_err(|e| e.to_string())?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    if response.status() != 200 {
+        return Err(format!(
+            "submission refused: {}",
+            &text[..text.len().min(500)]
+        ));
+    }
+    Ok(())
+}
+
+/// How often the load run's readiness probe asks, as a load balancer would.
+const PROBE_EVERY: Duration = Duration::from_millis(100);
+
+/// How long the load run's impatient clients wait for an answer before they leave.
+const GIVE_UP_AFTER: Duration = Duration::from_millis(300);
+
+/// The server's count of one metric without labels.
+fn metric(base: &str, name: &str) -> Result<f64, String> {
+    let text = agent()
+        .get(format!("{base}/metrics"))
+        .header("Authorization", format!("Bearer {METRICS_TOKEN}"))
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .ok_or_else(|| format!("no {name} in the metrics"))
+}
+
+/// The load run: the demo portfolio stored (untimed), then the floor, the writer and the
+/// readiness probe each alone, then both again while `args.clients` callers, each a token
+/// of its own, ask heavy questions recomputed (`no-cache`) for `args.seconds`. Localhost
+/// only; bounded by the time, each request by the server's 30 s queue limit.
+fn load(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
+    println!("== load run, {backend:?}, about {size} values");
+    let spec = spec(size);
+    let portfolio = demo::generate(&spec);
+    let served = serve(args, backend, &format!("load_{size}"), &spec)?;
+    let (base, admin) = (&served.base, &served.admin);
+    let agent = agent();
+    for (region, submission) in &portfolio {
+        for chunk in demo::in_chunks(submission.clone(), 10_000) {
+            submit(&agent, base, admin, region, &chunk)?;
+        }
+    }
+    if backend == Backend::Postgres {
+        let mut conn = db::connect(&served.database.url, 1)
+            .map_err(|e| e.to_string())?
+            .get()
+            .map_err(|e| e.to_string())?;
+        let conn: &mut DbConnection = &mut conn;
+        diesel::sql_query("ANALYZE")
+            .execute(conn)
+            .map_err(|e| e.to_string())?;
+    }
+    // The writer: ten of one region's values of a plain sum (RCR01, jobs created), each
+    // changed by every submission, so that every one is stored (and drops kept answers).
+    let (region, submission) = portfolio.iter().next().ok_or("no region")?;
+    let values: Vec<_> = submission
+        .values
+        .iter()
+        .filter(|v| v.indicator == "RCR01" && v.value.is_some())
+        .take(10)
+        .cloned()
+        .collect();
+    let round = AtomicU64::new(0);
+    let write = || {
+        let step = rust_decimal::Decimal::from(round.fetch_add(1, Ordering::Relaxed) % 2);
+        let changed = SubmissionInput {
+            values: values
+                .iter()
+                .map(|v| uppfoljning::domain::submission::input::ValueInput {
+                    value: v.value.map(|value| value + step),
+                    ..v.clone()
+                })
+                .collect(),
+            ..SubmissionInput::default()
+        };
+        submit(&agent, base, admin, region, &changed)
+    };
+    let probe = || -> Result<(), String> {
+        let status = agent
+            .get(format!("{base}/health/ready"))
+            .call()
+            .map_err(|e| e.to_string())?
+            .status();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(format!("readiness {status}"))
+        }
+    };
+    let pid = served.server.0.id();
+
+    // The floor: each alone, in this same run.
+    let probe_alone = time(args.repeat, probe)?;
+    let writer_alone = time(args.repeat, write)?;
+    figure(
+        backend,
+        size,
+        "load: server peak memory before the load (storing the demo)",
+        peak_memory_mb(pid),
+        "MB",
+    );
+    // From here the peak is the load's own.
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").map_err(|e| e.to_string())?;
+
+    // The load: questions varied over the years, so that no two clients ask the same.
+    let questions: Vec<String> = {
+        let mut questions: Vec<String> = (2022..=2026)
+            .flat_map(|year| {
+                queries()
+                    .into_iter()
+                    .map(move |(_, path, _)| path.replace("period=2025", &format!("period={year}")))
+            })
+            .collect();
+        questions.sort();
+        questions.dedup();
+        questions
+    };
+    let tokens: Vec<String> = (0..args.clients)
+        .map(|client| {
+            served
+                .keys
+                .sign(&format!("load-{client}"), Role::National, None, 7200)
+        })
+        .collect::<Result<_, _>>()?;
+    let stop = AtomicBool::new(false);
+    let answers = AtomicU64::new(0);
+    let errors = std::sync::Mutex::new(std::collections::BTreeMap::<String, u64>::new());
+    let failed = |what: &str, status: String| {
+        *errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(format!("{what} {status}"))
+            .or_default() += 1;
+    };
+    let duration = Duration::from_secs(args.seconds);
+    let (probe_loaded, writer_loaded) = std::thread::scope(|scope| {
+        for (client, token) in tokens.iter().enumerate() {
+            let (questions, stop, answers, failed) = (&questions, &stop, &answers, &failed);
+            scope.spawn(move || {
+                let agent = crate::agent();
+                let mut i = client;
+                while !stop.load(Ordering::Relaxed) {
+                    let url = format!(
+                        "{base}/api/v1/aggregates?{}",
+                        questions[i % questions.len()]
+                    );
+                    let answered = agent
+                        .get(&url)
+                        .header("Authorization", format!("Bearer {token}"))
+                        .header("Cache-Control", "no-cache")
+                        .call()
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut r| {
+                            let status = r.status();
+                            r.body_mut().read_to_vec().map_err(|e| e.to_string())?;
+                            if status == 200 {
+                                Ok(())
+                            } else {
+                                Err(status.as_u16().to_string())
+                            }
+                        });
+                    match answered {
+                        Ok(()) => {
+                            answers.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(status) => failed("aggregates", status),
+                    }
+                    i += 1;
+                }
+            });
+        }
+        let (stop, failed) = (&stop, &failed);
+        let writer = scope.spawn(move || {
+            let mut times = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match write() {
+                    Ok(()) => times.push(started.elapsed().as_secs_f64() * 1000.0),
+                    Err(error) => failed("writer", error),
+                }
+            }
+            times
+        });
+        let prober = scope.spawn(move || {
+            let mut times = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match probe() {
+                    Ok(()) => times.push(started.elapsed().as_secs_f64() * 1000.0),
+                    Err(error) => failed("readiness", error),
+                }
+                std::thread::sleep(PROBE_EVERY.saturating_sub(started.elapsed()));
+            }
+            times
+        });
+        std::thread::sleep(duration);
+        stop.store(true, Ordering::Relaxed);
+        let sorted = |mut times: Vec<f64>| {
+            times.sort_by(|a, b| a.total_cmp(b));
+            times
+        };
+        (
+            sorted(prober.join().unwrap_or_default()),
+            sorted(writer.join().unwrap_or_default()),
+        )
+    });
+    if probe_loaded.is_empty() || writer_loaded.is_empty() {
+        return Err("the probe or the writer got no answer under load".into());
+    }
+    for (name, alone, loaded) in [
+        ("readiness probe", &probe_alone, &probe_loaded),
+        ("writer", &writer_alone, &writer_loaded),
+    ] {
+        for (label, p) in [("p50", 0.5), ("p99", 0.99)] {
+            let (alone, loaded) = (percentile(alone, p), percentile(loaded, p));
+            figure(
+                backend,
+                size,
+                &format!("load: {name} {label} alone"),
+                alone,
+                "ms",
+            );
+            figure(
+                backend,
+                size,
+                &format!("load: {name} {label} loaded"),
+                loaded,
+                "ms",
+            );
+            figure(
+                backend,
+                size,
+                &format!("load: {name} {label} loaded / alone"),
+                loaded / alone,
+                "x",
+            );
+        }
+        figure(
+            backend,
+            size,
+            &format!("load: {name} answers under load"),
+            loaded.len() as f64,
+            "answers",
+        );
+    }
+    figure(
+        backend,
+        size,
+        &format!("load: aggregates/s, {} callers, no-cache", args.clients),
+        answers.load(Ordering::Relaxed) as f64 / args.seconds as f64,
+        "answers/s",
+    );
+    let errors = errors
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let total: u64 = errors.values().sum();
+    figure(backend, size, "load: errors", total as f64, "errors");
+    for (what, count) in errors {
+        figure(
+            backend,
+            size,
+            &format!("load: errors, {what}"),
+            count as f64,
+            "errors",
+        );
+    }
+    figure(
+        backend,
+        size,
+        "load: server peak memory during the load",
+        peak_memory_mb(pid),
+        "MB",
+    );
+
+    // Impatient clients: every caller asks once more at the same moment and leaves after
+    // 0.3 s. The server counts the computations it then did not start or stopped; the
+    // rest were dropped while they waited for a place.
+    let impatient = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(GIVE_UP_AFTER))
+            .build(),
+    );
+    let before = metric(base, "computations_cancelled_total")?;
+    let left = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for (client, token) in tokens.iter().enumerate() {
+            let (impatient, questions, left) = (&impatient, &questions, &left);
+            scope.spawn(move || {
+                let answered = impatient
+                    .get(format!(
+                        "{base}/api/v1/aggregates?{}",
+                        questions[client % questions.len()]
+                    ))
+                    .header("Authorization", format!("Bearer {token}"))
+                    .header("Cache-Control", "no-cache")
+                    .call()
+                    .and_then(|mut r| r.body_mut().read_to_vec());
+                if answered.is_err() {
+                    left.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    // Long enough for PostgreSQL's cancel (asked every 100 ms) to arrive.
+    std::thread::sleep(Duration::from_secs(1));
+    figure(
+        backend,
+        size,
+        "load: impatient callers who left after 0.3 s",
+        left.load(Ordering::Relaxed) as f64,
+        "callers",
+    );
+    figure(
+        backend,
+        size,
+        "load: their computations not started or stopped",
+        metric(base, "computations_cancelled_total")? - before,
+        "computations",
+    );
+    probe().map_err(|e| format!("after the impatient clients: {e}"))?;
     Ok(())
 }
 
@@ -596,6 +962,7 @@ fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Server, Str
         .env("JWT_SECRET", SECRET)
         .env("RUST_LOG", "warn")
         .env("RATE_LIMIT_PER_SECOND", "0")
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

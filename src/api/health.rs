@@ -64,6 +64,7 @@ pub async fn metrics(
     let pool = state.pool.state();
     crate::observability::record_pool(pool.connections, pool.idle_connections);
     crate::observability::record_kept_answers(state.answers.weighted_size());
+    crate::observability::record_computations_cancelled(state.computations_cancelled());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::observability::handle().render()))

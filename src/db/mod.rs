@@ -7,6 +7,7 @@ pub mod completeness;
 pub mod data_version;
 pub mod history;
 pub mod indicators;
+pub mod interrupt;
 pub mod narratives;
 pub mod periods;
 pub mod projects;
@@ -73,6 +74,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
 
 /// Opens a pool of `size` connections.
 pub fn connect(url: &DatabaseUrl, size: u32) -> Result<DbPool, diesel::r2d2::PoolError> {
+    interrupt::install_sqlite_progress_handler();
     let manager = ConnectionManager::<DbConnection>::new(url.connection_string());
     Pool::builder()
         .max_size(size)

@@ -151,20 +151,6 @@ pub fn load_context(
         .iter()
         .map(|(r, (_, start, end))| (r.clone(), (*start, *end)))
         .collect();
-    // Only a signed-off half-year refuses a project's change, so only then is the change
-    // worked out.
-    let stored_records = if signed_off.is_empty() {
-        HashMap::new()
-    } else {
-        let ids: Vec<i64> = project_refs
-            .iter()
-            .filter_map(|r| region_projects.get(*r).map(|(id, _, _)| *id))
-            .collect();
-        projects::load(conn, &ids)?
-            .into_values()
-            .map(|stored| (stored.record.project_ref.clone(), stored.record))
-            .collect()
-    };
     Ok((
         Context {
             region: region.to_string(),
@@ -172,7 +158,6 @@ pub fn load_context(
             indicators,
             periods,
             stored_projects,
-            stored_records,
             reported: projects::reported_half_years(conn, region, project_refs)?,
             today,
             stored: Stored::default(),

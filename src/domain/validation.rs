@@ -107,10 +107,16 @@ impl Errors {
         self.push_with(|| error);
     }
 
+    /// Whether another error would only be counted: what is worth knowing only for a kept
+    /// error need not be worked out then.
+    pub fn is_full(&self) -> bool {
+        // Room is left for the error that counts the rest.
+        self.kept.len() + 1 >= MAX_LISTED_ERRORS
+    }
+
     /// Adds the error `make` builds, built only while there is room to keep it.
     pub fn push_with(&mut self, make: impl FnOnce() -> FieldError) {
-        // Room is left for the error that counts the rest.
-        if self.kept.len() + 1 >= MAX_LISTED_ERRORS {
+        if self.is_full() {
             self.not_kept += 1;
         } else {
             self.kept.push(make());

@@ -21,6 +21,7 @@ backend_tests!(
     no_write_of_the_region_moves_a_signed_off_report,
     an_admin_change_is_marked_once_on_the_report_it_changes,
     reports_accepted_counts_every_measure_only_in_accepted_half_years,
+    resending_a_signed_off_half_year_unchanged_changes_nothing,
 );
 
 const H1: &str = "2026H1";
@@ -740,4 +741,80 @@ async fn reports_accepted_counts_every_measure_only_in_accepted_half_years(backe
     .json();
     assert_eq!(all["national"]["value"], 3_500_000);
     assert_eq!(all["national"]["projects"], 3);
+}
+
+/// A region that resends what its accepted report holds, as a whole file or in part, in
+/// every format, is answered `unchanged`: only a write that would change something is
+/// refused, so a stale but unchanged template or a system that resends everything goes
+/// through.
+async fn resending_a_signed_off_half_year_unchanged_changes_nothing(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load_with_d(&t, &app).await;
+    sign_off(&t, &app, true).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let version = data_version(&t);
+    let a = project_body(&app, &t, "A").await;
+    let resends = [
+        put_project(&kronoberg, &a),
+        post_json(
+            SUBMISSIONS,
+            &kronoberg,
+            &json!({"projects": [a.clone()], "values": [value("A", "RCR01", H1, json!(0.1))]}),
+        ),
+        csv(
+            &kronoberg,
+            "project_ref,indicator,period,value\nA,RCR01,2026H1,0.1\nB,RCR01,2026H1,1.5\n",
+        ),
+        workbook(&kronoberg, template(&app, &kronoberg).await),
+    ];
+    for request in resends {
+        let reply = send(&app, request).await;
+        assert!(
+            reply.status.is_success(),
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let answer = reply.json();
+        if answer.get("values").is_some() {
+            assert_eq!(answer["values"]["updated"], 0, "{answer}");
+            assert_eq!(answer["values"]["created"], 0, "{answer}");
+        }
+    }
+    assert_eq!(data_version(&t), version, "nothing changed");
+    // One changed figure among unchanged ones: the whole file is refused.
+    let reply = send(
+        &app,
+        csv(
+            &kronoberg,
+            "project_ref,indicator,period,value\nA,RCR01,2026H1,0.1\nB,RCR01,2026H1,1.6\n",
+        ),
+    )
+    .await;
+    let problem = reply.problem(409);
+    assert_eq!(
+        problem["errors"][0]["code"], "report_signed_off",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+    assert_eq!(data_version(&t), version, "nothing stored");
+    // The same for a half-year an admin has locked.
+    send(
+        &app,
+        post_json("/api/v1/periods/2026H2/lock", &t.admin(), &json!({})),
+    )
+    .await
+    .ok();
+    let version = data_version(&t);
+    let resend = |figure: &str| {
+        csv(
+            &kronoberg,
+            &format!("project_ref,indicator,period,value\nA,RCR01,2026H2,{figure}\n"),
+        )
+    };
+    let answer = send(&app, resend("0.2")).await.ok().json();
+    assert_eq!(answer["values"]["unchanged"], 1, "{answer}");
+    let problem = send(&app, resend("0.3")).await.problem(409);
+    assert_eq!(problem["errors"][0]["code"], "period_locked", "{problem}");
+    assert_eq!(data_version(&t), version, "nothing stored");
 }

@@ -1,6 +1,7 @@
 //! The queues: submissions read before the writer's turn, bodies held bounded per subject
 //! and in all, each subject's share of the computations, writes and readiness never behind
-//! reads, and storage faults said plainly. Shown by holding places, never by timing.
+//! reads, heavy reads given up stopped, and storage faults said plainly. Shown by holding
+//! places and counting, never by timing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::mpsc;
 
 use actix_web::rt::task::JoinHandle;
 use actix_web::test::{self, TestRequest};
+use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use futures_util::future::poll_immediate;
 use serde_json::{Value, json};
@@ -25,6 +27,7 @@ backend_tests!(
     bodies_held_are_bounded_per_subject_and_in_all,
     one_subject_holding_its_share_leaves_room_for_others,
     a_question_given_up_gives_back_its_place_and_is_never_computed,
+    computations_given_up_while_running_are_stopped,
     writes_and_readiness_never_wait_behind_reads,
     a_read_only_database_is_503_and_readiness_says_so,
 );
@@ -305,6 +308,86 @@ async fn a_question_given_up_gives_back_its_place_and_is_never_computed(backend:
         .await
         .unwrap();
     assert!(!computed.load(Ordering::SeqCst), "computed for nobody");
+}
+
+/// A read that would run for hours unless stopped: it counts an endless series.
+const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                       SELECT COUNT(*) AS i FROM n";
+
+const METRICS_TOKEN: &str = "metrics-token-metrics-token-metrics";
+
+async fn computations_given_up_while_running_are_stopped(backend: Backend) {
+    let t = TestApp::start_with(backend, |config| {
+        config.metrics_token = Some(METRICS_TOKEN.into());
+    });
+    let app = test::init_service(build_app(t.state.clone())).await;
+    periods(&t, &app).await;
+    let (_, share) = t.state.computations_held_by(&region_principal("07"));
+    // Two regions' systems fill their shares with heavy questions, each started: its
+    // statement runs.
+    let (started, is_started) = mpsc::channel::<()>();
+    let mut asked = Vec::new();
+    for region in ["07", "08"] {
+        for _ in 0..share {
+            let started = started.clone();
+            let state = t.state.clone();
+            let mut question = Box::pin(async move {
+                state
+                    .compute(&region_principal(region), move |conn| {
+                        let _ = started.send(());
+                        diesel::sql_query(ENDLESS).execute(conn)?;
+                        Ok(())
+                    })
+                    .await
+            });
+            stays_pending(&mut question).await;
+            asked.push(question);
+        }
+    }
+    for _ in 0..asked.len() {
+        is_started.recv().expect("the computation started");
+    }
+    let cancelled_before = t.state.computations_cancelled();
+    // Their clients go away: actix drops the handlers, and with them the computations.
+    let given_up = asked.len() as u64;
+    drop(asked);
+    // Another caller's question is answered, and each given-up computation ends as
+    // cancelled, its connection back in the pool.
+    let national = t.token(Role::National, None);
+    let question = get(
+        "/api/v1/aggregates?indicator=RCO01&period=2026H1",
+        &national,
+    )
+    .insert_header(("Cache-Control", "no-cache"));
+    send(&app, question).await.ok();
+    for _ in 0..600 {
+        let pool = t.state.pool.state();
+        if t.state.computations_cancelled() == cancelled_before + given_up
+            && pool.idle_connections == pool.connections
+        {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        t.state.computations_cancelled(),
+        cancelled_before + given_up,
+        "every given-up computation was stopped"
+    );
+    let pool = t.state.pool.state();
+    assert_eq!(
+        pool.idle_connections, pool.connections,
+        "no statement runs on"
+    );
+    // The metrics count them, and the connections serve the next questions.
+    let metrics = TestRequest::get()
+        .uri("/metrics")
+        .insert_header(("Authorization", format!("Bearer {METRICS_TOKEN}")));
+    let text = String::from_utf8(send(&app, metrics).await.ok().body.to_vec()).unwrap();
+    assert!(text.contains("computations_cancelled_total"), "{text}");
+    send(&app, get("/api/v1/completeness?period=2026H1", &national))
+        .await
+        .ok();
 }
 
 async fn writes_and_readiness_never_wait_behind_reads(backend: Backend) {

@@ -56,6 +56,10 @@ impl Found {
         self.0.is_empty()
     }
 
+    fn is_full(&self) -> bool {
+        self.0.is_full()
+    }
+
     /// An error of the cell at `row`, `column` of `sheet`.
     pub(super) fn at(
         &mut self,
@@ -218,6 +222,10 @@ pub(super) fn read_sheet(
     }
     let mut rows: BTreeMap<u32, Vec<Cell>> = BTreeMap::new();
     let mut unknown_columns = HashSet::new();
+    let unknown_column_message = format!(
+        "this column is not read; the sheet's columns are {}",
+        layout.headers.join(", ")
+    );
     let mut cells = workbook
         .worksheet_cells_reader(name)
         .map_err(|e| xlsx_error(name, e))?;
@@ -230,19 +238,17 @@ pub(super) fn read_sheet(
             if matches!(cell.get_value(), DataRef::Empty) {
                 continue;
             }
-            if !unknown_columns.insert(column) {
-                continue;
+            // Each unknown column is named once; once no more errors are kept, each of
+            // their cells is only counted, and the set of columns stops growing.
+            if found.is_full() || unknown_columns.insert(column) {
+                found.at(
+                    name,
+                    row + 1,
+                    column as u16,
+                    "unknown_column",
+                    unknown_column_message.as_str(),
+                );
             }
-            found.at(
-                name,
-                row + 1,
-                column as u16,
-                "unknown_column",
-                format!(
-                    "this column is not read; the sheet's columns are {}",
-                    layout.headers.join(", ")
-                ),
-            );
             continue;
         }
         let value = cell.get_value();

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 /// The stored projects whose plans and values the checks must compare with what is
 /// stored: those the submission gives a plan or value of a retired indicator, or a plan
 /// figure with more decimals than its indicator now allows. Only these are loaded.
-pub fn refs_to_compare(input: &SubmissionInput, context: &Context) -> Vec<String> {
+pub(super) fn refs_to_compare(input: &SubmissionInput, context: &Context) -> Vec<String> {
     let retired = |indicator: &str| {
         context
             .indicators

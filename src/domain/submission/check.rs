@@ -7,12 +7,59 @@ use chrono::NaiveDate;
 
 use super::input::SubmissionInput;
 use super::items::ItemErrors;
-use super::records::{Checked, NarrativeRecord, ProjectRecord};
+use super::records::{Checked, NarrativeRecord, ProjectRecord, ValueRecord};
+use super::stale::figures;
 use super::touches::project_touches;
 use super::{Context, MAX_NARRATIVE_CHARS, MAX_NARRATIVES, MAX_PROJECTS, MAX_VALUES, Rejection};
-use super::{project::check_project, value::check_value};
+use super::{catalogue, project::check_project, value::check_value};
 use crate::domain::period::PeriodId;
 use crate::domain::validation::{Errors, FieldError};
+
+/// The stored projects whose records, values and narratives the checks compare with (loaded
+/// into `Context::stored`): those the catalogue's rules need (`catalogue`); every stored
+/// project the submission states while a half-year is signed off for the writer (a change
+/// is refused only if it touches the report's figures); and the projects of values and
+/// narratives of half-years closed or signed off for the writer (resending them unchanged
+/// passes).
+pub fn refs_to_compare(input: &SubmissionInput, context: &Context) -> Vec<String> {
+    let held = |period: &str| {
+        context
+            .periods
+            .get(period)
+            .is_some_and(|rule| rule.closed || rule.signed_off.is_some())
+    };
+    let any_signed_off = context
+        .periods
+        .values()
+        .any(|rule| rule.signed_off.is_some());
+    let mut refs = catalogue::refs_to_compare(input, context);
+    refs.extend(
+        input
+            .projects
+            .iter()
+            .filter(|_| any_signed_off)
+            .map(|project| &project.project_ref)
+            .chain(
+                input
+                    .values
+                    .iter()
+                    .filter(|value| held(&value.period))
+                    .map(|value| &value.project_ref),
+            )
+            .chain(
+                input
+                    .narratives
+                    .iter()
+                    .filter(|narrative| held(&narrative.period))
+                    .map(|narrative| &narrative.project_ref),
+            )
+            .filter(|project_ref| context.stored_projects.contains_key(*project_ref))
+            .cloned(),
+    );
+    refs.sort();
+    refs.dedup();
+    refs
+}
 
 /// Checks a whole submission against what the database knows.
 pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejection> {
@@ -88,7 +135,12 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
             );
         }
         let dates = project_dates.get(value.project_ref.as_str()).copied();
-        let period_ok = check_period(&value.period, dates, context, &mut item, &mut locked);
+        let period = value.period.clone();
+        let record = check_value(value, context, &mut item);
+        let unchanged = record
+            .as_ref()
+            .is_some_and(|record| value_unchanged(record, context, checked.keeps_stored_comments));
+        let period_ok = check_period(&period, dates, context, &mut item, &mut locked, unchanged);
         if dates.is_none() {
             item.add(
                 "project_ref",
@@ -96,7 +148,7 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
                 "no such project in the region or the submission",
             );
         }
-        if let Some(record) = check_value(value, context, &mut item)
+        if let Some(record) = record
             && period_ok
             && dates.is_some()
         {
@@ -118,7 +170,26 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
             );
         }
         let dates = project_dates.get(narrative.project_ref.as_str()).copied();
-        check_period(&narrative.period, dates, context, &mut item, &mut locked);
+        let record = NarrativeRecord {
+            project_ref: narrative.project_ref,
+            period: narrative.period,
+            progress: narrative.progress,
+            lessons: narrative.lessons,
+            deviations: narrative.deviations,
+        };
+        let unchanged = context
+            .stored
+            .narratives
+            .get(&(record.project_ref.clone(), record.period.clone()))
+            == Some(&record);
+        check_period(
+            &record.period,
+            dates,
+            context,
+            &mut item,
+            &mut locked,
+            unchanged,
+        );
         if dates.is_none() {
             item.add(
                 "project_ref",
@@ -126,21 +197,12 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
                 "no such project in the region or the submission",
             );
         }
-        item.text("progress", &narrative.progress, MAX_NARRATIVE_CHARS, false);
-        item.text("lessons", &narrative.lessons, MAX_NARRATIVE_CHARS, false);
-        item.text(
-            "deviations",
-            &narrative.deviations,
-            MAX_NARRATIVE_CHARS,
-            false,
-        );
-        if [
-            &narrative.progress,
-            &narrative.lessons,
-            &narrative.deviations,
-        ]
-        .iter()
-        .all(|text| text.trim().is_empty())
+        item.text("progress", &record.progress, MAX_NARRATIVE_CHARS, false);
+        item.text("lessons", &record.lessons, MAX_NARRATIVE_CHARS, false);
+        item.text("deviations", &record.deviations, MAX_NARRATIVE_CHARS, false);
+        if [&record.progress, &record.lessons, &record.deviations]
+            .iter()
+            .all(|text| text.trim().is_empty())
         {
             item.add(
                 "progress",
@@ -148,13 +210,7 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
                 "a narrative needs progress, lessons or deviations",
             );
         }
-        checked.narratives.push(NarrativeRecord {
-            project_ref: narrative.project_ref,
-            period: narrative.period,
-            progress: narrative.progress,
-            lessons: narrative.lessons,
-            deviations: narrative.deviations,
-        });
+        checked.narratives.push(record);
     }
     match (errors.is_empty(), locked.is_empty()) {
         (true, true) => Ok(checked),
@@ -170,7 +226,7 @@ pub fn check(input: SubmissionInput, context: &Context) -> Result<Checked, Rejec
 /// The errors of a project whose change would move figures of a report signed off for the
 /// writer: one per changed field, naming the reports.
 fn signed_off_touches(record: &ProjectRecord, context: &Context, index: usize) -> Vec<FieldError> {
-    let touch = project_touches(context.stored_records.get(&record.project_ref), record);
+    let touch = project_touches(context.stored.projects.get(&record.project_ref), record);
     let reports: Vec<String> = touch
         .half_years
         .iter()
@@ -206,14 +262,30 @@ fn signed_off_touches(record: &ProjectRecord, context: &Context, index: usize) -
         .collect()
 }
 
-/// Checks the period of a value or narrative; closed periods go to `locked`. Returns whether
-/// the period is usable.
+/// Whether storing the value would change nothing: its figures and comment are those stored
+/// (a file without comments keeps the stored one).
+fn value_unchanged(value: &ValueRecord, context: &Context, keeps_stored_comments: bool) -> bool {
+    let key = (
+        value.project_ref.clone(),
+        value.indicator.clone(),
+        value.period.clone(),
+    );
+    context.stored.values.get(&key).is_some_and(|stored| {
+        figures(stored) == figures(value)
+            && (keeps_stored_comments || stored.comment == value.comment)
+    })
+}
+
+/// Checks the period of a value or narrative; a closed or signed-off period sends the item to
+/// `locked` unless it is `unchanged`: resending what is stored changes nothing, so no lock
+/// refuses it. Returns whether the period is usable.
 fn check_period(
     period: &str,
     project_dates: Option<(NaiveDate, NaiveDate)>,
     context: &Context,
     item: &mut ItemErrors<'_>,
     locked: &mut Errors,
+    unchanged: bool,
 ) -> bool {
     let Some(id) = PeriodId::parse(period).filter(|id| matches!(id, PeriodId::HalfYear { .. }))
     else {
@@ -260,7 +332,9 @@ fn check_period(
             ),
         )
     });
-    let lock = if rule.closed {
+    let lock = if unchanged {
+        None
+    } else if rule.closed {
         Some(("period_locked", format!("{id} is closed for reporting")))
     } else {
         signed_off

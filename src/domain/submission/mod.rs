@@ -26,8 +26,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-pub use catalogue::refs_to_compare;
-pub use check::check;
+pub use check::{check, refs_to_compare};
 pub use project::is_valid_ref;
 
 use super::codes::Dimension;
@@ -35,7 +34,6 @@ use super::indicator::Aggregation;
 use super::period::PeriodId;
 use super::report::ReportState;
 use super::validation::FieldError;
-use records::ProjectRecord;
 
 pub const MAX_PROJECTS: usize = 10_000;
 pub const MAX_VALUES: usize = 100_000;
@@ -109,14 +107,11 @@ pub struct Context {
     pub periods: HashMap<String, PeriodRule>,
     /// The region's stored projects: ref → (start, end).
     pub stored_projects: HashMap<String, (NaiveDate, NaiveDate)>,
-    /// The submission's projects as stored, by ref, when a half-year is signed off for the
-    /// writer: what a change is compared with to find the half-years it touches.
-    pub stored_records: HashMap<String, ProjectRecord>,
     /// The first and last half-years for which a stored project has values or narratives.
     pub reported: HashMap<String, (PeriodId, PeriodId)>,
     pub today: NaiveDate,
-    /// The plans and values stored for the projects `refs_to_compare` names (see
-    /// `catalogue`); nothing for the others.
+    /// The projects (with plans), values and narratives stored for the projects
+    /// `refs_to_compare` names; nothing for the others.
     pub stored: stale::Stored,
 }
 

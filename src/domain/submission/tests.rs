@@ -97,7 +97,6 @@ fn context() -> Context {
         indicators,
         periods,
         stored_projects,
-        stored_records: std::collections::HashMap::new(),
         reported: [(
             "P1".to_string(),
             (
@@ -566,7 +565,7 @@ fn with_p1_stored(change: impl FnOnce(&mut ProjectInput)) -> Result<Checked, Rej
     .unwrap()
     .projects
     .remove(0);
-    context.stored_records.insert("P1".into(), stored);
+    context.stored.projects.insert("P1".into(), stored);
     let mut changed = project();
     change(&mut changed);
     check(
