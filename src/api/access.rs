@@ -78,10 +78,21 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
 }
 
 /// The rate limiter's key for a caller without a valid token: the address the connection
-/// comes from (never a forwarded header, which the client writes).
+/// comes from. Behind the service's own proxy (`BEHIND_TLS_PROXY`) every connection comes
+/// from the proxy, so the key is the address the proxy saw: the last `X-Forwarded-For`
+/// entry, which the proxy appends (the entries before it are the client's to write).
 pub fn address_of(request: &HttpRequest) -> String {
-    match request.peer_addr() {
-        Some(peer) => format!("address {}", peer.ip()),
+    let behind_proxy = request
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.behind_tls_proxy);
+    let forwarded = behind_proxy
+        .then(|| request.headers().get_all("x-forwarded-for").last())
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    match forwarded.or_else(|| request.peer_addr().map(|peer| peer.ip())) {
+        Some(address) => format!("address {address}"),
         None => "address unknown".into(),
     }
 }

@@ -175,12 +175,22 @@ pub struct ProjectDetail {
     pub narratives: Vec<Narrative>,
 }
 
-/// One change in a project's history, of a value or of a narrative (`kind`).
+/// One change in a project's history, of a value or of a narrative (`kind`). Each kind is
+/// a schema of its own that names its kind, so that generated clients read the list as a
+/// union of two models.
 #[derive(Serialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum HistoryEntry {
     Value(Revision),
     Narrative(NarrativeRevision),
+}
+
+/// What a history entry is a change of.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Value,
+    Narrative,
 }
 
 /// A narrative's texts.
@@ -194,6 +204,8 @@ pub struct NarrativeTexts {
 /// One change of a narrative: its texts before and after.
 #[derive(Serialize, ToSchema)]
 pub struct NarrativeRevision {
+    /// `narrative`.
+    pub kind: ChangeKind,
     pub period: String,
     /// None when the narrative was first written.
     pub old: Option<NarrativeTexts>,
@@ -207,6 +219,8 @@ pub struct NarrativeRevision {
 /// One change of a value.
 #[derive(Serialize, ToSchema)]
 pub struct Revision {
+    /// `value`.
+    pub kind: ChangeKind,
     pub indicator: String,
     pub period: String,
     /// None when the value was first reported.
@@ -620,6 +634,7 @@ pub async fn project_history(
     let mut entries: Vec<(i64, HistoryEntry)> = Vec::new();
     for (row, committed_at) in values {
         let revision = Revision {
+            kind: ChangeKind::Value,
             indicator: row.indicator,
             period: row.period,
             old_value: row.old_value.map(from_scaled),
@@ -641,6 +656,7 @@ pub async fn project_history(
             deviations: row.deviations,
         };
         let revision = NarrativeRevision {
+            kind: ChangeKind::Narrative,
             old: latest.insert(row.period.clone(), texts.clone()),
             period: row.period,
             new: texts,

@@ -14,6 +14,7 @@ backend_tests!(
     junk_methods_and_paths_leave_the_metrics_small,
     a_region_cannot_throttle_an_admin_with_the_same_subject,
     requests_without_a_token_are_limited_by_address,
+    behind_a_proxy_requests_without_a_token_are_limited_by_the_address_it_saw,
     kept_answers_stay_under_their_byte_cap,
     docs_run_under_a_content_security_policy_and_tls_brings_hsts,
 );
@@ -131,6 +132,33 @@ async fn a_region_cannot_throttle_an_admin_with_the_same_subject(backend: Backen
 
 fn from_address(request: TestRequest, address: &str) -> TestRequest {
     request.peer_addr(address.parse().unwrap())
+}
+
+/// Behind the service's proxy every connection comes from the proxy: one client without a
+/// token must not use up the share of every other. The proxy appends the address it saw
+/// to `X-Forwarded-For`; what a client wrote before it is not believed.
+async fn behind_a_proxy_requests_without_a_token_are_limited_by_the_address_it_saw(
+    backend: Backend,
+) {
+    let t = TestApp::start_with(backend, |config| {
+        config.rate_limit_per_second = 1;
+        config.behind_tls_proxy = true;
+    });
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let through_proxy = |forwarded: &str| {
+        from_address(TestRequest::get().uri("/openapi.json"), "10.0.0.1:4000")
+            .insert_header(("X-Forwarded-For", forwarded.to_string()))
+    };
+    for _ in 0..2 {
+        send(&app, through_proxy("198.51.100.7")).await.ok();
+    }
+    send(&app, through_proxy("198.51.100.7")).await.problem(429);
+    // Claiming another address before the proxy's entry changes nothing.
+    send(&app, through_proxy("203.0.113.9, 198.51.100.7"))
+        .await
+        .problem(429);
+    // Another client behind the same proxy keeps its share.
+    send(&app, through_proxy("198.51.100.8")).await.ok();
 }
 
 async fn requests_without_a_token_are_limited_by_address(backend: Backend) {
