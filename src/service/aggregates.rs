@@ -346,6 +346,7 @@ fn report_states(
         submitted: 0,
         accepted: 0,
         returned: 0,
+        rests_on: None,
     };
     let mut accepted = Vec::new();
     for region in crate::domain::codes::REGIONS {
@@ -365,6 +366,14 @@ fn report_states(
                 accepted.push((region.0.to_string(), *half_year));
             }
         }
+    }
+    if request.basis == ReportBasis::Accepted {
+        counts.rests_on = Some(
+            accepted
+                .iter()
+                .map(|(region, half_year)| format!("{region}:{half_year}"))
+                .collect(),
+        );
     }
     Ok((counts, accepted))
 }

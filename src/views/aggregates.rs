@@ -67,6 +67,10 @@ pub struct ReportCounts {
     pub submitted: u64,
     pub accepted: u64,
     pub returned: u64,
+    /// With basis `accepted`: exactly the reports the figures rest on, as `region:half-year`
+    /// (`07:2026H1`), in region and half-year order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rests_on: Option<Vec<String>>,
 }
 
 /// An indicator aggregated over the matched projects.

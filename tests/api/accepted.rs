@@ -625,7 +625,7 @@ async fn accepted(app: &impl TestService, t: &TestApp, question: &str) -> Value 
         .await
         .ok()
         .json();
-    json!({"national": answer["national"], "rows": answer["rows"]})
+    json!({"national": answer["national"], "rows": answer["rows"], "reports": answer["reports"]})
 }
 
 async fn reports_accepted_counts_every_measure_only_in_accepted_half_years(backend: Backend) {
@@ -683,6 +683,22 @@ async fn reports_accepted_counts_every_measure_only_in_accepted_half_years(backe
         "each project once in the year"
     );
     assert_eq!(year["national"]["projects"], 3);
+    // The answer names exactly the reports it rests on; an answer on every value names none.
+    assert_eq!(
+        year["reports"]["rests_on"],
+        json!(["07:2026H1", "08:2026H2"])
+    );
+    let all = send(
+        &app,
+        get(
+            "/api/v1/aggregates?indicator=NAT-R01&period=2026",
+            &national,
+        ),
+    )
+    .await
+    .ok()
+    .json();
+    assert!(all["reports"].get("rests_on").is_none(), "{all}");
     let by_period = accepted(
         &app,
         &t,

@@ -540,7 +540,8 @@ async fn figures_rest_on_accepted_reports_when_asked(backend: Backend) {
     );
     assert_eq!(
         accepted["reports"],
-        json!({"basis": "accepted", "open": 20, "submitted": 0, "accepted": 1, "returned": 0})
+        json!({"basis": "accepted", "open": 20, "submitted": 0, "accepted": 1, "returned": 0,
+               "rests_on": ["07:2026H1"]})
     );
     let all = send(&app, ask("indicator=RCR01&period=2026H1".into()))
         .await
