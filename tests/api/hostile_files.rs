@@ -340,6 +340,62 @@ fn peak_resident(pid: u32) -> u64 {
     kib * 1024
 }
 
+/// The server in a child process under the address-space limit, and its resident memory
+/// when it was ready, so that a test can say how much its requests grew it.
+struct LimitedServer {
+    process: std::process::Child,
+    base: String,
+    resident_at_start: u64,
+}
+
+impl LimitedServer {
+    fn start(t: &TestApp) -> LimitedServer {
+        let port = free_port();
+        let process = start(&t.config.database, port, Some(ADDRESS_SPACE));
+        wait_ready(port);
+        LimitedServer {
+            resident_at_start: peak_resident(process.id()),
+            process,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Kronoberg's submission of `body`: the status and the answer's text.
+    fn submit(
+        &self,
+        token: &str,
+        content_type: &str,
+        body: &[u8],
+        dry_run: bool,
+    ) -> Result<(u16, String), ureq::Error> {
+        let mut reply = agent()
+            .post(format!(
+                "{}/api/v1/regions/07/submissions?dry_run={dry_run}",
+                self.base
+            ))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Content-Type", content_type)
+            .send(body)?;
+        let text = reply.body_mut().read_to_string().unwrap_or_default();
+        Ok((reply.status().as_u16(), text))
+    }
+
+    /// Stops the server once its peak memory is shown to have grown by less than `bound`.
+    fn stop_within(mut self, bound: u64) {
+        let grown = peak_resident(self.process.id()) - self.resident_at_start;
+        eprintln!(
+            "the server's peak resident memory grew by {} MiB",
+            grown >> 20
+        );
+        assert!(
+            grown < bound,
+            "the server's peak memory grew by {grown} bytes"
+        );
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+}
+
 fn swap_case(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -383,28 +439,18 @@ async fn hostile_workbooks_leave_the_server_standing(backend: Backend) {
     };
     let before = stored();
 
-    let port = free_port();
-    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
-    wait_ready(port);
-    let base = format!("http://127.0.0.1:{port}");
-    let resident_at_start = peak_resident(server.id());
+    let mut server = LimitedServer::start(&t);
     let mut largest = 0;
     for (name, file, expect) in hostile_workbooks(&template) {
         largest = largest.max(file.len() as u64);
         let started = std::time::Instant::now();
-        let reply = agent()
-            .post(format!("{base}/api/v1/regions/07/submissions?dry_run=true"))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", XLSX)
-            .send(&file[..]);
-        let Ok(mut reply) = reply else {
+        let reply = server.submit(&token, XLSX, &file, true);
+        let Ok((status, text)) = reply else {
             panic!(
                 "{name}: no answer ({reply:?}); the server: {:?}",
-                server.try_wait()
+                server.process.try_wait()
             );
         };
-        let status = reply.status().as_u16();
-        let text = reply.body_mut().read_to_string().unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         eprintln!(
             "{name} ({} bytes): {status} in {:?}",
@@ -423,25 +469,15 @@ async fn hostile_workbooks_leave_the_server_standing(backend: Backend) {
             }
             Expect::Answered => assert!(status < 500, "{name}: {status} {body}"),
         }
-        let alive = agent().get(format!("{base}/health/live")).call();
+        let alive = agent().get(format!("{}/health/live", server.base)).call();
         assert!(
             alive.is_ok_and(|r| r.status() == 200),
             "{name}: the server is gone ({:?})",
-            server.try_wait()
+            server.process.try_wait()
         );
     }
     assert_eq!(stored(), before, "nothing stored");
-    let grown = peak_resident(server.id()) - resident_at_start;
-    eprintln!(
-        "the server's peak resident memory grew by {} MiB",
-        grown >> 20
-    );
-    assert!(
-        grown < largest + (256 << 20),
-        "the server's peak memory grew by {grown} bytes"
-    );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop_within(largest + (256 << 20));
 }
 
 /// The CSV files of the issue: a million blank lines (refused by their count before any is
@@ -467,47 +503,27 @@ async fn hostile_csv_files_are_refused_in_bounded_memory(backend: Backend) {
             700_000,
         ),
     ];
-    let port = free_port();
-    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
-    wait_ready(port);
-    let base = format!("http://127.0.0.1:{port}");
-    let resident_at_start = peak_resident(server.id());
+    let server = LimitedServer::start(&t);
     for (file, code, error_count) in files {
         for dry_run in [true, false] {
-            let mut reply = agent()
-                .post(format!(
-                    "{base}/api/v1/regions/07/submissions?dry_run={dry_run}"
-                ))
-                .header("Authorization", format!("Bearer {token}"))
-                .header("Content-Type", "text/csv")
-                .send(file.as_bytes())
+            let (status, text) = server
+                .submit(&token, "text/csv", file.as_bytes(), dry_run)
                 .expect("an answer");
-            let text = reply.body_mut().read_to_string().unwrap();
             assert!(text.len() < 400_000, "{code}: {} bytes", text.len());
             let body: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(reply.status().as_u16(), 422, "{body}");
+            assert_eq!(status, 422, "{body}");
             assert_eq!(body["error_count"], error_count, "{code}");
             let errors = body["errors"].as_array().unwrap();
             assert!(errors.len() <= MAX_LISTED_ERRORS);
             assert_eq!(errors.last().unwrap()["code"], code, "{code}");
         }
     }
-    let grown = peak_resident(server.id()) - resident_at_start;
-    eprintln!(
-        "the server's peak resident memory grew by {} MiB",
-        grown >> 20
-    );
-    assert!(
-        grown < 96 << 20,
-        "the server's peak memory grew by {grown} bytes"
-    );
     assert_eq!(
         [t.count("value_revisions"), t.count("submissions")],
         before,
         "nothing stored"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop_within(96 << 20);
 }
 
 /// A JSON body of the largest size allowed, holding a million small values (ten times the
@@ -558,43 +574,23 @@ async fn hostile_json_bodies_are_refused_in_bounded_memory(backend: Backend) {
             "nul_character",
         ),
     ];
-    let port = free_port();
-    let mut server = start(&t.config.database, port, Some(ADDRESS_SPACE));
-    wait_ready(port);
-    let base = format!("http://127.0.0.1:{port}");
-    let resident_at_start = peak_resident(server.id());
+    let server = LimitedServer::start(&t);
     for (body, field, code) in &bodies {
         for dry_run in [true, false] {
-            let mut reply = agent()
-                .post(format!(
-                    "{base}/api/v1/regions/07/submissions?dry_run={dry_run}"
-                ))
-                .header("Authorization", format!("Bearer {token}"))
-                .header("Content-Type", "application/json")
-                .send(body.as_bytes())
+            let (status, text) = server
+                .submit(&token, "application/json", body.as_bytes(), dry_run)
                 .expect("an answer");
-            let text = reply.body_mut().read_to_string().unwrap();
             let answer: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(reply.status().as_u16(), 422, "{code}: {answer}");
+            assert_eq!(status, 422, "{code}: {answer}");
             assert_eq!(answer["error_count"], 1, "{code}: {answer}");
             assert_eq!(answer["errors"][0]["field"], *field, "{answer}");
             assert_eq!(answer["errors"][0]["code"], *code, "{answer}");
         }
     }
-    let grown = peak_resident(server.id()) - resident_at_start;
-    eprintln!(
-        "the server's peak resident memory grew by {} MiB",
-        grown >> 20
-    );
-    assert!(
-        grown < 192 << 20,
-        "the server's peak memory grew by {grown} bytes"
-    );
     assert_eq!(
         [t.count("value_revisions"), t.count("submissions")],
         before,
         "nothing stored"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.stop_within(192 << 20);
 }
