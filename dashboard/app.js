@@ -3,6 +3,9 @@
 
 import * as api from "./api.js";
 import { number, percent } from "./format.js";
+import {
+  $, chartFigure, downloads, draw, el, errors, inTurns, label, reference, regionName, status, table,
+} from "./ui.js";
 
 const STATES = {
   open: "Öppen",
@@ -12,117 +15,7 @@ const STATES = {
 };
 const COLOURS = { bar: "#1f5f8b", mine: "#a04a00", median: "#1a1a1a", line: "#1f5f8b" };
 
-const reference = {};
-const charts = new Map();
 const generation = { oversikt: 0, indikator: 0, rapportering: 0 };
-
-// ---------------------------------------------------------------------------------------
-// Building blocks
-
-/// An element with attributes and children; text is always set as text, never as markup.
-function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value === null || value === undefined) continue;
-    if (name === "class") element.className = value;
-    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return element;
-}
-
-function $(id) {
-  return document.getElementById(id);
-}
-
-/// Runs the tasks at most `limit` at a time (a browser opens six connections to a host).
-async function inTurns(tasks, limit = 6) {
-  const results = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
-
-function regionName(code) {
-  return reference.regions.get(code) ?? code;
-}
-
-function label(dimension, code) {
-  const entry = (reference.classifications[dimension] ?? []).find((c) => c.code === code);
-  return entry ? entry.label_sv : code;
-}
-
-function status(view, text) {
-  $(`${view}-status`).textContent = text;
-}
-
-/// A table with a caption, column headers, body rows and optional footer rows. A cell is a
-/// value or `{ text, header, field, className }`.
-function table(caption, headers, rows, footer = []) {
-  const cell = (value, tag) => {
-    const spec = value !== null && typeof value === "object" && !(value instanceof Node) ? value : { text: value };
-    const header = spec.header || tag === "th";
-    return el(header ? "th" : "td", {
-      scope: header ? "row" : null,
-      "data-field": spec.field,
-      class: spec.className,
-    }, spec.text instanceof Node ? spec.text : spec.text ?? "");
-  };
-  const line = (row, tag) => el("tr", { "data-key": row.key, class: row.className },
-    row.cells.map((value) => cell(value, tag)));
-  return el("div", { class: "table" },
-    el("table", {},
-      el("caption", {}, caption),
-      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
-      el("tbody", {}, rows.map((row) => line(row))),
-      footer.length ? el("tfoot", {}, footer.map((row) => line(row))) : null));
-}
-
-/// Buttons that download the figures of `path` in the API's formats.
-function downloads(path, name) {
-  const formats = [["csv", "CSV"], ["xlsx", "xlsx"], ["json-stat2", "JSON-stat"]];
-  const extension = { csv: "csv", xlsx: "xlsx", "json-stat2": "json" };
-  return el("div", { class: "downloads", role: "group", "aria-label": `Ladda ner ${name}` },
-    formats.map(([format, text]) => el("button", {
-      type: "button",
-      "aria-label": `Ladda ner ${name} som ${text}`,
-      onclick: () => api.download(`${path}&format=${format}`, `${name}.${extension[format]}`)
-        .catch(failed),
-    }, text)));
-}
-
-function draw(id, config) {
-  charts.get(id)?.destroy();
-  const canvas = $(id);
-  if (!canvas || typeof Chart === "undefined") return;
-  charts.set(id, new Chart(canvas, {
-    ...config,
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      locale: "sv-SE",
-      ...config.options,
-    },
-  }));
-}
-
-function chartFigure(id, description) {
-  return el("figure", {},
-    el("div", { class: "chart" },
-      el("canvas", { id, role: "img", "aria-label": `${description}; siffrorna finns i tabellen` })),
-    el("figcaption", {}, description));
-}
 
 // ---------------------------------------------------------------------------------------
 // Sign-in
@@ -479,6 +372,7 @@ async function show(view) {
 }
 
 function start() {
+  errors.failed = failed;
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
     api.signIn($("token").value);

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, guard, web};
 use crate::error::AppError;
 
 /// Every file of the dashboard: its path below `/dashboard/`, its media type and content.
-const FILES: [(&str, &str, &[u8]); 6] = [
+const FILES: &[(&str, &str, &[u8])] = &[
     (
         "",
         "text/html; charset=utf-8",
@@ -22,6 +22,11 @@ const FILES: [(&str, &str, &[u8]); 6] = [
         "api.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../dashboard/api.js"),
+    ),
+    (
+        "ui.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../dashboard/ui.js"),
     ),
     (
         "format.js",
