@@ -3,8 +3,10 @@
 
 import * as api from "./api.js";
 import { number, percent } from "./format.js";
+import { renderIndikator } from "./indikator.js";
 import {
-  $, chartFigure, downloads, draw, el, errors, inTurns, label, reference, regionName, status, table,
+  $, COLOURS, downloads, draw, el, errors, indicatorName, inTurns, reference, regionName, status,
+  table,
 } from "./ui.js";
 
 const STATES = {
@@ -13,9 +15,7 @@ const STATES = {
   accepted: "Godkänd",
   returned: "Återsänd",
 };
-const COLOURS = { bar: "#1f5f8b", mine: "#a04a00", median: "#1a1a1a", line: "#1f5f8b" };
-
-const generation = { oversikt: 0, indikator: 0, rapportering: 0 };
+const generation = { oversikt: 0, rapportering: 0 };
 
 // ---------------------------------------------------------------------------------------
 // Sign-in
@@ -106,7 +106,7 @@ function fillSelects() {
       ...codes.map((c) => el("option", { value: c.code }, c.label_sv)));
   }
   $("i-indicator").replaceChildren(...reference.indicators.map((i) =>
-    el("option", { value: i.code }, `${i.code} ${i.name_sv}`)));
+    el("option", { value: i.code }, indicatorName(i))));
   const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))].reverse();
   $("r-year").replaceChildren(...years.map((y) => el("option", { value: y }, y)));
   $("r-year").value = reference.current.slice(0, 4);
@@ -141,7 +141,7 @@ async function renderOversikt() {
       rows.push({
         key: indicator.code,
         cells: [
-          { text: `${indicator.code} ${indicator.name_sv}`, header: true },
+          { text: indicatorName(indicator), header: true },
           indicator.unit,
           { text: number(national.value, indicator.decimals), field: "value", className: "num" },
           { text: number(national.target, indicator.decimals), field: "target", className: "num" },
@@ -165,7 +165,7 @@ async function renderOversikt() {
   draw("oversikt-chart", {
     type: "bar",
     data: {
-      labels: indicators.map((i) => i.code),
+      labels: indicators.map(indicatorName),
       datasets: [{ label: "Andel av målvärdet (%)", data: shares, backgroundColor: COLOURS.bar }],
     },
     options: {
@@ -179,106 +179,6 @@ async function renderOversikt() {
   status("oversikt", `${indicators.length} indikatorer för ${filters.period.replace("..", "–")}.`);
   performance.mark("oversikt-klar");
   document.body.dataset.ready = "oversikt";
-}
-
-// ---------------------------------------------------------------------------------------
-// Indikator
-
-function groupLabel(group, code) {
-  return group === "region" ? regionName(code) : label(group === "sex" ? "sex" : group, code);
-}
-
-function indicatorPart({ id, title, answer, group, indicator, path, mine }) {
-  const decimals = indicator.decimals;
-  const key = group;
-  const rows = answer.rows.map((row) => ({
-    key: row[key],
-    className: mine && row[key] === mine ? "mine" : null,
-    cells: [
-      { text: groupLabel(group, row[key]) + (mine && row[key] === mine ? " (din region)" : ""), header: true },
-      { text: number(row.value, decimals), field: "value", className: "num" },
-      { text: number(row.target, decimals), field: "target", className: "num" },
-      { text: number(row.reporting_projects, 0), field: "reporting", className: "num" },
-      { text: number(row.projects, 0), field: "projects", className: "num" },
-    ],
-  }));
-  const footer = [{
-    key: "national",
-    cells: [
-      { text: "Riket", header: true },
-      { text: number(answer.national.value, decimals), field: "value", className: "num" },
-      { text: number(answer.national.target, decimals), field: "target", className: "num" },
-      { text: number(answer.national.reporting_projects, 0), field: "reporting", className: "num" },
-      { text: number(answer.national.projects, 0), field: "projects", className: "num" },
-    ],
-  }];
-  if (answer.stats && group !== "period") {
-    footer.push({
-      key: "median",
-      cells: [{ text: "Median", header: true },
-        { text: number(answer.stats.median, decimals), field: "value", className: "num" }, "", "", ""],
-    });
-  }
-  return el("section", { class: "part", "aria-labelledby": `${id}-title` },
-    el("h3", { id: `${id}-title` }, title),
-    chartFigure(id, `${title}: ${indicator.name_sv} (${indicator.unit})`),
-    table(`${title}: ${indicator.code} ${indicator.name_sv}, ${answer.period.replace("..", "–")}`,
-      [group === "period" ? "Halvår" : "Grupp", "Värde", "Målvärde", "Rapporterande projekt", "Projekt"],
-      rows, footer),
-    downloads(path, `${indicator.code}_${group}_${answer.period}`));
-}
-
-async function renderIndikator() {
-  const run = ++generation.indikator;
-  const code = $("i-indicator").value;
-  const period = $("i-period").value;
-  const group = $("i-group").value;
-  const indicator = reference.indicators.find((i) => i.code === code);
-  if (!indicator) return;
-  status("indikator", "Hämtar siffrorna …");
-  delete document.body.dataset.ready;
-  const all = `${reference.halfYears[0]}..${reference.halfYears.at(-1)}`;
-  const parts = [
-    { id: "i-groups", title: group === "region" ? "Per region" : `Per ${group === "sakomrade" ? "sakområde" : "bransch"}`, group, period },
-    { id: "i-series", title: "Över tid", group: "period", period: all },
-  ];
-  if (indicator.by_sex) parts.push({ id: "i-sex", title: "Per kön", group: "sex", period });
-  for (const part of parts) {
-    part.path = `/aggregates?${api.query({ indicator: code, period: part.period, group_by: part.group })}`;
-  }
-  const answers = await Promise.all(parts.map((part) => api.get(part.path)));
-  if (run !== generation.indikator) return;
-  const mine = reference.caller.region;
-  const container = $("indikator-parts");
-  container.replaceChildren(...parts.map((part, index) => indicatorPart({
-    ...part, answer: answers[index], indicator, mine: part.group === "region" ? mine : null,
-  })));
-  parts.forEach((part, index) => {
-    const answer = answers[index];
-    const labels = answer.rows.map((row) => groupLabel(part.group, row[part.group]));
-    const values = answer.rows.map((row) => row.value);
-    const datasets = [{
-      type: part.group === "period" ? "line" : "bar",
-      label: indicator.name_sv,
-      data: values,
-      backgroundColor: answer.rows.map((row) =>
-        part.group === "region" && row.region === mine ? COLOURS.mine : COLOURS.bar),
-      borderColor: COLOURS.line,
-    }];
-    if (part.group !== "period" && answer.stats?.median !== undefined && answer.stats?.median !== null) {
-      datasets.push({
-        type: "line",
-        label: `Median ${number(answer.stats.median, indicator.decimals)}`,
-        data: labels.map(() => answer.stats.median),
-        borderColor: COLOURS.median,
-        borderDash: [6, 4],
-        pointRadius: 0,
-      });
-    }
-    draw(part.id, { type: part.group === "period" ? "line" : "bar", data: { labels, datasets } });
-  });
-  status("indikator", `${indicator.code} ${indicator.name_sv}, ${period.replace("..", "–")}.`);
-  document.body.dataset.ready = "indikator";
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ export function failed(error) {
 
 const charts = new Map();
 
+/// The colours of the charts; the caller's own region stands out, and the median is drawn as
+/// a dashed line.
+export const COLOURS = { bar: "#1f5f8b", mine: "#a04a00", median: "#1a1a1a", line: "#1f5f8b" };
 
 /// An element with attributes and children; text is always set as text, never as markup.
 export function el(tag, attributes = {}, ...children) {
@@ -53,6 +56,12 @@ export async function inTurns(tasks, limit = 6) {
 
 export function regionName(code) {
   return reference.regions.get(code) ?? code;
+}
+
+/// An indicator as a person reads it, its name, with the code beside it for whoever looks it
+/// up: the same text on charts, headings and in tables.
+export function indicatorName(indicator) {
+  return `${indicator.name_sv} (${indicator.code})`;
 }
 
 export function label(dimension, code) {

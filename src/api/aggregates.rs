@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use crate::api::access::{AnyRole, Authorized};
 use crate::api::formats;
-use crate::domain::aggregate::question::GroupBy;
+use crate::domain::aggregate::question::{GroupBy, Per};
 use crate::domain::codes::Dimension;
 use crate::domain::period::PeriodSpan;
 use crate::domain::validation::Errors;
@@ -45,6 +45,11 @@ pub struct AggregateParams {
     /// project (its count, target and granted or budget amounts) only in the half-years it
     /// is dated into whose report of its region is accepted.
     pub reports: Option<ReportBasis>,
+    /// `total` (default): each group's figures as they are; `project`: per matched project
+    /// of the group (reported or not); `granted_msek`: per million kronor granted to the
+    /// group's matched projects. Values, targets and stats alike, rounded half away from
+    /// zero to two places beyond the indicator's decimals. Not for ratio indicators.
+    pub per: Option<Per>,
     /// `json` (default), `csv`, `xlsx` or `json-stat2`.
     pub format: Option<String>,
 }
@@ -160,6 +165,7 @@ impl AggregateParams {
             period: self.period,
             span: span.expect("checked"),
             group_by,
+            per: self.per.unwrap_or_default(),
             regions,
             filters: filters
                 .into_iter()

@@ -13,6 +13,8 @@ use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
 use crate::api::aggregates::Format;
+use crate::domain::aggregate::question::Per;
+use crate::domain::aggregate::stats::EXTRA_PLACES;
 use crate::error::AppError;
 use crate::views::aggregates::{Aggregate, AggregateRow};
 
@@ -59,6 +61,36 @@ fn is_ratio(aggregate: &Aggregate) -> bool {
     aggregate.indicator.aggregation == crate::domain::indicator::Aggregation::Ratio
 }
 
+/// A figure's column name: as it is for totals, else with what it is divided by
+/// (`value_per_project`), so that a file read on its own says what it holds.
+fn measured(name: &str, per: Per) -> String {
+    match per {
+        Per::Total => name.to_string(),
+        _ => format!("{name}_per_{}", per.as_str()),
+    }
+}
+
+/// What the figures are divided by, in Swedish, for titles: empty for totals.
+fn per_text(per: Per) -> &'static str {
+    match per {
+        Per::Total => "",
+        Per::Project => " per projekt",
+        Per::GrantedMsek => " per miljon kronor beviljat",
+    }
+}
+
+/// The title of a file: the indicator's name and unit, the measure and the period.
+fn title(aggregate: &Aggregate) -> String {
+    let indicator = &aggregate.indicator;
+    format!(
+        "{} ({}{}), {}",
+        indicator.name_sv,
+        indicator.unit,
+        per_text(aggregate.per),
+        aggregate.period
+    )
+}
+
 /// The column names: scope, then each group dimension with its label, then the figures.
 fn header(aggregate: &Aggregate) -> Vec<String> {
     let mut columns = vec!["scope".to_string()];
@@ -66,12 +98,13 @@ fn header(aggregate: &Aggregate) -> Vec<String> {
         columns.push(dimension.clone());
         columns.push(format!("{dimension}_label"));
     }
-    columns.push("value".into());
+    columns.push(measured("value", aggregate.per));
     if is_ratio(aggregate) {
         columns.push("numerator".into());
         columns.push("denominator".into());
     }
-    columns.extend(["target", "projects", "reporting_projects"].map(String::from));
+    columns.push(measured("target", aggregate.per));
+    columns.extend(["projects", "reporting_projects"].map(String::from));
     columns
 }
 
@@ -222,13 +255,8 @@ fn xlsx(aggregate: &Aggregate, labels: &Labels) -> Result<Vec<u8>, AppError> {
     sheet
         .set_name(sheet_name(&aggregate.indicator.code))
         .map_err(failed)?;
-    let indicator = &aggregate.indicator;
-    let title = format!(
-        "{} ({}), {}",
-        indicator.name_sv, indicator.unit, aggregate.period
-    );
     sheet
-        .write_string_with_format(0, 0, &title, &bold)
+        .write_string_with_format(0, 0, title(aggregate), &bold)
         .map_err(failed)?;
     for (column, name) in header(aggregate).iter().enumerate() {
         sheet
@@ -278,6 +306,11 @@ pub const NONE: &str = "_U";
 /// dimensions' categories, so it is counted before it is made.
 fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result<Value, AppError> {
     let indicator = &aggregate.indicator;
+    // Divided figures carry two places more than the indicator's (`Aggregate::per`).
+    let decimals = match aggregate.per {
+        Per::Total => indicator.decimals,
+        _ => indicator.decimals + i64::from(EXTRA_PLACES),
+    };
     let mut ids: Vec<String> = aggregate.group_by.clone();
     ids.push("indicator".into());
     let mut categories: Vec<Vec<String>> = Vec::new();
@@ -326,7 +359,7 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
         json!({"label": "indikator", "category": {
             "index": {indicator.code.clone(): 0},
             "label": {indicator.code.clone(): indicator.name_sv.clone()},
-            "unit": {indicator.code.clone(): {"label": indicator.unit.clone(), "decimals": indicator.decimals}}
+            "unit": {indicator.code.clone(): {"label": format!("{}{}", indicator.unit, per_text(aggregate.per)), "decimals": decimals}}
         }}),
     );
     let sizes: Vec<usize> = categories.iter().map(Vec::len).chain([1]).collect();
@@ -375,7 +408,7 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
     Ok(json!({
         "version": "2.0",
         "class": "dataset",
-        "label": format!("{} ({}), {}", indicator.name_sv, indicator.unit, aggregate.period),
+        "label": title(aggregate),
         "source": "uppfoljning",
         "updated": aggregate.as_of,
         "id": ids,
@@ -383,7 +416,7 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
         "role": role,
         "dimension": dimensions,
         "value": values,
-        "extension": {"period": aggregate.period, "aggregation": indicator.aggregation, "national": aggregate.national}
+        "extension": {"period": aggregate.period, "aggregation": indicator.aggregation, "per": aggregate.per, "national": aggregate.national}
     }))
 }
 

@@ -118,7 +118,7 @@ pub async fn get_snapshot(
     }))
 }
 
-/// One line per indicator and region, then the indicator's national line.
+/// One line per indicator, measure (`per`) and region, then its national line.
 fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
     let columns = [
         "indicator",
@@ -130,6 +130,7 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
         "target",
         "projects",
         "reporting_projects",
+        "per",
     ];
     let text = |value: &Value| match value {
         Value::Null => String::new(),
@@ -139,6 +140,11 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
     let mut records = Vec::new();
     for aggregate in figures["aggregates"].as_array().into_iter().flatten() {
         let code = text(&aggregate["indicator"]["code"]);
+        // Snapshots stored before figures per project were taken are all totals.
+        let per = match &aggregate["per"] {
+            Value::Null => "total".to_string(),
+            other => text(other),
+        };
         let lines = aggregate["rows"]
             .as_array()
             .into_iter()
@@ -147,7 +153,12 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
             .chain([("national", &aggregate["national"])]);
         for (scope, row) in lines {
             let mut record = vec![code.clone(), scope.to_string()];
-            record.extend(columns[2..].iter().map(|column| text(&row[*column])));
+            record.extend(
+                columns[2..columns.len() - 1]
+                    .iter()
+                    .map(|column| text(&row[*column])),
+            );
+            record.push(per.clone());
             records.push(record);
         }
     }

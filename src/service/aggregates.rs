@@ -13,7 +13,7 @@ use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::indicators::Definition;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::facts::{Facts, Membership, Tally, ValueFact};
-use crate::domain::aggregate::question::{GroupBy, Question, Rule, SEXES};
+use crate::domain::aggregate::question::{GroupBy, Per, Question, Rule, SEXES};
 use crate::domain::aggregate::{Row, from_facts, from_tallies, table_columns};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::Aggregation;
@@ -33,6 +33,8 @@ pub struct AggregateRequest {
     pub period: String,
     pub span: PeriodSpan,
     pub group_by: Vec<GroupBy>,
+    /// What each value and target is divided by.
+    pub per: Per,
     pub regions: Vec<String>,
     /// Code-list filters; a project matches a list when it has one of its codes.
     pub filters: Vec<(Dimension, Vec<String>)>,
@@ -70,24 +72,19 @@ pub fn answer_at(
             format!("no indicator '{}'", request.indicator),
         ));
     };
-    let aggregation = Aggregation::parse(&indicator.aggregation).ok_or_else(|| {
-        AppError::Internal(format!("stored aggregation '{}'", indicator.aggregation))
-    })?;
+    let (aggregation, rule, field) = rule_of(&indicator)?;
     check_filter_codes(conn, &request.filters)?;
-    let field = match indicator.derived_from.as_deref() {
-        Some("granted_sek") => Some(ProjectField::GrantedSek),
-        Some("total_budget_sek") => Some(ProjectField::TotalBudgetSek),
-        _ => None,
-    };
-    let rule = match (aggregation, field) {
-        (_, Some(_)) => Rule::ProjectField,
-        (Aggregation::Sum, None) => Rule::Sum,
-        (Aggregation::Latest, None) => Rule::Latest,
-        (Aggregation::Distinct, None) => Rule::Distinct,
-        (Aggregation::Ratio, None) => Rule::Ratio {
-            percent: indicator.unit == "procent",
-        },
-    };
+    if !request.per.applies_to(rule) {
+        return Err(AppError::invalid(
+            "per",
+            "per_not_for_ratio",
+            format!(
+                "{} is a ratio, already a share of its denominator: it is answered only as a total (per=total), not per {}",
+                indicator.code,
+                request.per.as_str()
+            ),
+        ));
+    }
     if request.group_by.contains(&GroupBy::Sex) && !sex_applies(conn, &indicator, version)? {
         return Err(AppError::invalid(
             "group_by",
@@ -141,6 +138,7 @@ pub fn answer_at(
             projects: members.iter().map(|m| m.projects).sum(),
             target: members.iter().filter_map(|m| m.target).reduce(|a, b| a + b),
             field: members.iter().map(|m| m.field).sum(),
+            granted: members.iter().map(|m| m.granted).sum(),
         }
     } else {
         db::aggregates::memberships(conn, &filter, &[], &buckets, &indicator.code, field)?
@@ -149,6 +147,7 @@ pub fn answer_at(
     };
     let question = Question {
         rule,
+        per: request.per,
         decimals: u32::try_from(indicator.decimals).unwrap_or(0),
         group_by: request.group_by.clone(),
         span: request.span.clone(),
@@ -259,6 +258,7 @@ pub fn answer_at(
             .iter()
             .map(|g| g.as_str().to_string())
             .collect(),
+        per: request.per,
         as_of,
         reports,
         rows: result.rows.into_iter().map(to_row).collect(),
@@ -270,6 +270,31 @@ pub fn answer_at(
             max: result.stats.max,
         },
     })
+}
+
+/// How an indicator's values are aggregated, the rule that forms a group's value, and the
+/// project field a derived indicator sums.
+pub fn rule_of(
+    indicator: &Definition,
+) -> Result<(Aggregation, Rule, Option<ProjectField>), AppError> {
+    let aggregation = Aggregation::parse(&indicator.aggregation).ok_or_else(|| {
+        AppError::Internal(format!("stored aggregation '{}'", indicator.aggregation))
+    })?;
+    let field = match indicator.derived_from.as_deref() {
+        Some("granted_sek") => Some(ProjectField::GrantedSek),
+        Some("total_budget_sek") => Some(ProjectField::TotalBudgetSek),
+        _ => None,
+    };
+    let rule = match (aggregation, field) {
+        (_, Some(_)) => Rule::ProjectField,
+        (Aggregation::Sum, None) => Rule::Sum,
+        (Aggregation::Latest, None) => Rule::Latest,
+        (Aggregation::Distinct, None) => Rule::Distinct,
+        (Aggregation::Ratio, None) => Rule::Ratio {
+            percent: indicator.unit == "procent",
+        },
+    };
+    Ok((aggregation, rule, field))
 }
 
 /// Refuses an answer of more than `max` cells, before it is made.

@@ -6,11 +6,11 @@ use sha2::{Digest, Sha256};
 
 use crate::db::snapshots::SnapshotRow;
 use crate::db::{self, DbConnection};
-use crate::domain::aggregate::question::GroupBy;
+use crate::domain::aggregate::question::{GroupBy, Per};
 use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
-use crate::service::aggregates::{AggregateRequest, answer_at};
+use crate::service::aggregates::{AggregateRequest, answer_at, rule_of};
 use crate::views::aggregates::ReportBasis;
 
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -65,8 +65,8 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
 }
 
 /// The canonical JSON of a period's figures at data version `version`, described as of
-/// `as_of`: every indicator active then, by region and nationally, keys sorted, numbers
-/// exact.
+/// `as_of`: every indicator active then, by region and nationally, in total and (but for
+/// ratios) per project and per million kronor granted, keys sorted, numbers exact.
 fn figures(
     conn: &mut DbConnection,
     request: &SnapshotRequest,
@@ -79,19 +79,25 @@ fn figures(
         .into_iter()
         .filter(|definition| definition.active)
     {
-        let request = AggregateRequest {
-            indicator: indicator.code,
-            period: period.to_string(),
-            span: span.clone(),
-            group_by: vec![GroupBy::Region],
-            regions: Vec::new(),
-            filters: Vec::new(),
-            as_of: Some(as_of),
-            basis,
-            // By region only: 21 rows, within any limit.
-            max_cells: usize::MAX,
-        };
-        aggregates.push(answer_at(conn, &request, Some(version))?);
+        let (_, rule, _) = rule_of(&indicator)?;
+        // Each indicator's totals, and where they apply its figures per project and per
+        // million kronor granted: comparisons frozen with the figures they rest on.
+        for per in Per::ALL.into_iter().filter(|per| per.applies_to(rule)) {
+            let request = AggregateRequest {
+                indicator: indicator.code.clone(),
+                period: period.to_string(),
+                span: span.clone(),
+                group_by: vec![GroupBy::Region],
+                per,
+                regions: Vec::new(),
+                filters: Vec::new(),
+                as_of: Some(as_of),
+                basis,
+                // By region only: 21 rows, within any limit.
+                max_cells: usize::MAX,
+            };
+            aggregates.push(answer_at(conn, &request, Some(version))?);
+        }
     }
     let figures = serde_json::json!({"period": period, "as_of": as_of, "aggregates": aggregates});
     // serde_json's maps are ordered by key, so this text is canonical.

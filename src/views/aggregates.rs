@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::aggregate::question::Per;
 use crate::domain::indicator::Aggregation;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -25,8 +26,9 @@ pub struct IndicatorSummary {
 pub struct AggregateRow {
     #[serde(flatten)]
     pub groups: BTreeMap<String, Option<String>>,
-    /// The indicator's value for the group; null when nothing is reported (or a ratio's
-    /// denominator is zero).
+    /// The indicator's value for the group, as measured by the answer's `per`; null when
+    /// nothing is reported (or a ratio's denominator is zero, or per project or per million
+    /// kronor the group has no projects or no kronor granted).
     pub value: Option<Decimal>,
     /// For ratios: the sum of the numerator indicator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +36,8 @@ pub struct AggregateRow {
     /// For ratios: the sum of the denominator indicator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denominator: Option<Decimal>,
-    /// The sum of the matched projects' targets (not for ratios, nor by period or sex).
+    /// The sum of the matched projects' targets (not for ratios, nor by period or sex), as
+    /// measured by the answer's `per`.
     pub target: Option<Decimal>,
     /// Matched projects active in the period.
     pub projects: u64,
@@ -79,6 +82,12 @@ pub struct Aggregate {
     pub indicator: IndicatorSummary,
     pub period: String,
     pub group_by: Vec<String>,
+    /// What every value and target (and so the stats) is divided by: `total` (not
+    /// divided), `project` (the group's matched projects, reported or not) or
+    /// `granted_msek` (the millions of kronor granted to them). Divided figures are rounded
+    /// half away from zero to two places beyond the indicator's decimals.
+    #[serde(default)]
+    pub per: Per,
     /// The instant the figures describe: the `as_of` asked, or for a live answer the instant
     /// the last write it counts was committed (by the database's clock), so that the same
     /// question asked as of it gives the same figures.

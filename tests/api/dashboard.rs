@@ -54,7 +54,7 @@ fn swedish(value: &Value, decimals: u32) -> String {
 }
 
 /// A figure as WebDriver reads it off the page: the no-break spaces read as spaces.
-fn as_shown(value: &Value, decimals: u32) -> String {
+pub fn as_shown(value: &Value, decimals: u32) -> String {
     swedish(value, decimals).replace('\u{a0}', " ")
 }
 
@@ -69,7 +69,7 @@ fn percent(part: &Value, whole: &Value) -> String {
     format!("{} %", as_shown(&json!((100.0 * part / whole).round()), 0))
 }
 
-fn load_demo(t: &TestApp) {
+pub fn load_demo(t: &TestApp) {
     let spec = DemoSpec {
         projects: 150,
         seed: 2026,
@@ -535,6 +535,7 @@ async fn the_dashboard_is_served_under_a_strict_policy() {
     for (path, media_type) in [
         ("/dashboard/", "text/html; charset=utf-8"),
         ("/dashboard/app.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/indikator.js", "text/javascript; charset=utf-8"),
         ("/dashboard/style.css", "text/css; charset=utf-8"),
         (
             "/dashboard/vendor/chart-4.5.1.umd.min.js",

@@ -10,7 +10,7 @@ use crate::common::{Backend, TestApp, get, post_json, send};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::{Principal, Role};
 use uppfoljning::db::{self, DbPool};
-use uppfoljning::domain::aggregate::question::GroupBy;
+use uppfoljning::domain::aggregate::question::{GroupBy, Per};
 use uppfoljning::domain::codes::RegionCode;
 use uppfoljning::domain::period::PeriodSpan;
 use uppfoljning::error::AppError;
@@ -364,6 +364,7 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
         period: "2026".into(),
         span: PeriodSpan::parse("2026").unwrap(),
         group_by: vec![GroupBy::Region],
+        per: Per::Total,
         regions: Vec::new(),
         filters: Vec::new(),
         as_of: None,

@@ -38,15 +38,19 @@ struct MemberRow {
     field_high: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     field_low: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    granted_high: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    granted_low: Option<String>,
 }
 
 /// The matched projects counted per group (each row of the join is one project in one
 /// group: project_indicators has one row per project and indicator, project_codes one per
-/// project and bransch) of `group_by`'s project attributes, and per
-/// period bucket when grouping by period, with their targets for `target_indicator` and
-/// the sum of `field`. With an empty `group_by`, the national count. On accepted reports a
-/// project counts only in the buckets with a half-year it is dated into whose report of its
-/// region is accepted.
+/// project and bransch) of `group_by`'s project attributes, and per period bucket when
+/// grouping by period, with their targets for `target_indicator`, the sum of `field` and
+/// the kronor granted to them. With an empty `group_by`, the national count. On accepted
+/// reports a project counts only in the buckets with a half-year it is dated into whose
+/// report of its region is accepted.
 pub fn memberships(
     conn: &mut DbConnection,
     filter: &ProjectFilter,
@@ -110,13 +114,14 @@ pub fn memberships(
     let sql = format!(
         "SELECT {attributes}, CAST({first_bucket} AS BIGINT) AS first_bucket, \
          CAST({last_bucket} AS BIGINT) AS last_bucket, CAST({marked_buckets} AS TEXT) AS buckets, \
-         COUNT(*) AS projects, {target}, {field} \
+         COUNT(*) AS projects, {target}, {field}, {granted} \
          FROM {projects} p{bransch} \
          LEFT JOIN {plans} i ON i.project_id = p.id AND i.indicator = {indicator} \
          WHERE p.start_date <= {end} AND p.end_date >= {start}{conditions}{group}",
         attributes = select_attributes(&columns),
         target = split_sum("i.target", "target"),
         field = split_sum(field.map_or("0", ProjectField::column), "field"),
+        granted = split_sum(ProjectField::GrantedSek.column(), "granted"),
         projects = projects_source(filter, &mut binds),
         plans = plans_source(filter, &mut binds),
         bransch = bransch_join(group_by, filter, &mut binds),
@@ -143,6 +148,7 @@ pub fn memberships(
                     projects: row.projects as u64,
                     target: joined_sum(row.target_high, row.target_low)?,
                     field: joined_sum(row.field_high, row.field_low)?.unwrap_or(0),
+                    granted: joined_sum(row.granted_high, row.granted_low)?.unwrap_or(0),
                 })
             })
             .collect();
@@ -152,6 +158,7 @@ pub fn memberships(
         let attributes = row.keys.take(columns.len());
         let target = joined_sum(row.target_high, row.target_low)?;
         let field = joined_sum(row.field_high, row.field_low)?.unwrap_or(0);
+        let granted = joined_sum(row.granted_high, row.granted_low)?.unwrap_or(0);
         let counted_in: Vec<usize> = match &row.buckets {
             Some(marks) => marks.match_indices('1').map(|(index, _)| index).collect(),
             None => match (
@@ -174,6 +181,7 @@ pub fn memberships(
                     projects: 0,
                     target: None,
                     field: 0,
+                    granted: 0,
                 });
             membership.projects += row.projects as u64;
             membership.target = match (membership.target, target) {
@@ -181,6 +189,7 @@ pub fn memberships(
                 (a, b) => a.or(b),
             };
             membership.field += field;
+            membership.granted += granted;
         }
     }
     Ok(spread.into_values().collect())

@@ -4,8 +4,8 @@
 use crate::domain::period::PeriodId;
 
 /// The matched projects of one group, counted by the database: how many are active, the
-/// sum of their targets for the indicator, and the sum of the project field of a
-/// `ProjectField` rule.
+/// sum of their targets for the indicator, the sum of the project field of a
+/// `ProjectField` rule, and the kronor granted to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
     /// The group's project attributes, in `group_by` order (period and sex left out).
@@ -16,6 +16,8 @@ pub struct Membership {
     /// Scaled.
     pub target: Option<i128>,
     pub field: i128,
+    /// Whole kronor.
+    pub granted: i128,
 }
 
 /// One reported value (scaled) of a matched project, as it stood at the time asked for,

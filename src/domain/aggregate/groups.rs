@@ -57,6 +57,7 @@ pub fn member_groups(question: &Question, memberships: &[Membership]) -> BTreeMa
                 .or_default();
             members.projects += membership.projects;
             members.field += membership.field;
+            members.granted += membership.granted;
             if shows_targets {
                 members.target = membership.target;
             }

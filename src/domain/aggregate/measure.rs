@@ -5,17 +5,21 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::Row;
-use super::question::{Question, Rule};
+use super::question::{Per, Question, Rule};
+use super::stats::EXTRA_PLACES;
 use crate::domain::decimal::from_scaled_sum;
 
 /// A group's matched projects: how many are active in the period, the sum of their
-/// targets, and the sum of the project field of a `ProjectField` rule.
+/// targets, the sum of the project field of a `ProjectField` rule, and the kronor granted
+/// to them (what `Per::GrantedMsek` divides by).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Members {
     pub projects: u64,
     /// Scaled.
     pub target: Option<i128>,
     pub field: i128,
+    /// Whole kronor.
+    pub granted: i128,
 }
 
 /// What a group's projects reported; only groups with at least one reporting project
@@ -85,15 +89,40 @@ pub fn row(
         Rule::ProjectField => members.projects,
         _ => reported.map_or(0, |r| r.projects),
     };
+    let per = |figure: Option<Decimal>| per_member(question, members, figure);
     Row {
         keys,
-        value,
+        value: per(value),
         numerator,
         denominator,
-        target: members.target.map(from_scaled_sum),
+        target: per(members.target.map(from_scaled_sum)),
         projects: members.projects,
         reporting_projects,
     }
+}
+
+/// A group's figure per matched project or per million kronor granted to them (none when
+/// the group has no projects or no kronor granted), rounded half away from zero to two
+/// places beyond the indicator's; the total as it is.
+fn per_member(question: &Question, members: &Members, figure: Option<Decimal>) -> Option<Decimal> {
+    let divisor = match question.per {
+        Per::Total => return figure,
+        Per::Project => Decimal::from(members.projects),
+        // Kronor with six decimal places are millions of kronor, exactly.
+        Per::GrantedMsek => Decimal::try_from_i128_with_scale(members.granted, 6).ok()?,
+    };
+    if divisor.is_zero() {
+        return None;
+    }
+    Some(
+        figure?
+            .checked_div(divisor)?
+            .round_dp_with_strategy(
+                question.decimals + EXTRA_PLACES,
+                RoundingStrategy::MidpointAwayFromZero,
+            )
+            .normalize(),
+    )
 }
 
 #[cfg(test)]
@@ -107,6 +136,7 @@ mod tests {
             projects: 3,
             target: Some(50_000),
             field: 0,
+            granted: 0,
         };
         let row = row(&question(Rule::Sum, &[], "2026"), vec![], &members, None);
         assert_eq!(row.value, None);
@@ -153,6 +183,7 @@ mod tests {
             projects: 2,
             target: None,
             field: 2_500_000,
+            granted: 2_500_000,
         };
         let row = row(
             &question(Rule::ProjectField, &[], "2026"),
@@ -162,5 +193,93 @@ mod tests {
         );
         assert_eq!(row.value, Some(d("2500000")));
         assert_eq!(row.reporting_projects, 2);
+    }
+
+    fn per(question: Question, per: Per) -> Question {
+        Question { per, ..question }
+    }
+
+    #[test]
+    fn per_project_divides_value_and_target_by_every_matched_project() {
+        let members = Members {
+            projects: 3,
+            target: Some(100_000),
+            field: 0,
+            granted: 1_500_000,
+        };
+        let reported = Reported {
+            projects: 2,
+            amount: Amount::Total(500_000),
+        };
+        let sum = question(Rule::Sum, &[], "2026");
+        let row = row(
+            &per(sum.clone(), Per::Project),
+            vec![],
+            &members,
+            Some(&reported),
+        );
+        // 50 over 3 projects, 10 over 3; one decimal and two more, half away from zero.
+        assert_eq!(row.value, Some(d("16.667")));
+        assert_eq!(row.target, Some(d("3.333")));
+        assert_eq!((row.projects, row.reporting_projects), (3, 2));
+        let total = super::row(&sum, vec![], &members, Some(&reported));
+        assert_eq!(total.value, Some(d("50")), "the total as it is");
+    }
+
+    #[test]
+    fn per_granted_msek_divides_by_the_kronor_granted_in_millions() {
+        let members = Members {
+            projects: 2,
+            target: Some(300_000),
+            field: 0,
+            granted: 2_500_000,
+        };
+        let reported = Reported {
+            projects: 2,
+            amount: Amount::Total(100_000),
+        };
+        let per_msek = per(question(Rule::Sum, &[], "2026"), Per::GrantedMsek);
+        let row = row(&per_msek, vec![], &members, Some(&reported));
+        assert_eq!(row.value, Some(d("4")), "10 over 2.5 million kronor");
+        assert_eq!(row.target, Some(d("12")));
+        let nothing_granted = Members {
+            granted: 0,
+            ..members.clone()
+        };
+        let row = super::row(&per_msek, vec![], &nothing_granted, Some(&reported));
+        assert_eq!(
+            (row.value, row.target),
+            (None, None),
+            "no kronor, no figure"
+        );
+        let distinct = Reported {
+            projects: 1,
+            amount: Amount::Distinct(1),
+        };
+        let third = super::row(
+            &per(question(Rule::Distinct, &[], "2026"), Per::GrantedMsek),
+            vec![],
+            &Members {
+                granted: 3_000_000,
+                ..members
+            },
+            Some(&distinct),
+        );
+        assert_eq!(third.value, Some(d("0.333")), "rounded, never a float");
+    }
+
+    #[test]
+    fn a_group_without_projects_has_no_figure_per_project() {
+        let reported = Reported {
+            projects: 1,
+            amount: Amount::Total(10_000),
+        };
+        let row = row(
+            &per(question(Rule::Sum, &[], "2026"), Per::Project),
+            vec![],
+            &Members::default(),
+            Some(&reported),
+        );
+        assert_eq!(row.value, None);
     }
 }

@@ -68,7 +68,7 @@ mod test_support {
     use rust_decimal::Decimal;
 
     use super::facts::{Facts, Membership, ValueFact};
-    use super::question::{GroupBy, Question, Rule};
+    use super::question::{GroupBy, Per, Question, Rule};
     use super::{Answer, from_facts};
     use crate::domain::period::{PeriodId, PeriodSpan};
 
@@ -87,6 +87,7 @@ mod test_support {
             projects,
             target,
             field: 1000 * projects as i128,
+            granted: 1000 * projects as i128,
         }
     }
 
@@ -122,6 +123,7 @@ mod test_support {
     pub fn question(rule: Rule, group_by: &[GroupBy], period: &str) -> Question {
         Question {
             rule,
+            per: Per::Total,
             decimals: 1,
             group_by: group_by.to_vec(),
             span: PeriodSpan::parse(period).unwrap(),

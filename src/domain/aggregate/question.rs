@@ -1,6 +1,9 @@
 //! What an aggregate question asks: the rule that forms a value, the grouping and the
 //! half-years.
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::domain::period::PeriodSpan;
 
 /// A dimension answers can be grouped by.
@@ -68,9 +71,41 @@ pub enum Rule {
     ProjectField,
 }
 
+/// What a group's value is measured against, so that a large portfolio and a small one
+/// compare like with like: the group's total, per matched project, or per million kronor
+/// granted to its matched projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Per {
+    #[default]
+    Total,
+    Project,
+    GrantedMsek,
+}
+
+impl Per {
+    pub const ALL: [Per; 3] = [Per::Total, Per::Project, Per::GrantedMsek];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Per::Total => "total",
+            Per::Project => "project",
+            Per::GrantedMsek => "granted_msek",
+        }
+    }
+
+    /// Whether the measure applies to a rule: a ratio is already a share of its
+    /// denominator, and a share per project or per million kronor means nothing.
+    pub fn applies_to(self, rule: Rule) -> bool {
+        self == Per::Total || !matches!(rule, Rule::Ratio { .. })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Question {
     pub rule: Rule,
+    /// What each value (and target) is divided by.
+    pub per: Per,
     /// Decimal places of a ratio as printed.
     pub decimals: u32,
     pub group_by: Vec<GroupBy>,
@@ -115,9 +150,25 @@ mod tests {
     }
 
     #[test]
+    fn per_names_round_trip_and_ratios_are_only_totals() {
+        for per in Per::ALL {
+            let name = serde_json::to_value(per).unwrap();
+            assert_eq!(name, serde_json::json!(per.as_str()));
+            assert_eq!(serde_json::from_value::<Per>(name).unwrap(), per);
+        }
+        assert!(serde_json::from_value::<Per>(serde_json::json!("region")).is_err());
+        assert!(Per::Project.applies_to(Rule::Sum));
+        assert!(Per::GrantedMsek.applies_to(Rule::ProjectField));
+        assert!(!Per::Project.applies_to(Rule::Ratio { percent: true }));
+        assert!(!Per::GrantedMsek.applies_to(Rule::Ratio { percent: false }));
+        assert!(Per::Total.applies_to(Rule::Ratio { percent: true }));
+    }
+
+    #[test]
     fn what_the_database_can_tally() {
         let question = |rule, group_by: &[GroupBy]| Question {
             rule,
+            per: Per::Total,
             decimals: 0,
             group_by: group_by.to_vec(),
             span: PeriodSpan::parse("2026").unwrap(),

@@ -13,8 +13,9 @@ pub struct Stats {
     pub max: Option<Decimal>,
 }
 
-/// Places kept in `mean` and `median` beyond the indicator's own.
-const EXTRA_PLACES: u32 = 2;
+/// Places kept in `mean` and `median`, and in figures per project or per million kronor,
+/// beyond the indicator's own.
+pub const EXTRA_PLACES: u32 = 2;
 
 /// Over the rows that have a value; `decimals` are the indicator's.
 pub fn stats(rows: &[Row], decimals: u32) -> Stats {
