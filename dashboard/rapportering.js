@@ -319,18 +319,26 @@ async function renderReport() {
       : el("p", { id: "r-missing" }, "Inget saknas: alla begärda värden och berättelser är rapporterade."),
     el("h4", {}, "Historik"),
     history(report));
-  if (reference.caller.role === "national" || reference.caller.role === "admin") await renderReview();
+  if (reviews()) await renderReview();
   document.body.dataset.report = `${region}:${period}:${report.revision}`;
 }
 
 // ---------------------------------------------------------------------------------------
 // Tillväxtverket: the half-year's reports, and every submitted one accepted at once
 
+function reviews() {
+  return reference.caller.role === "national" || reference.caller.role === "admin";
+}
+
+/// The reports signed off at least once (the open ones are reached through the region
+/// choice), and every submitted one accepted at once.
 async function renderReview() {
   const { period } = workspace;
   const reports = await api.get(`/reports?period=${period}`);
   const submitted = reports.filter((r) => r.state === "submitted" && r.may_accept);
-  const rows = reports.map((report) => ({
+  const handled = reports.filter((r) => r.state !== "open");
+  const open = reports.length - handled.length;
+  const rows = handled.map((report) => ({
     key: report.region,
     className: report.region === workspace.region ? "chosen" : null,
     cells: [
@@ -351,11 +359,16 @@ async function renderReview() {
       onclick: () => acceptAll(submitted),
     }, `Godkänn alla inskickade (${number(submitted.length, 0)})`)
     : el("p", {}, "Inga inskickade rapporter väntar på granskning.");
-  $("r-review").replaceChildren(
+  fill("r-review",
     el("h3", {}, `Halvårets rapporter ${period}`),
     bulk,
-    table(`Rapporterna för ${period} per region: status och antal saknade uppgifter`,
-      ["Region", "Status", "Saknas", "Granska"], rows));
+    rows.length
+      ? table(`Inskickade, godkända och återsända rapporter för ${period}: status och antal saknade uppgifter`,
+        ["Region", "Status", "Saknas", "Granska"], rows)
+      : null,
+    el("p", {}, open === reports.length
+      ? "Ingen region har skickat in sin rapport än."
+      : `${number(open, 0)} ${open === 1 ? "region har" : "regioner har"} inte skickat in sin rapport.`));
 }
 
 async function open(region) {
@@ -383,7 +396,7 @@ async function acceptAll(submitted) {
   if (comment) body.comment = comment;
   try {
     await api.post(`/reports/${workspace.period}/accept`, body);
-    done(`${number(submitted.length, 0)} rapporter är godkända.`);
+    done(submitted.length === 1 ? "Rapporten är godkänd." : `${number(submitted.length, 0)} rapporter är godkända.`);
   } catch (error) {
     if (!(error instanceof api.ApiError) || error.status === 401) {
       failed(error);
@@ -555,8 +568,12 @@ async function chooseReport() {
   await renderReport();
 }
 
-/// Fills the view's choices once the reference data is loaded.
+/// Fills the view's choices once the reference data is loaded, and forgets what a caller
+/// signed in before was shown.
 export function prepare() {
+  for (const id of ["r-review", "r-summary", "r-files", "r-details", "rapportering-detail"]) fill(id);
+  alert("");
+  done("");
   const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))].reverse();
   $("r-year").replaceChildren(...years.map((y) => el("option", { value: y }, y)));
   $("r-year").value = reference.current.slice(0, 4);

@@ -431,8 +431,9 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
     state_shown(client, "Återsänd").await;
     assert_eq!(text(client, "#r-alert").await, "");
 
-    // Kronoberg reads the comment and signs off again.
+    // Kronoberg reads the comment and signs off again; nothing of Tillväxtverket's is left.
     open_report(client, &base, &kronoberg, "07").await;
+    assert_eq!(text(client, "#r-review").await, "");
     let notice = text(client, "#r-returned").await;
     assert!(notice.contains("Fyll i berättelsen för A"), "{notice}");
     checked(client, "returned").await;
