@@ -442,7 +442,8 @@ function countsTable(caption, result) {
   return table(caption, ["", "Nya", "Ändrade", "Oförändrade"], rows);
 }
 
-/// Sends the file: a dry run, or stored. A refusal is an answer too (its errors listed).
+/// Sends the file: a dry run, or stored. A refusal is an answer too: its errors listed, or
+/// the problem alone as one error (a file too large, of a kind the API does not read).
 async function send(file, dryRun, key) {
   const headers = { "Content-Type": fileType(file), "Accept-Language": "sv" };
   if (key) headers["Idempotency-Key"] = key;
@@ -450,8 +451,14 @@ async function send(file, dryRun, key) {
   try {
     return (await api.post(path, file, headers)).body;
   } catch (error) {
-    if (error instanceof api.ApiError && error.problem?.errors) return error.problem;
-    throw error;
+    if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+    if (error.problem?.errors) return error.problem;
+    return {
+      status: "rejected",
+      title: error.problem?.title ?? "",
+      errors: [{ field: "–", message: error.message }],
+      error_count: 1,
+    };
   }
 }
 
@@ -489,7 +496,8 @@ async function check(file) {
     result.replaceChildren(
       el("h4", { id: "r-result-title", tabindex: "-1" }, `${file.name}: kontrollen gick igenom, inga fel`),
       countsTable(`Det här skulle sparas från ${file.name}`, answer),
-      el("button", { type: "button", id: "r-store", onclick: () => store(file, key) }, "Spara i databasen"));
+      el("button", { type: "button", id: "r-store", class: "primary", onclick: () => store(file, key) },
+        "Spara i databasen"));
   }
   $("r-result-title").focus();
 }

@@ -300,6 +300,32 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
     );
     checked(client, "upload-errors").await;
 
+    // A CSV file's errors are named by line and column.
+    let csv_path = folder.path().join("varden.csv");
+    std::fs::write(
+        &csv_path,
+        "project_ref,indicator,period,value\nA,RCR01,2026H1,abc\n",
+    )
+    .unwrap();
+    client
+        .find(Locator::Id("r-file"))
+        .await
+        .unwrap()
+        .send_keys(csv_path.to_str().unwrap())
+        .await
+        .unwrap();
+    until(
+        client,
+        "return (document.getElementById('r-result-title')?.textContent ?? '').startsWith('varden.csv');",
+        "the CSV file checked",
+    )
+    .await;
+    assert_eq!(
+        text(client, "#r-upload-result tbody [data-field=place]").await,
+        "rad 2, kolumn value"
+    );
+    checked(client, "upload-csv-errors").await;
+
     // Fixed, with A's RCR01 corrected, and dropped on the page.
     let mut fixed = Sheets(original.0.clone());
     let a_row = fixed.row_of("Värden", &["A", H1, "RCR01"]);
@@ -375,12 +401,15 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
     by_keyboard(client, "dialog[open] button[type=submit]").await;
     state_shown(client, "Inskickad").await;
     assert!(client.find(Locator::Id("r-submit")).await.is_err());
-    client
-        .wait()
-        .for_element(Locator::Id("r-withdraw"))
-        .await
-        .unwrap();
     checked(client, "signed-off").await;
+    // Taken back, and signed off again.
+    by_keyboard(client, "#r-withdraw").await;
+    by_keyboard(client, "dialog[open] button[type=submit]").await;
+    state_shown(client, "Öppen").await;
+    by_keyboard(client, "#r-submit").await;
+    type_in(client, "Berättelserna kommer i augusti").await;
+    by_keyboard(client, "dialog[open] button[type=submit]").await;
+    state_shown(client, "Inskickad").await;
 
     // Tillväxtverket reviews; meanwhile Kronoberg withdraws and signs off again by API.
     open_report(client, &base, &national, "07").await;
@@ -393,6 +422,16 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
         "national uploads nothing"
     );
     checked(client, "national").await;
+    // Escape closes a dialog without doing anything, and gives the focus back.
+    by_keyboard(client, "#r-return").await;
+    press(client, Key::Escape).await;
+    until(
+        client,
+        "return !document.querySelector('dialog') && document.activeElement.id === 'r-return';",
+        "the dialog closed",
+    )
+    .await;
+    state_shown(client, "Inskickad").await;
     for (transition, body) in [
         ("withdraw", json!({})),
         ("submit", json!({"incomplete": true, "comment": "Igen"})),
