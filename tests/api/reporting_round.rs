@@ -537,6 +537,21 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
     .await;
     assert_eq!(accepted_rcr01(&app, &t).await, json!(3.8), "and C's 2");
     checked(client, "accepted").await;
+
+    // An admin works on any region's report: Kalmar's workbook can be uploaded, and the
+    // accepted report returned.
+    open_report(client, &base, &t.admin(), "08").await;
+    let options = client
+        .execute(
+            "return document.querySelectorAll('#r-region option').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(options, json!(21));
+    assert!(client.find(Locator::Id("r-file")).await.is_ok());
+    assert!(client.find(Locator::Id("r-return")).await.is_ok());
+    assert!(client.find(Locator::Id("r-submit")).await.is_err());
     browser.client.clone().close().await.unwrap();
     server.stop(true).await;
 }
