@@ -348,7 +348,7 @@ async function renderReview() {
       { text: el("button", {
         type: "button",
         "aria-label": `Öppna rapporten för ${regionName(report.region)}`,
-        onclick: () => open(report.region),
+        onclick: () => openReport(report.region),
       }, "Öppna") },
     ],
   }));
@@ -371,7 +371,7 @@ async function renderReview() {
       : `${number(open, 0)} ${open === 1 ? "region har" : "regioner har"} inte skickat in sin rapport.`));
 }
 
-async function open(region) {
+async function openReport(region) {
   $("r-region").value = region;
   await chooseReport();
   $("r-report-title")?.focus();
