@@ -4,9 +4,11 @@
 const TOKEN = "uppfoljning.token";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, problem = null) {
     super(message);
     this.status = status;
+    // The problem document as the API sent it (a refused submission's `errors`), if any.
+    this.problem = problem;
   }
 }
 
@@ -34,30 +36,49 @@ export function caller() {
   }
 }
 
-async function request(path, accept) {
-  const response = await fetch(`/api/v1${path}`, {
-    headers: { Authorization: `Bearer ${token()}`, Accept: accept },
-  });
+/// One call of the API. `body` is sent as it is (a file) or, if it is an object, as JSON;
+/// `headers` are added (If-Match, Accept-Language, Content-Type).
+async function request(path, { method = "GET", accept = "application/json", headers = {}, body } = {}) {
+  const sent = { Authorization: `Bearer ${token()}`, Accept: accept, ...headers };
+  let payload = body;
+  if (body !== undefined && !(body instanceof Blob)) {
+    sent["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(`/api/v1${path}`, { method, headers: sent, body: payload });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
+    let problem = null;
     try {
-      const problem = await response.json();
+      problem = await response.json();
       message = problem.detail || problem.title || message;
     } catch {
       // The status says it.
     }
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, problem);
   }
   return response;
 }
 
 export async function get(path) {
-  return (await request(path, "application/json")).json();
+  return (await request(path)).json();
+}
+
+/// The answer to `path` with its `ETag` (a report's revision, for `If-Match`).
+export async function read(path) {
+  const response = await request(path);
+  return { body: await response.json(), etag: response.headers.get("ETag") };
+}
+
+/// POSTs `body` (an object as JSON, or a file) with `headers`; the answer with its `ETag`.
+export async function post(path, body, headers = {}) {
+  const response = await request(path, { method: "POST", headers, body });
+  return { body: await response.json(), etag: response.headers.get("ETag") };
 }
 
 /// Saves the answer to `path` (a format of the same figures) as a file.
 export async function download(path, filename) {
-  const blob = await (await request(path, "*/*")).blob();
+  const blob = await (await request(path, { accept: "*/*" })).blob();
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = filename;

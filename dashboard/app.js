@@ -1,21 +1,16 @@
-// The dashboard: three views over the API's own answers (no second source of figures).
+// The dashboard: views over the API's own answers (no second source of figures).
 // Every figure drawn in a chart is also in a table beside it, and downloadable from the API.
 
 import * as api from "./api.js";
 import { number, percent } from "./format.js";
 import { renderIndikator } from "./indikator.js";
+import * as rapportering from "./rapportering.js";
 import {
   $, COLOURS, downloads, draw, el, errors, indicatorName, inTurns, reference, regionName, status,
   table,
 } from "./ui.js";
 
-const STATES = {
-  open: "Öppen",
-  submitted: "Inskickad",
-  accepted: "Godkänd",
-  returned: "Återsänd",
-};
-const generation = { oversikt: 0, rapportering: 0 };
+const generation = { oversikt: 0 };
 
 // ---------------------------------------------------------------------------------------
 // Sign-in
@@ -107,9 +102,7 @@ function fillSelects() {
   }
   $("i-indicator").replaceChildren(...reference.indicators.map((i) =>
     el("option", { value: i.code }, indicatorName(i))));
-  const years = [...new Set(reference.halfYears.map((h) => h.slice(0, 4)))].reverse();
-  $("r-year").replaceChildren(...years.map((y) => el("option", { value: y }, y)));
-  $("r-year").value = reference.current.slice(0, 4);
+  rapportering.prepare();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -182,77 +175,9 @@ async function renderOversikt() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Rapportering
-
-async function showMissing(region, period) {
-  const detail = $("rapportering-detail");
-  detail.replaceChildren(el("p", {}, "Hämtar …"));
-  try {
-    const report = await api.get(`/regions/${region}/reports/${period}`);
-    const items = report.missing_by_project.map((project) => el("li", {},
-      `${project.ref}: ${project.indicators.length ? project.indicators.join(", ") : "inga värden saknas"}`
-      + (project.narrative ? "; berättelse saknas" : "")));
-    detail.replaceChildren(
-      el("h3", { id: "missing-title", tabindex: "-1" }, `Saknas för ${regionName(region)} ${period}`),
-      items.length ? el("ul", {}, items) : el("p", {}, "Inget saknas."));
-    $("missing-title").focus();
-  } catch (error) {
-    failed(error);
-  }
-}
-
-async function renderRapportering() {
-  const run = ++generation.rapportering;
-  const year = $("r-year").value;
-  const halfYears = reference.halfYears.filter((h) => h.startsWith(year));
-  status("rapportering", "Hämtar rapporteringen …");
-  delete document.body.dataset.ready;
-  const [completeness, reports] = await Promise.all([
-    Promise.all(halfYears.map((h) => api.get(`/completeness?period=${h}`))),
-    Promise.all(halfYears.map((h) => api.get(`/reports?period=${h}`))),
-  ]);
-  if (run !== generation.rapportering) return;
-  const mine = reference.caller.region;
-  const rows = [...reference.regions.keys()].map((region) => ({
-    key: region,
-    className: region === mine ? "mine" : null,
-    cells: [
-      { text: regionName(region) + (region === mine ? " (din region)" : ""), header: true },
-      ...halfYears.flatMap((halfYear, index) => {
-        const counts = completeness[index].regions.find((r) => r.region === region);
-        const report = reports[index].find((r) => r.region === region);
-        const missing = report ? report.missing : counts?.missing_values ?? 0;
-        const state = report?.state ?? counts?.reports?.[halfYear];
-        const reported = counts
-          ? `${number(counts.reported_values, 0)} av ${number(counts.required_values, 0)}`
-          : "–";
-        const action = report && missing > 0
-          ? el("button", {
-            type: "button",
-            "aria-label": `Visa vad som saknas för ${regionName(region)} ${halfYear}`,
-            onclick: () => showMissing(region, halfYear),
-          }, `Saknas: ${number(missing, 0)}`)
-          : missing > 0 ? `Saknas: ${number(missing, 0)}` : "Komplett";
-        return [
-          { text: state ? STATES[state] ?? state : "–", field: `state-${halfYear}`, className: `state ${state ?? ""}` },
-          { text: reported, field: `reported-${halfYear}`, className: "num" },
-          { text: action, field: `missing-${halfYear}` },
-        ];
-      }),
-    ],
-  }));
-  const headers = ["Region", ...halfYears.flatMap((h) => [`${h} status`, `${h} rapporterade värden`, `${h} saknas`])];
-  $("rapportering-table").replaceChildren(table(
-    `Rapporteringen ${year} per region och halvår: rapportens status, rapporterade av begärda värden och vad som saknas`,
-    headers, rows));
-  status("rapportering", `${reference.regions.size} regioner, ${halfYears.join(" och ")}.`);
-  document.body.dataset.ready = "rapportering";
-}
-
-// ---------------------------------------------------------------------------------------
 // Navigation
 
-const VIEWS = { oversikt: renderOversikt, indikator: renderIndikator, rapportering: renderRapportering };
+const VIEWS = { oversikt: renderOversikt, indikator: renderIndikator, rapportering: rapportering.render };
 
 async function show(view) {
   if (!VIEWS[view]) view = "oversikt";
@@ -290,7 +215,6 @@ function start() {
   }
   $("oversikt-filters").addEventListener("change", () => renderOversikt().catch(failed));
   $("indikator-filters").addEventListener("change", () => renderIndikator().catch(failed));
-  $("rapportering-filters").addEventListener("change", () => renderRapportering().catch(failed));
   if (api.token()) enter().catch(failed);
   else showSignIn();
 }

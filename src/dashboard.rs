@@ -24,6 +24,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../dashboard/indikator.js"),
     ),
     (
+        "rapportering.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../dashboard/rapportering.js"),
+    ),
+    (
         "api.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../dashboard/api.js"),

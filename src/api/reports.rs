@@ -3,6 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +14,7 @@ use crate::auth::Principal;
 use crate::db;
 use crate::domain::codes::RegionCode;
 use crate::domain::report::{ReportState, Transition};
+use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::service::reports::{self, TransitionRequest};
 use crate::state::AppState;
@@ -164,10 +167,15 @@ pub struct BulkAcceptInput {
     pub regions: Vec<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// The revision (`ETag`) each listed report was read at, by län code, as `If-Match` is
+    /// for one report: when any of them has changed since, the answer is 412 and none is
+    /// accepted. A report left out is accepted whatever its revision.
+    #[serde(default)]
+    pub revisions: BTreeMap<String, i64>,
 }
 
 /// Accepts the submitted reports of the listed regions for a half-year: all, or none when
-/// any of them cannot be accepted.
+/// any of them cannot be accepted or has changed since the revision given for it.
 #[utoipa::path(
     tag = "reports",
     security(("bearer" = [])),
@@ -177,6 +185,8 @@ pub struct BulkAcceptInput {
         (status = 200, description = "All accepted", body = Vec<ReportSummary>),
         (status = 404, description = "No such region or half-year", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A report is not submitted; none was accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "A report changed since the revision given for it; none was accepted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body, such as a revision for a region not listed; none was accepted", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{period}/accept")]
@@ -193,15 +203,18 @@ pub async fn accept_reports(
         .iter()
         .map(|code| parse_region(code))
         .collect::<Result<Vec<RegionCode>, _>>()?;
-    let request = TransitionRequest {
-        comment: input.comment,
-        ..TransitionRequest::default()
-    };
+    let revisions = listed_revisions(&regions, input.revisions)?;
+    let comment = input.comment;
     let principal: Principal = caller.principal;
     let accepted = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {
                 for region in &regions {
+                    let request = TransitionRequest {
+                        comment: comment.clone(),
+                        if_match: revisions.get(region).copied(),
+                        ..TransitionRequest::default()
+                    };
                     reports::transition(
                         conn,
                         write,
@@ -226,6 +239,32 @@ pub async fn accept_reports(
         crate::observability::record_report_transition(Transition::Accept.as_str());
     }
     Ok(web::Json(accepted))
+}
+
+/// The revisions of a bulk accept by region; each must name a listed region.
+fn listed_revisions(
+    regions: &[RegionCode],
+    revisions: BTreeMap<String, i64>,
+) -> Result<BTreeMap<RegionCode, i64>, AppError> {
+    let mut errors = Vec::new();
+    let mut listed = BTreeMap::new();
+    for (code, revision) in revisions {
+        match parse_region(&code) {
+            Ok(region) if regions.contains(&region) => {
+                listed.insert(region, revision);
+            }
+            _ => errors.push(FieldError::new(
+                format!("revisions.{code}"),
+                "not_listed",
+                format!("'{code}' is not among the regions to accept"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(listed)
+    } else {
+        Err(AppError::Invalid(errors))
+    }
 }
 
 fn respond(report: Report) -> HttpResponse {

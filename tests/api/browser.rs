@@ -43,6 +43,12 @@ fn free_port() -> u16 {
 }
 
 pub async fn open_browser() -> Option<Browser> {
+    open_browser_saving_to(None).await
+}
+
+/// The browser, saving what a page downloads into `downloads` when given (Chromium's own
+/// preferences, which chromedriver also applies to a headless browser).
+pub async fn open_browser_saving_to(downloads: Option<&Path>) -> Option<Browser> {
     let (Some(chromium), Some(chromedriver)) = (
         executable("CHROMIUM", "/usr/bin/chromium"),
         executable("CHROMEDRIVER", "/usr/bin/chromedriver"),
@@ -61,11 +67,19 @@ pub async fn open_browser() -> Option<Browser> {
         .stderr(Stdio::null())
         .spawn()
         .expect("start chromedriver");
+    let prefs = match downloads {
+        Some(folder) => json!({
+            "download.default_directory": folder,
+            "download.prompt_for_download": false,
+        }),
+        None => json!({}),
+    };
     let capabilities = json!({
         "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1400,1800", "--lang=sv-SE"],
+            "prefs": prefs,
         },
         // What the page writes to its console, and what a content security policy refuses.
         "goog:loggingPrefs": {"browser": "ALL"},

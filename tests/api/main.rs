@@ -26,6 +26,7 @@ mod outage;
 mod periods;
 mod queues;
 mod reference;
+mod reporting_round;
 mod reports;
 mod rounds;
 mod spreadsheet;
