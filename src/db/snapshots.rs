@@ -53,3 +53,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SnapshotRow
         .first(conn)
         .optional()
 }
+
+/// A snapshot's digest and when it was stored, without its figures: what names it for a
+/// conditional request.
+pub fn identity(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, NaiveDateTime)>> {
+    snapshots::table
+        .find(id)
+        .select((snapshots::sha256, snapshots::created_at))
+        .first(conn)
+        .optional()
+}
