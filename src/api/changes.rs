@@ -18,13 +18,16 @@ use crate::views::changes::ChangeFeed;
 pub struct ChangesParams {
     /// The `cursor` of the last change read (or a page's `next`); from the first change
     /// without it.
+    #[param(pattern = r"^[0-9]{1,18}\.[0-9]{1,18}$", example = "42.1")]
     pub after: Option<String>,
-    /// How many changes at most: 1–1000, 100 unless given.
+    /// How many changes at most: 1–1000, 100 unless given. Read as text and checked here,
+    /// so that a wrong one is answered with its field.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
-/// Every change of values, narratives, projects, plans, the catalogue, periods, report
-/// states and snapshots, in commit order, after a cursor. A job that continues from each
+/// Every change of values, narratives, projects, plans, the catalogue, report states and
+/// published snapshots, in commit order, after a cursor. A job that continues from each
 /// page's `next` sees every change once.
 #[utoipa::path(
     tag = "changes",

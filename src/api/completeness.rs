@@ -57,8 +57,11 @@ pub async fn get_completeness(
             "must be YYYY, YYYYH1, YYYYH2 or a range A..B",
         )
     })?;
-    // Which half-years count as begun depends on today's date as well as on the data.
-    let asked = format!("completeness {period} {}", swedish_today());
+    // Which half-years count as begun depends on today's date and the periods as well as
+    // on the data.
+    let asked =
+        conditional::with_periods(&state, format!("completeness {period} {}", swedish_today()))
+            .await?;
     let validators =
         match conditional::at_data_version(&state, &request, &principal, &asked).await? {
             Conditional::NotModified(response) => return Ok(response),

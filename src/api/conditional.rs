@@ -88,6 +88,26 @@ pub async fn at_data_version(
     Ok(validators.judge(request))
 }
 
+/// `question` with the reporting periods as they are now. A period's deadline or lock is
+/// no data version, since no figure rests on it, but which half-years a report or
+/// completeness lists as open, due and missing does.
+pub async fn with_periods(state: &AppState, question: String) -> Result<String, AppError> {
+    let periods = state.db(|conn| Ok(db::periods::list(conn)?)).await?;
+    let listed: Vec<String> = periods
+        .iter()
+        .map(|(row, exceptions)| {
+            format!(
+                "{} {} {} {}",
+                row.id,
+                row.deadline,
+                row.lock_mode,
+                exceptions.join(",")
+            )
+        })
+        .collect();
+    Ok(format!("{question} periods {}", listed.join(";")))
+}
+
 /// The validators of an answer that never changes once made (a snapshot): `identity` names
 /// the answer (such as its digest and format), `created` when it was made. Clients may
 /// keep it for a year without asking again.

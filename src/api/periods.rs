@@ -11,7 +11,6 @@ use crate::api::extract::JsonBody;
 use crate::db;
 use crate::db::DbConnection;
 use crate::db::periods::PeriodRow;
-use crate::domain::change::{Change, ChangeKind};
 use crate::domain::codes::RegionCode;
 use crate::domain::period::{Closing, Lock, LockMode, PeriodId, swedish_today};
 use crate::error::{AppError, Problem};
@@ -157,7 +156,6 @@ pub async fn create_period(
         ));
     }
     tracing::info!(subject = %caller.principal.subject, period = %id, "create period");
-    let subject = caller.principal.subject;
     let row = PeriodRow {
         id: id.to_string(),
         kind: id.kind().as_str().to_string(),
@@ -169,18 +167,12 @@ pub async fn create_period(
     };
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn, write| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &row.id)?.is_some() {
                     return Err(AppError::Conflict(format!("period {} exists", row.id)));
                 }
                 db::periods::insert(conn, &row)?;
                 refuse_shortened_deadlines(conn, id)?;
-                db::changes::record(
-                    conn,
-                    write,
-                    &subject,
-                    &[Change::new(ChangeKind::Period, "created").period(row.id.as_str())],
-                )?;
                 found_period(conn, &row.id)
             })
         })
@@ -206,20 +198,13 @@ pub async fn lock_period(
 ) -> Result<web::Json<Period>, AppError> {
     let id = id.into_inner();
     tracing::info!(subject = %caller.principal.subject, period = %id, "lock period");
-    let subject = caller.principal.subject;
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn, write| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));
                 }
                 db::periods::set_lock_mode(conn, &id, LockMode::Locked.as_str())?;
-                db::changes::record(
-                    conn,
-                    write,
-                    &subject,
-                    &[Change::new(ChangeKind::Period, "locked").period(id.as_str())],
-                )?;
                 found_period(conn, &id)
             })
         })
@@ -267,15 +252,10 @@ pub async fn unlock_period(
     tracing::info!(subject = %subject, period = %id, region = ?region, "unlock period");
     let period = state
         .write(move |conn| {
-            db::write_transaction(conn, |conn, write| {
+            db::write_transaction(conn, |conn, _| {
                 if db::periods::find(conn, &id)?.is_none() {
                     return Err(AppError::NotFound("no such period".into()));
                 }
-                let mut opened = Change::new(ChangeKind::Period, "unlocked").period(id.as_str());
-                if let Some(region) = &region {
-                    opened = opened.region(region.as_str());
-                }
-                db::changes::record(conn, write, &subject, &[opened])?;
                 match &region {
                     Some(region) => db::periods::add_exception(
                         conn,

@@ -58,13 +58,18 @@ pub async fn list_reports(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let principal = caller.principal;
-    // What is missing depends on which half-years have begun, and so on today's date.
-    let asked = format!(
-        "reports {} {:?} {}",
-        query.period,
-        query.state,
-        swedish_today()
-    );
+    // What is missing depends on which half-years have begun, and so on today's date, and
+    // on the periods.
+    let asked = conditional::with_periods(
+        &state,
+        format!(
+            "reports {} {:?} {}",
+            query.period,
+            query.state,
+            swedish_today()
+        ),
+    )
+    .await?;
     let validators =
         match conditional::at_data_version(&state, &request, &principal, &asked).await? {
             Conditional::NotModified(response) => return Ok(response),

@@ -70,7 +70,7 @@ pub async fn create_snapshot(
     ),
     responses(
         (status = 200, description = "The snapshots", body = Vec<SnapshotSummary>, headers(
-            ("ETag" = String, description = "The data version"),
+            ("ETag" = String, description = "The data version and the snapshots listed"),
             ("Last-Modified" = String, description = "When the data version was stamped"),
             ("Cache-Control" = String, description = "`private, no-cache`"),
         )),
@@ -83,10 +83,12 @@ pub async fn list_snapshots(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    // Storing a snapshot is a data version of its own, so the version validates the list.
+    // Storing a snapshot changes no figure and is no data version: the list's question
+    // names their number and the newest.
+    let newest = state.db(|conn| Ok(db::snapshots::newest(conn)?)).await?;
+    let asked = format!("snapshots {newest:?}");
     let validators =
-        match conditional::at_data_version(&state, &request, &caller.principal, "snapshots").await?
-        {
+        match conditional::at_data_version(&state, &request, &caller.principal, &asked).await? {
             Conditional::NotModified(response) => return Ok(response),
             Conditional::Answer(validators) => validators,
         };

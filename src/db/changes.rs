@@ -2,7 +2,7 @@
 //! (`record`), and readers page through it by place (`after`).
 //!
 //! Why a table of its own rather than reading the revision and history tables by version:
-//! some changes have no history row (codes, periods, report states, snapshots), the
+//! some changes have no history row (codes, report states, publications), the
 //! history tables have a shape each (a union of eight, ordered, is a costly page), and a page
 //! here is one range of one primary key, whatever writes are added later.
 

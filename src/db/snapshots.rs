@@ -63,3 +63,15 @@ pub fn identity(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String
         .first(conn)
         .optional()
 }
+
+/// How many snapshots there are and the id of the newest: snapshots are only ever added, so
+/// this names the list.
+pub fn newest(conn: &mut DbConnection) -> QueryResult<(i64, Option<String>)> {
+    let count: i64 = snapshots::table.count().get_result(conn)?;
+    let newest = snapshots::table
+        .order((snapshots::created_at.desc(), snapshots::id))
+        .select(snapshots::id)
+        .first(conn)
+        .optional()?;
+    Ok((count, newest))
+}

@@ -25,14 +25,9 @@ pub enum ChangeKind {
     Indicator,
     /// A code of a code list (`item`: `dimension/code`).
     Classification,
-    /// A reporting period: created, locked, opened (`period`, and `region` for an opening
-    /// for one region).
-    Period,
     /// A region's report of a half-year (`region`, `period`; `action` is the transition, or
     /// `admin_change` when an admin changed an accepted report's figures).
     Report,
-    /// A snapshot stored (`item`: its id, `period`).
-    SnapshotCreated,
     /// A snapshot published (`item`: its id, `period`).
     SnapshotPublished,
 }
@@ -46,23 +41,19 @@ impl ChangeKind {
             ChangeKind::Plan => "plan",
             ChangeKind::Indicator => "indicator",
             ChangeKind::Classification => "classification",
-            ChangeKind::Period => "period",
             ChangeKind::Report => "report",
-            ChangeKind::SnapshotCreated => "snapshot_created",
             ChangeKind::SnapshotPublished => "snapshot_published",
         }
     }
 
-    pub const ALL: [ChangeKind; 10] = [
+    pub const ALL: [ChangeKind; 8] = [
         ChangeKind::Value,
         ChangeKind::Narrative,
         ChangeKind::Project,
         ChangeKind::Plan,
         ChangeKind::Indicator,
         ChangeKind::Classification,
-        ChangeKind::Period,
         ChangeKind::Report,
-        ChangeKind::SnapshotCreated,
         ChangeKind::SnapshotPublished,
     ];
 

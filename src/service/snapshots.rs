@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use crate::db::snapshots::SnapshotRow;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::question::GroupBy;
-use crate::domain::change::{Change, ChangeKind};
 use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
@@ -153,19 +152,7 @@ pub fn create(
         figures,
         version,
     };
-    // Stored as a write of its own, so that the change feed tells of it in commit order;
-    // its figures stay those of `version`.
-    db::write_transaction(conn, |conn, write| {
-        db::snapshots::insert(conn, &row)?;
-        db::changes::record(
-            conn,
-            write,
-            subject,
-            &[Change::new(ChangeKind::SnapshotCreated, "created")
-                .item(row.id.as_str())
-                .period(row.period.as_str())],
-        )
-    })?;
+    db::snapshots::insert(conn, &row)?;
     tracing::info!(snapshot = %row.id, period = %row.period, version, sha256 = %row.sha256, subject, "snapshot stored");
     Ok(row)
 }

@@ -16,8 +16,7 @@ pub struct ChangeEntry {
     pub version: i64,
     pub kind: ChangeKind,
     /// `created`, `updated`, `deleted`; a report's transition (`submit`, `withdraw`,
-    /// `accept`, `return`) or `admin_change`; a period's `created`, `locked`, `unlocked`;
-    /// a snapshot's `created` or `published`.
+    /// `accept`, `return`) or `admin_change`; a snapshot's `published`.
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,

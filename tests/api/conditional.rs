@@ -148,6 +148,23 @@ async fn completeness_reports_and_the_snapshot_list_answer_304_until_a_write(bac
         after.ok();
         assert_ne!(header(&after, "etag"), old, "{path}");
     }
+    // A period's lock is no data version, but what completeness and reports list rests on
+    // it: their ETags change.
+    let mut held = Vec::new();
+    for path in &paths[..3] {
+        held.push(etag_holds(&app, path, &scheduler, REVALIDATE).await);
+    }
+    let locked = send(
+        &app,
+        post_json("/api/v1/periods/2026H1/lock", &t.admin(), &json!({})),
+    )
+    .await;
+    locked.ok();
+    for (path, old) in paths[..3].iter().zip(&held) {
+        let after = send(&app, asking(path, &scheduler, "if-none-match", old)).await;
+        after.ok();
+        assert_ne!(header(&after, "etag"), old, "{path} after a lock");
+    }
     // A refused write is no write: the ETag stays.
     let current = etag_holds(&app, paths[0], &scheduler, REVALIDATE).await;
     let refused = send(
