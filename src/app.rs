@@ -169,17 +169,20 @@ pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src '
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 /// The request id, and the security headers: no sniffing, no framing, no referrer, no
-/// caching, a content security policy for what the path serves, and HSTS when the request
+/// caching (unless the answer says how it may be kept), a content security policy for what the path serves, and HSTS when the request
 /// came over TLS (`tls`).
 fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page, tls: bool) {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert(REQUEST_ID, value);
     }
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        let name = HeaderName::from_static(name);
+        // An answer that may be kept says so itself (`api::conditional`); all others are
+        // never stored.
+        if name == actix_web::http::header::CACHE_CONTROL && headers.contains_key(&name) {
+            continue;
+        }
+        headers.insert(name, HeaderValue::from_static(value));
     }
     let policy = match page {
         Page::Docs => DOCS_CONTENT_SECURITY_POLICY,

@@ -237,3 +237,18 @@ impl Access for SnapshotWrite {
         }
     }
 }
+
+/// Reads of the change feed: national readers, the scheduler's jobs and admins. A region's
+/// token is refused: the feed names every region's changes.
+pub struct FeedRead;
+
+impl Access for FeedRead {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National | Role::Scheduler => Ok(()),
+            Role::Region => Err(AppError::Forbidden(
+                "the change feed names every region's changes; a region token reads its own projects".into(),
+            )),
+        }
+    }
+}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{AnyRole, Authorized};
+use crate::api::conditional::{self, Conditional};
 use crate::api::formats;
 use crate::domain::aggregate::question::{GroupBy, Per};
 use crate::domain::codes::Dimension;
@@ -186,13 +187,20 @@ impl AggregateParams {
     params(
         AggregateParams,
         ("Cache-Control" = Option<String>, Header, description = "`no-cache` computes the answer afresh instead of reusing the one computed since the last write"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if the answer is still the same"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if no write came since"),
     ),
     responses(
-        (status = 200, description = "The aggregate", content(
+        (status = 200, description = "The aggregate", headers(
+            ("ETag" = String, description = "The data version and the question"),
+            ("Last-Modified" = String, description = "When the data version was stamped"),
+            ("Cache-Control" = String, description = "`private, no-cache`: keep it and ask again with If-None-Match"),
+        ), content(
             (Aggregate = "application/json"),
             (inline(crate::api::formats::Binary) = "text/csv"),
             (inline(crate::api::formats::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
+        (status = 304, description = "Not modified since the copy named by If-None-Match or If-Modified-Since"),
     )
 )]
 #[get("/aggregates")]
@@ -212,10 +220,21 @@ pub async fn get_aggregates(
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|value| value.contains("no-cache"));
+    let asked = format!("aggregates {question:?} {format:?}");
+    let validators =
+        match conditional::at_data_version(&state, &request, &caller.principal, &asked).await? {
+            Conditional::NotModified(response) => return Ok(response),
+            Conditional::Answer(validators) => validators,
+        };
     let aggregate = answering::kept_or_answered(&state, &caller.principal, question, fresh).await?;
     let labels = match format {
         Format::Json => HashMap::new(),
         _ => state.db(answering::labels).await?,
     };
-    formats::respond(&aggregate, &labels, format, state.config.max_answer_cells)
+    Ok(validators.send(formats::respond(
+        &aggregate,
+        &labels,
+        format,
+        state.config.max_answer_cells,
+    )?))
 }

@@ -9,6 +9,7 @@ use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
 use crate::db;
 use crate::db::reference::CodeRow;
+use crate::domain::change::{Change, ChangeKind};
 use crate::domain::codes::{Dimension, is_code_shaped};
 use crate::domain::validation::{Errors, check_text};
 use crate::error::{AppError, Problem};
@@ -191,6 +192,7 @@ pub async fn add_code(
         label_en: input.label_en,
         parent_code: input.sakomrade,
     };
+    let subject = caller.principal.subject;
     let row = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {
@@ -210,7 +212,13 @@ pub async fn add_code(
                     )));
                 }
                 db::reference::insert_code(conn, &row)?;
-                write.changed();
+                db::changes::record(
+                    conn,
+                    write,
+                    &subject,
+                    &[Change::new(ChangeKind::Classification, "created")
+                        .item(format!("{}/{}", row.dimension, row.code))],
+                )?;
                 Ok(row)
             })
         })

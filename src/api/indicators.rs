@@ -11,6 +11,7 @@ use crate::api::access::{AdminOnly, AnyRole, Authorized};
 use crate::api::extract::JsonBody;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection};
+use crate::domain::change::{Change, ChangeKind};
 use crate::domain::codes::Dimension;
 use crate::domain::indicator::{Aggregation, IndicatorDefinition, KnownCodes};
 use crate::error::{AppError, Problem};
@@ -184,6 +185,7 @@ pub async fn create_indicator(
 ) -> Result<(web::Json<Indicator>, StatusCode), AppError> {
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %definition.code, "create indicator");
+    let subject = caller.principal.subject;
     let indicator = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {
@@ -196,7 +198,12 @@ pub async fn create_indicator(
                 check_definition(conn, &definition)?;
                 let row = to_row(&definition);
                 db::indicators::insert(conn, &row, &definition.required_for, write.version)?;
-                write.changed();
+                db::changes::record(
+                    conn,
+                    write,
+                    &subject,
+                    &[Change::new(ChangeKind::Indicator, "created").indicator(row.code.as_str())],
+                )?;
                 Indicator::from_row(row, definition.required_for)
             })
         })
@@ -226,6 +233,7 @@ pub async fn replace_indicator(
     let code = code.into_inner();
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %code, "replace indicator");
+    let subject = caller.principal.subject;
     let indicator = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {
@@ -243,7 +251,12 @@ pub async fn replace_indicator(
                 let mut row = to_row(&definition);
                 row.created_at = stored.created_at;
                 db::indicators::update(conn, &row, &definition.required_for, write.version)?;
-                write.changed();
+                db::changes::record(
+                    conn,
+                    write,
+                    &subject,
+                    &[Change::new(ChangeKind::Indicator, "updated").indicator(row.code.as_str())],
+                )?;
                 Indicator::from_row(row, definition.required_for)
             })
         })

@@ -3,8 +3,10 @@
 pub mod access;
 pub mod aggregates;
 pub mod allowed_methods;
+pub mod changes;
 pub mod classifications;
 pub mod completeness;
+pub mod conditional;
 pub mod csv_submission;
 pub mod extract;
 pub mod formats;
@@ -76,6 +78,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(snapshots::create_snapshot)
                 .service(snapshots::list_snapshots)
                 .service(snapshots::get_snapshot)
+                .service(changes::list_changes)
                 .service(
                     scope::scope("/regions/{region}/submissions")
                         .app_data(web::PayloadConfig::new(max_submission_bytes))
@@ -130,6 +133,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         (name = "submissions", description = "Bulk submissions from the regional systems"),
         (name = "aggregates", description = "National figures, computed live"),
         (name = "snapshots", description = "National figures frozen at a deadline"),
+        (name = "changes", description = "What changed, in commit order, for jobs that mirror the figures"),
         (name = "reports", description = "Reporting rounds: regions sign off their half-year reports, Tillväxtverket accepts or returns them"),
     )
 )]

@@ -9,10 +9,12 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::access::{AnyRole, Authorized, RegionRead};
+use crate::api::conditional::{self, Conditional};
 use crate::api::extract::{JsonBody, parse_region};
 use crate::auth::Principal;
 use crate::db;
 use crate::domain::codes::RegionCode;
+use crate::domain::period::swedish_today;
 use crate::domain::report::{ReportState, Transition};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
@@ -35,9 +37,18 @@ pub struct ReportQuery {
 #[utoipa::path(
     tag = "reports",
     security(("bearer" = [])),
-    params(ReportQuery),
+    params(
+        ReportQuery,
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if the answer is still the same"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if no write came since"),
+    ),
     responses(
-        (status = 200, description = "The reports", body = Vec<ReportSummary>),
+        (status = 200, description = "The reports", body = Vec<ReportSummary>, headers(
+            ("ETag" = String, description = "The data version, the question and today's date"),
+            ("Last-Modified" = String, description = "When the data version was stamped"),
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+        )),
+        (status = 304, description = "Not modified since the copy named by If-None-Match or If-Modified-Since"),
         (status = 404, description = "No such half-year open for reporting", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -46,9 +57,27 @@ pub async fn list_reports(
     caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
     query: web::Query<ReportQuery>,
-) -> Result<web::Json<Vec<ReportSummary>>, AppError> {
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let principal = caller.principal;
+    // What is missing depends on which half-years have begun, and so on today's date, and
+    // on the periods.
+    let asked = conditional::with_periods(
+        &state,
+        format!(
+            "reports {} {:?} {}",
+            query.period,
+            query.state,
+            swedish_today()
+        ),
+    )
+    .await?;
+    let validators =
+        match conditional::at_data_version(&state, &request, &principal, &asked).await? {
+            Conditional::NotModified(response) => return Ok(response),
+            Conditional::Answer(validators) => validators,
+        };
     let asker = principal.clone();
     let reports = state
         .compute(&asker, move |conn| {
@@ -57,7 +86,7 @@ pub async fn list_reports(
             })
         })
         .await?;
-    Ok(web::Json(reports))
+    Ok(validators.send(HttpResponse::Ok().json(reports)))
 }
 
 /// One report: its state, history and what is missing. The `ETag` is its revision.

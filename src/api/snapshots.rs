@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::access::{AnyRole, Authorized, SnapshotWrite};
+use crate::api::conditional::{self, Conditional};
 use crate::api::extract::JsonBody;
 use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::db;
@@ -63,15 +64,37 @@ pub async fn create_snapshot(
 #[utoipa::path(
     tag = "snapshots",
     security(("bearer" = [])),
-    responses((status = 200, description = "The snapshots", body = Vec<SnapshotSummary>))
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if the list is still the same"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if no write came since"),
+    ),
+    responses(
+        (status = 200, description = "The snapshots", body = Vec<SnapshotSummary>, headers(
+            ("ETag" = String, description = "The data version and the snapshots listed"),
+            ("Last-Modified" = String, description = "When the data version was stamped"),
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+        )),
+        (status = 304, description = "Not modified since the copy named by If-None-Match or If-Modified-Since"),
+    )
 )]
 #[get("/snapshots")]
 pub async fn list_snapshots(
-    _caller: Authorized<AnyRole>,
+    caller: Authorized<AnyRole>,
     state: web::Data<AppState>,
-) -> Result<web::Json<Vec<SnapshotSummary>>, AppError> {
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    // Storing a snapshot changes no figure and is no data version: the list's question
+    // names their number and the newest.
+    let newest = state.db(|conn| Ok(db::snapshots::newest(conn)?)).await?;
+    let asked = format!("snapshots {newest:?}");
+    let validators =
+        match conditional::at_data_version(&state, &request, &caller.principal, &asked).await? {
+            Conditional::NotModified(response) => return Ok(response),
+            Conditional::Answer(validators) => validators,
+        };
     let rows = state.db(|conn| Ok(db::snapshots::list(conn)?)).await?;
-    Ok(web::Json(rows.iter().map(SnapshotSummary::from).collect()))
+    let summaries: Vec<SnapshotSummary> = rows.iter().map(SnapshotSummary::from).collect();
+    Ok(validators.send(HttpResponse::Ok().json(summaries)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -86,9 +109,19 @@ pub struct SnapshotParams {
 #[utoipa::path(
     tag = "snapshots",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Snapshot id"), SnapshotParams),
+    params(
+        ("id" = String, Path, description = "Snapshot id"),
+        SnapshotParams,
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if it is the same snapshot and format"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304, a snapshot never changes"),
+    ),
     responses(
-        (status = 200, description = "The snapshot", content((Snapshot = "application/json"), (inline(crate::api::formats::Binary) = "text/csv"))),
+        (status = 200, description = "The snapshot", headers(
+            ("ETag" = String, description = "The snapshot's digest and the format"),
+            ("Last-Modified" = String, description = "When it was stored"),
+            ("Cache-Control" = String, description = "`private, max-age=31536000, immutable`: it never changes"),
+        ), content((Snapshot = "application/json"), (inline(crate::api::formats::Binary) = "text/csv"))),
+        (status = 304, description = "Not modified: the client's copy is this snapshot"),
         (status = 404, description = "No such snapshot", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -102,6 +135,17 @@ pub async fn get_snapshot(
 ) -> Result<HttpResponse, AppError> {
     let csv = wants_csv(params.format.as_deref(), &request)?;
     let id = id.into_inner();
+    let asked = id.clone();
+    let (sha256, created_at) = state
+        .db(move |conn| Ok(db::snapshots::identity(conn, &asked)?))
+        .await?
+        .ok_or_else(|| AppError::NotFound("no such snapshot".into()))?;
+    // A snapshot never changes: its digest names its figures.
+    let identity = format!("snapshot {id} {sha256} csv={csv}");
+    let validators = match conditional::immutable(&request, &identity, created_at) {
+        Conditional::NotModified(response) => return Ok(response),
+        Conditional::Answer(validators) => validators,
+    };
     let row = state
         .db(move |conn| Ok(db::snapshots::find(conn, &id)?))
         .await?
@@ -110,12 +154,12 @@ pub async fn get_snapshot(
         .map_err(|e| AppError::Internal(format!("stored figures: {e}")))?;
     if csv {
         let name = format!("snapshot_{}", row.id);
-        return Ok(csv_attachment(&name, figures_csv(&figures)?));
+        return Ok(validators.send(csv_attachment(&name, figures_csv(&figures)?)));
     }
-    Ok(HttpResponse::Ok().json(Snapshot {
+    Ok(validators.send(HttpResponse::Ok().json(Snapshot {
         summary: SnapshotSummary::from(&row),
         figures,
-    }))
+    })))
 }
 
 /// One line per indicator, measure (`per`) and region, then its national line.

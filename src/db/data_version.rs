@@ -108,3 +108,23 @@ pub fn stamps(
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// The current version, its stamp and the stamp of the version before it (the start of
+/// time when there is none): what a conditional request is judged by.
+pub struct Validators {
+    pub version: i64,
+    pub stamp: NaiveDateTime,
+    pub previous_stamp: NaiveDateTime,
+}
+
+/// The validators of the committed data, read without computing anything.
+pub fn validators(conn: &mut DbConnection) -> QueryResult<Validators> {
+    let version = current(conn)?;
+    let stamped = stamps(conn, &[version, version - 1])?;
+    let stamp_of = |v: i64| stamped.get(&v).copied().unwrap_or_default();
+    Ok(Validators {
+        version,
+        stamp: stamp_of(version),
+        previous_stamp: stamp_of(version - 1),
+    })
+}

@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 mod binds;
+pub mod changes;
 pub mod completeness;
 pub mod data_version;
 pub mod history;
@@ -130,6 +131,8 @@ pub fn run_migrations(
 pub struct Write {
     pub version: i64,
     changed: bool,
+    /// How many changes the transaction recorded in the change feed (`changes::record`).
+    recorded: i64,
 }
 
 impl Write {
@@ -160,6 +163,7 @@ where
         let mut write = Write {
             version: data_version::begin_write(conn)?,
             changed: false,
+            recorded: 0,
         };
         let value = f(conn, &mut write)?;
         if write.changed {

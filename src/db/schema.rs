@@ -310,6 +310,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    changes (version, seq) {
+        version -> BigInt,
+        seq -> BigInt,
+        kind -> Text,
+        action -> Text,
+        region -> Nullable<Text>,
+        project_ref -> Nullable<Text>,
+        indicator -> Nullable<Text>,
+        period -> Nullable<Text>,
+        item -> Nullable<Text>,
+        changed_by -> Text,
+    }
+}
+
 diesel::joinable!(idempotency_keys -> submissions (submission_id));
 diesel::joinable!(project_codes -> projects (project_id));
 diesel::joinable!(project_indicators -> projects (project_id));
@@ -352,4 +367,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicator_history,
     reports,
     report_events,
+    changes,
 );

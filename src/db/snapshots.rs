@@ -53,3 +53,25 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SnapshotRow
         .first(conn)
         .optional()
 }
+
+/// A snapshot's digest and when it was stored, without its figures: what names it for a
+/// conditional request.
+pub fn identity(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, NaiveDateTime)>> {
+    snapshots::table
+        .find(id)
+        .select((snapshots::sha256, snapshots::created_at))
+        .first(conn)
+        .optional()
+}
+
+/// How many snapshots there are and the id of the newest: snapshots are only ever added, so
+/// this names the list.
+pub fn newest(conn: &mut DbConnection) -> QueryResult<(i64, Option<String>)> {
+    let count: i64 = snapshots::table.count().get_result(conn)?;
+    let newest = snapshots::table
+        .order((snapshots::created_at.desc(), snapshots::id))
+        .select(snapshots::id)
+        .first(conn)
+        .optional()?;
+    Ok((count, newest))
+}

@@ -10,6 +10,7 @@ use super::narratives::{NarrativeRevisionRow, NarrativeRow};
 use super::schema::{idempotency_keys, submissions};
 use super::values::{EntityRow, RevisionRow, ValueRow};
 use super::{DbConnection, history, indicators, narratives, periods, projects, reference, values};
+use crate::domain::change::{self as feed, ChangeKind};
 use crate::domain::indicator::Aggregation;
 use crate::domain::period::{Closing, PeriodId};
 use crate::domain::report::ReportState;
@@ -175,11 +176,13 @@ pub struct Writer<'a> {
     pub version: i64,
 }
 
-/// What storing a submission did (or, in a dry run, would do), and the half-years whose
-/// figures it changed (`touches`).
+/// What storing a submission did (or, in a dry run, would do), the half-years whose
+/// figures it changed (`touches`), and for the change feed what it wrote (nothing in a dry
+/// run).
 pub struct Applied {
     pub outcome: Outcome,
     pub touched: BTreeSet<PeriodId>,
+    pub changes: Vec<feed::Change>,
 }
 
 /// Stores (or, with `writer` None, only counts) a checked submission to `region`.
@@ -192,6 +195,7 @@ pub fn apply(
 ) -> QueryResult<Applied> {
     let mut outcome = Outcome::default();
     let mut touched = BTreeSet::new();
+    let mut changes = Vec::new();
     let mut ids: HashMap<String, i64> = region_projects
         .iter()
         .map(|(r, (id, _, _))| (r.clone(), *id))
@@ -210,6 +214,9 @@ pub fn apply(
         outcome.projects.count(change);
         touched.extend(project_touches(stored.map(|s| &s.record), record).half_years);
         if let Some(writer) = writer {
+            if change != Change::Unchanged {
+                changes.extend(feed::of_project(region, stored.map(|s| &s.record), record));
+            }
             match (change, stored) {
                 (Change::Created, _) => {
                     let id = projects::insert(conn, region, record, writer)?;
@@ -222,16 +229,51 @@ pub fn apply(
             }
         }
     }
+    let written = Written {
+        region,
+        ids: &ids,
+        writer,
+    };
     outcome.values = apply_values(
         conn,
         &checked.values,
         checked.keeps_stored_comments,
-        &ids,
-        writer,
+        &written,
         &mut touched,
+        &mut changes,
     )?;
-    outcome.narratives = apply_narratives(conn, &checked.narratives, &ids, writer, &mut touched)?;
-    Ok(Applied { outcome, touched })
+    outcome.narratives = apply_narratives(
+        conn,
+        &checked.narratives,
+        &written,
+        &mut touched,
+        &mut changes,
+    )?;
+    Ok(Applied {
+        outcome,
+        touched,
+        changes,
+    })
+}
+
+/// Where items are written: the region, its projects' ids by ref, and who writes (none in
+/// a dry run).
+struct Written<'a> {
+    region: &'a str,
+    ids: &'a HashMap<String, i64>,
+    writer: Option<&'a Writer<'a>>,
+}
+
+/// The feed's record of an item `change`d (created or updated) by a write.
+fn item_change(kind: ChangeKind, change: Change, region: &str, project_ref: &str) -> feed::Change {
+    let action = if change == Change::Created {
+        "created"
+    } else {
+        "updated"
+    };
+    feed::Change::new(kind, action)
+        .region(region)
+        .project(project_ref)
 }
 
 /// The ids of the projects that `refs` name and that exist.
@@ -356,10 +398,11 @@ fn apply_values(
     conn: &mut DbConnection,
     records: &[ValueRecord],
     keeps_stored_comments: bool,
-    ids: &HashMap<String, i64>,
-    writer: Option<&Writer<'_>>,
+    written: &Written<'_>,
     touched: &mut BTreeSet<PeriodId>,
+    changes: &mut Vec<feed::Change>,
 ) -> QueryResult<Counts> {
+    let (ids, writer) = (written.ids, written.writer);
     let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|v| v.project_ref.as_str()), ids);
     let stored = values::load_for_projects(conn, &project_ids)?;
@@ -391,6 +434,16 @@ fn apply_values(
         if change == Change::Unchanged {
             continue;
         }
+        changes.push(
+            item_change(
+                ChangeKind::Value,
+                change,
+                written.region,
+                &record.project_ref,
+            )
+            .indicator(record.indicator.as_str())
+            .period(record.period.as_str()),
+        );
         let row = ValueRow {
             project_id,
             indicator: record.indicator.clone(),
@@ -447,10 +500,11 @@ fn apply_values(
 fn apply_narratives(
     conn: &mut DbConnection,
     records: &[NarrativeRecord],
-    ids: &HashMap<String, i64>,
-    writer: Option<&Writer<'_>>,
+    written: &Written<'_>,
     touched: &mut BTreeSet<PeriodId>,
+    changes: &mut Vec<feed::Change>,
 ) -> QueryResult<Counts> {
+    let (ids, writer) = (written.ids, written.writer);
     let mut counts = Counts::default();
     let project_ids = ids_of(records.iter().map(|n| n.project_ref.as_str()), ids);
     let stored = narratives::load_for_projects(conn, &project_ids)?;
@@ -483,6 +537,15 @@ fn apply_narratives(
             submission_id: writer.submission_id.map(str::to_string),
         };
         if change != Change::Unchanged {
+            changes.push(
+                item_change(
+                    ChangeKind::Narrative,
+                    change,
+                    written.region,
+                    &record.project_ref,
+                )
+                .period(record.period.as_str()),
+            );
             revisions.push(NarrativeRevisionRow {
                 project_id,
                 period: record.period.clone(),

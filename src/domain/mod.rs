@@ -1,6 +1,7 @@
 //! Pure types and rules of the follow-up domain. Nothing here does I/O.
 
 pub mod aggregate;
+pub mod change;
 pub mod clock;
 pub mod codes;
 pub mod completeness;

@@ -3,6 +3,7 @@
 //! through `db` and applies the rules of `domain`.
 
 pub mod aggregates;
+pub mod changes;
 pub mod completeness;
 pub mod demo_data;
 pub mod reports;

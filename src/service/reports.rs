@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::auth::{Principal, Role};
 use crate::db::reports::{EventRow, StoredState};
 use crate::db::{self, DbConnection, Write};
+use crate::domain::change::{Change, ChangeKind};
 use crate::domain::codes::RegionCode;
 use crate::domain::completeness::ProjectNeeds;
 use crate::domain::period::PeriodId;
@@ -322,7 +323,14 @@ pub fn transition(
         changed_at: crate::domain::now(),
     };
     db::reports::append_event(conn, &event)?;
-    write.changed();
+    db::changes::record(
+        conn,
+        write,
+        &principal.subject,
+        &[Change::new(ChangeKind::Report, transition.as_str())
+            .region(region.as_str())
+            .period(period)],
+    )?;
     tracing::info!(
         region = %region,
         period,
@@ -340,7 +348,7 @@ pub fn transition(
 /// there. Nothing for other writers.
 pub fn mark_admin_change(
     conn: &mut DbConnection,
-    write: &Write,
+    write: &mut Write,
     region: &RegionCode,
     principal: &Principal,
     touched: &BTreeSet<PeriodId>,
@@ -373,6 +381,14 @@ pub fn mark_admin_change(
                 version: write.version,
                 changed_at: crate::domain::now(),
             },
+        )?;
+        db::changes::record(
+            conn,
+            write,
+            &principal.subject,
+            &[Change::new(ChangeKind::Report, "admin_change")
+                .region(region.as_str())
+                .period(half_year.to_string())],
         )?;
     }
     Ok(())

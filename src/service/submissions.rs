@@ -296,6 +296,7 @@ fn apply(
     if applied.outcome.changed_anything() {
         write.changed();
     }
+    db::changes::record(conn, write, writer.subject, &applied.changes)?;
     Ok(applied)
 }
 

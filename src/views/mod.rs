@@ -3,6 +3,7 @@
 //! request parsing so that every layer can name them without importing the layer above.
 
 pub mod aggregates;
+pub mod changes;
 pub mod completeness;
 pub mod reports;
 pub mod snapshots;
