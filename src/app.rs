@@ -315,6 +315,10 @@ pub fn build_app(
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let bind = state.config.bind;
     let state = web::Data::new(state);
+    // Loaded beside the server rather than before it: questions asked meanwhile wait for it
+    // (or, off or over its cap, are computed in SQL).
+    let loading = state.clone();
+    std::thread::spawn(move || loading.load_aggregate_index());
     tracing::info!(%bind, "serving; get a token with `uppfoljning token --role admin`");
     actix_web::HttpServer::new(move || build_app(state.clone()))
         // A client that closes its connection gives up its request: the handler is dropped

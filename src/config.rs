@@ -87,6 +87,9 @@ pub struct Config {
     pub jwt_max_lifetime_seconds: u64,
     /// The bytes of kept aggregate answers (as serialised JSON); 0 keeps none.
     pub kept_answers_bytes: u64,
+    /// The most bytes the in-memory aggregate index may hold (`aggregate_index`); past it
+    /// aggregates are computed in SQL. 0 keeps no index.
+    pub aggregate_index_bytes: u64,
     /// Requests arrive over TLS (through a proxy that ends it): answers carry HSTS.
     pub behind_tls_proxy: bool,
     /// For tests only: sets this instance's clock this many seconds off, to show that no
@@ -105,6 +108,8 @@ pub const DEFAULT_JWT_MAX_LIFETIME_SECONDS: u64 = 90 * 24 * 3600;
 /// Room for some hundred large answers; their memory is a few times their JSON.
 pub const DEFAULT_KEPT_ANSWERS_BYTES: u64 = 64 * 1024 * 1024;
 /// Room for a whole regional portfolio: 100,000 values of about 200 bytes each, and more.
+/// About fifteen million values (some fifty bytes each).
+pub const DEFAULT_AGGREGATE_INDEX_BYTES: u64 = 768 * 1024 * 1024;
 pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
 /// An aggregate's table (rows by columns) or JSON-stat cube: some 30 MB of JSON.
 pub const DEFAULT_MAX_ANSWER_CELLS: usize = 1_000_000;
@@ -210,6 +215,12 @@ impl Config {
                 get("KEPT_ANSWERS_BYTES"),
                 "KEPT_ANSWERS_BYTES",
                 DEFAULT_KEPT_ANSWERS_BYTES,
+                0..=1 << 40,
+            )?,
+            aggregate_index_bytes: parse_number(
+                get("AGGREGATE_INDEX_BYTES"),
+                "AGGREGATE_INDEX_BYTES",
+                DEFAULT_AGGREGATE_INDEX_BYTES,
                 0..=1 << 40,
             )?,
             behind_tls_proxy: parse_flag(get("BEHIND_TLS_PROXY"), "BEHIND_TLS_PROXY")?,

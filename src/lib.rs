@@ -4,6 +4,7 @@
 //! `views` (what it answers), `db` (storage) and `domain` (the rules). ARCHITECTURE.md is
 //! the map.
 
+pub mod aggregate_index;
 pub mod answer_cache;
 pub mod api;
 pub mod app;

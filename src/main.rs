@@ -175,7 +175,8 @@ fn run(command: Command) -> Result<(), String> {
             let state = open_state()?;
             let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
             let working = spinner(format!("computing the figures of {period}"));
-            let row = snapshots::create(&mut conn, &request, "cli").map_err(|e| describe(&e))?;
+            let row =
+                snapshots::create(&mut conn, &request, "cli", None).map_err(|e| describe(&e))?;
             working.finish_and_clear();
             let summary = serde_json::to_string_pretty(&SnapshotSummary::from(&row))
                 .map_err(|e| e.to_string())?;

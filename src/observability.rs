@@ -79,3 +79,11 @@ pub fn record_kept_answers(bytes: u64) {
 pub fn record_computations_cancelled(count: u64) {
     metrics::counter!("computations_cancelled_total").absolute(count);
 }
+
+/// What the aggregate index holds now, set when the metrics are read: its bytes and values,
+/// and `aggregate_index_over_cap` 1 when it passed its cap and SQL answers instead.
+pub fn record_aggregate_index(status: crate::aggregate_index::Status) {
+    metrics::gauge!("aggregate_index_bytes").set(status.bytes as f64);
+    metrics::gauge!("aggregate_index_values").set(status.values as f64);
+    metrics::gauge!("aggregate_index_over_cap").set(if status.over_cap { 1.0 } else { 0.0 });
+}

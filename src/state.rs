@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::web;
 use tokio::sync::Semaphore;
 
+use crate::aggregate_index::AggregateIndex;
 use crate::answer_cache::AnswerCache;
 use crate::auth::{Principal, TokenKeys};
 use crate::config::{Config, ConfigError, DatabaseUrl};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
     /// Aggregate answers, kept until the data changes, up to `KEPT_ANSWERS_BYTES`.
     pub answers: AnswerCache<Aggregate>,
+    /// The aggregation facts in memory, at most `AGGREGATE_INDEX_BYTES`.
+    pub aggregate_index: Arc<AggregateIndex>,
     /// One connection of its own for readiness, so that a probe never waits behind data work.
     probe: DbPool,
     /// One per pooled connection but the writer's: the reads that may use the database at
@@ -126,6 +129,7 @@ impl AppState {
             keys,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(config.kept_answers_bytes),
+            aggregate_index: Arc::new(AggregateIndex::new(config.aggregate_index_bytes)),
             probe,
             db_permits: Semaphore::new(reading_places),
             computation_permits: Semaphore::new(computations),
@@ -138,6 +142,25 @@ impl AppState {
             storage_fault: Mutex::new(None),
             config,
         })
+    }
+
+    /// Loads the aggregate index at the current data version, so that the first question
+    /// finds it; a failure is logged, and the first question tries again.
+    pub fn load_aggregate_index(&self) {
+        let loaded = self
+            .pool
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                db::read_transaction(&mut conn, |conn| {
+                    let version = db::data_version::current(conn)?;
+                    self.aggregate_index.at(conn, version).map(|_| ())
+                })
+                .map_err(|e: diesel::result::Error| e.to_string())
+            });
+        if let Err(error) = loaded {
+            tracing::warn!(%error, "the aggregate index was not loaded at start-up");
+        }
     }
 
     /// Admits a submission body of `declared` bytes (`Content-Length`; unknown counts as the

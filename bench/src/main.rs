@@ -424,6 +424,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             .execute(conn)
             .map_err(|e| e.to_string())?;
     }
+    let mut floors = Vec::new();
     // Each question twice: as answered again between writes (the answer kept since the
     // last write), and recomputed from the stored values (`Cache-Control: no-cache`), the
     // cost of the first question after every write.
@@ -459,6 +460,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         let recomputed = time((args.repeat / 5).max(10), || ask(true).map(drop))?;
         let floor = time(args.repeat, || load_floor().map(drop))?;
         let floor_p50 = percentile(&floor, 0.5);
+        floors.push(floor_p50);
         for (times, how) in [(&kept, "kept"), (&recomputed, "recomputed")] {
             for (label, p) in [("p50", 0.50), ("p95", 0.95), ("p99", 0.99)] {
                 figure(
@@ -493,6 +495,7 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         peak_memory_mb(server.0.id()),
         "MB",
     );
+    after_a_write(args, backend, size, &served, &portfolio, &floors)?;
     // Throughput with concurrent clients, answers kept and recomputed.
     for recompute in [false, true] {
         let how = if recompute { "recomputed" } else { "kept" };
@@ -525,7 +528,214 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         peak_memory_mb(server.0.id()),
         "MB",
     );
+    // With a writer submitting 10,000 changed values every second: every answer is the
+    // first after some write.
+    let writes = changed_values(&portfolio, 10_000);
+    let stop = AtomicBool::new(false);
+    let (written, (requests, errors)) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut written = 0;
+            let mut round = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let (region, chunk) = shifted(&writes, round);
+                if submit(region, &chunk).is_ok() {
+                    written += chunk.values.len();
+                }
+                round += 1;
+                std::thread::sleep(Duration::from_secs(1).saturating_sub(started.elapsed()));
+            }
+            written
+        });
+        let measured = throughput(
+            base,
+            national,
+            args.clients,
+            Duration::from_secs(args.seconds),
+            false,
+        );
+        stop.store(true, Ordering::Relaxed);
+        (writer.join().unwrap_or(0), measured)
+    });
+    figure(
+        backend,
+        size,
+        &format!(
+            "aggregates with {} clients and a writer of 10,000 values/s",
+            args.clients
+        ),
+        requests as f64 / args.seconds as f64,
+        "requests/s",
+    );
+    figure(
+        backend,
+        size,
+        "errors under load with the writer",
+        errors as f64,
+        "errors",
+    );
+    figure(
+        backend,
+        size,
+        "values the writer stored meanwhile",
+        written as f64 / args.seconds as f64,
+        "values/s",
+    );
+    figure(
+        backend,
+        size,
+        "server peak resident memory with the writer",
+        peak_memory_mb(server.0.id()),
+        "MB",
+    );
     Ok(())
+}
+
+/// The first answer after a write, on the server (index) and on a second server on the same
+/// database that computes in SQL (`AGGREGATE_INDEX_BYTES=0`, as before the index); the
+/// index's bytes per value; the start-up of a server with the index to load.
+fn after_a_write(
+    args: &Args,
+    backend: Backend,
+    size: usize,
+    served: &Served,
+    portfolio: &demo::Portfolio,
+    floors: &[f64],
+) -> Result<(), String> {
+    let (base, admin, national) = (&served.base, &served.admin, &served.national);
+    let bytes = metric(base, "aggregate_index_bytes")?;
+    let values = metric(base, "aggregate_index_values")?;
+    figure(backend, size, "aggregate index", bytes / 1e6, "MB");
+    figure(
+        backend,
+        size,
+        "aggregate index per stored value",
+        bytes / values.max(1.0),
+        "bytes",
+    );
+    let sql_port = free_port()?;
+    let _sql = start_server_with(
+        args,
+        &served.database.url,
+        sql_port,
+        &[("AGGREGATE_INDEX_BYTES", "0")],
+    )?;
+    let sql_base = format!("http://127.0.0.1:{sql_port}");
+    wait_ready(&sql_base)?;
+    let one_value = changed_values(portfolio, 1);
+    let agent = agent();
+    let mut round = 0;
+    for ((name, query, _), floor_p50) in queries().iter().zip(floors) {
+        for (server, how) in [(base, "index"), (&sql_base, "SQL")] {
+            let url = format!("{server}/api/v1/aggregates?{query}");
+            // Three to warm up, then timed: the answer alone, the write before it not.
+            let mut times = Vec::new();
+            for i in 0..(args.repeat / 5).max(10) + 3 {
+                round += 1;
+                let (region, chunk) = shifted(&one_value, round);
+                submit(&agent, base, admin, region, &chunk)?;
+                let started = Instant::now();
+                let response = agent
+                    .get(&url)
+                    .header("Authorization", format!("Bearer {national}"))
+                    .call()
+                    .map_err(|e| e.to_string())?;
+                if response.status() != 200 {
+                    return Err(format!("{name}: status {}", response.status()));
+                }
+                if i >= 3 {
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            for (label, p) in [("p50", 0.50), ("p99", 0.99)] {
+                figure(
+                    backend,
+                    size,
+                    &format!("{name}, first after a write ({how}) {label}"),
+                    percentile(&times, p),
+                    "ms",
+                );
+            }
+            figure(
+                backend,
+                size,
+                &format!("{name}, first after a write ({how}) p50 / floor p50"),
+                percentile(&times, 0.5) / floor_p50,
+                "x",
+            );
+        }
+    }
+    // A restart with the whole database to load.
+    let port = free_port()?;
+    let started = Instant::now();
+    let restarted = start_server_with(args, &served.database.url, port, &[])?;
+    let restarted_base = format!("http://127.0.0.1:{port}");
+    wait_ready(&restarted_base)?;
+    figure(
+        backend,
+        size,
+        "start-up: ready",
+        started.elapsed().as_secs_f64(),
+        "s",
+    );
+    while metric(&restarted_base, "aggregate_index_values")? < values {
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err("the restarted server's index was not loaded in 120 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    figure(
+        backend,
+        size,
+        "start-up: index loaded",
+        started.elapsed().as_secs_f64(),
+        "s",
+    );
+    figure(
+        backend,
+        size,
+        "restarted server peak resident memory (index loaded)",
+        peak_memory_mb(restarted.0.id()),
+        "MB",
+    );
+    Ok(())
+}
+
+/// Values of the portfolio without parts or enterprises, by region, `per_chunk` at most in
+/// a submission: each round of writes changes them.
+fn changed_values(portfolio: &demo::Portfolio, per_chunk: usize) -> Vec<(String, SubmissionInput)> {
+    portfolio
+        .iter()
+        .map(|(region, submission)| {
+            let values = submission
+                .values
+                .iter()
+                .filter(|v| v.by_sex.is_none() && v.entities.is_none() && v.value.is_some())
+                .take(per_chunk)
+                .cloned()
+                .collect();
+            (
+                region.clone(),
+                SubmissionInput {
+                    values,
+                    ..SubmissionInput::default()
+                },
+            )
+        })
+        .collect()
+}
+
+/// Round `round` of writes: one region's values, each moved by the round.
+fn shifted(writes: &[(String, SubmissionInput)], round: usize) -> (&String, SubmissionInput) {
+    let (region, chunk) = &writes[round % writes.len()];
+    let mut chunk = chunk.clone();
+    for value in &mut chunk.values {
+        value.value = value
+            .value
+            .map(|v| v + rust_decimal::Decimal::from(round as u64 % 1000 + 1));
+    }
+    (region, chunk)
 }
 
 /// The service on a fresh database with the demo's half-years open, and its tokens. The
@@ -925,6 +1135,7 @@ fn config(url: &DatabaseUrl) -> Config {
         metrics_token: None,
         jwt_max_lifetime_seconds: uppfoljning::config::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
         kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
+        aggregate_index_bytes: uppfoljning::config::DEFAULT_AGGREGATE_INDEX_BYTES,
         behind_tls_proxy: false,
         clock_offset_seconds: 0,
     }
@@ -951,6 +1162,16 @@ impl Drop for Server {
 }
 
 fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Server, String> {
+    start_server_with(args, url, port, &[])
+}
+
+/// The service with these settings beside the benchmark's own.
+fn start_server_with(
+    args: &Args,
+    url: &DatabaseUrl,
+    port: u16,
+    settings: &[(&str, &str)],
+) -> Result<Server, String> {
     let database = match url {
         DatabaseUrl::Postgres(url) => url.clone(),
         DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
@@ -963,6 +1184,7 @@ fn start_server(args: &Args, url: &DatabaseUrl, port: u16) -> Result<Server, Str
         .env("RUST_LOG", "warn")
         .env("RATE_LIMIT_PER_SECOND", "0")
         .env("METRICS_TOKEN", METRICS_TOKEN)
+        .envs(settings.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -65,6 +65,7 @@ pub async fn metrics(
     crate::observability::record_pool(pool.connections, pool.idle_connections);
     crate::observability::record_kept_answers(state.answers.weighted_size());
     crate::observability::record_computations_cancelled(state.computations_cancelled());
+    crate::observability::record_aggregate_index(state.aggregate_index.status());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::observability::handle().render()))

@@ -52,9 +52,10 @@ pub async fn create_snapshot(
     let mut request = snapshots::check(&input.period, &input.label, input.as_of.as_deref())?;
     request.basis = input.reports.unwrap_or(ReportBasis::All);
     let subject = caller.principal.subject.clone();
+    let index = std::sync::Arc::clone(&state.aggregate_index);
     let row = state
         .compute(&caller.principal, move |conn| {
-            snapshots::create(conn, &request, &subject)
+            snapshots::create(conn, &request, &subject, Some(&index))
         })
         .await?;
     Ok((web::Json(SnapshotSummary::from(&row)), StatusCode::CREATED))

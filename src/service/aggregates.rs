@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
+use crate::aggregate_index::{AggregateIndex, Reading};
 use crate::auth::Principal;
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::indicators::Definition;
@@ -47,23 +48,98 @@ pub struct AggregateRequest {
 
 /// Answers an aggregate question from one consistent state of the database: with `as_of`,
 /// as the data stood at the last version committed by then.
-pub fn answer(conn: &mut DbConnection, request: &AggregateRequest) -> Result<Aggregate, AppError> {
+pub fn answer(
+    conn: &mut DbConnection,
+    request: &AggregateRequest,
+    index: Option<&AggregateIndex>,
+) -> Result<Aggregate, AppError> {
     db::read_transaction(conn, |conn| {
         let version = match request.as_of {
             Some(time) => Some(db::data_version::as_of(conn, time.naive_utc())?),
             None => None,
         };
-        answer_at(conn, request, version)
+        answer_at(conn, request, version, index)
     })
+}
+
+/// Where an answer's facts come from: the database's queries, or the in-memory index at
+/// the data version the read transaction sees. Both give the same domain inputs.
+enum Source<'a> {
+    Database,
+    Index(Reading<'a>),
+}
+
+impl Source<'_> {
+    fn memberships(
+        &self,
+        conn: &mut DbConnection,
+        filter: &ProjectFilter,
+        group_by: &[GroupBy],
+        buckets: &[PeriodId],
+        target_indicator: &str,
+        field: Option<ProjectField>,
+    ) -> QueryResult<Vec<Membership>> {
+        match self {
+            Source::Database => db::aggregates::memberships(
+                conn,
+                filter,
+                group_by,
+                buckets,
+                target_indicator,
+                field,
+            ),
+            Source::Index(index) => {
+                Ok(index.memberships(filter, group_by, buckets, target_indicator, field))
+            }
+        }
+    }
+
+    fn tallies(
+        &self,
+        conn: &mut DbConnection,
+        filter: &ProjectFilter,
+        group_by: &[GroupBy],
+        of: TallyOf<'_>,
+        half_years: &[PeriodId],
+        by_year: bool,
+    ) -> QueryResult<Vec<Tally>> {
+        match self {
+            Source::Database => {
+                db::aggregates::tallies(conn, filter, group_by, of, half_years, by_year)
+            }
+            Source::Index(index) => Ok(index.tallies(filter, group_by, of, half_years, by_year)),
+        }
+    }
+
+    fn values(
+        &self,
+        conn: &mut DbConnection,
+        filter: &ProjectFilter,
+        group_by: &[GroupBy],
+        indicator: &str,
+        half_years: &[PeriodId],
+        with_entities: bool,
+    ) -> QueryResult<Vec<ValueFact>> {
+        match self {
+            Source::Database => {
+                db::aggregates::values(conn, filter, group_by, indicator, half_years, with_entities)
+            }
+            Source::Index(index) => {
+                Ok(index.values(filter, group_by, indicator, half_years, with_entities))
+            }
+        }
+    }
 }
 
 /// Answers an aggregate question with the data as it is (`version` None) or as it stood at
 /// a data version: projects, plans, values and the catalogue alike. Run it in a read
-/// transaction.
+/// transaction. The facts come from `index` when it is given and the data asked for is the
+/// current data (the index holds only that); otherwise from SQL.
 pub fn answer_at(
     conn: &mut DbConnection,
     request: &AggregateRequest,
     version: Option<i64>,
+    index: Option<&AggregateIndex>,
 ) -> Result<Aggregate, AppError> {
     let Some(indicator) = db::indicators::definition_at(conn, &request.indicator, version)? else {
         return Err(AppError::invalid(
@@ -94,12 +170,22 @@ pub fn answer_at(
     }
     // A live answer is as of the instant its data version was stamped: asked again as of that
     // instant, on any instance, the question gives these figures.
+    let current = db::data_version::current(conn)?;
     let as_of = match request.as_of {
         Some(as_of) => as_of,
-        None => {
-            let current = db::data_version::current(conn)?;
-            db::data_version::committed_at(conn, current)?.and_utc()
+        None => db::data_version::committed_at(conn, current)?.and_utc(),
+    };
+    let reading = match index {
+        Some(index) if version.is_none_or(|version| version == current) => {
+            index.at(conn, current)?
         }
+        _ => None,
+    };
+    // The index holds the current data only: asked at the current version, it counts
+    // exactly what SQL counts, and is not told apart from it.
+    let (source, version) = match reading {
+        Some(reading) => (Source::Index(reading), None),
+        None => (Source::Database, version),
     };
     let (reports, accepted) = report_states(conn, request, version)?;
     let mut filter = project_filter(request, version);
@@ -107,7 +193,7 @@ pub fn answer_at(
         filter.accepted_reports = Some(accepted);
     }
     let buckets = request.span.buckets();
-    let members = db::aggregates::memberships(
+    let members = source.memberships(
         conn,
         &filter,
         &request.group_by,
@@ -141,7 +227,8 @@ pub fn answer_at(
             granted: members.iter().map(|m| m.granted).sum(),
         }
     } else {
-        db::aggregates::memberships(conn, &filter, &[], &buckets, &indicator.code, field)?
+        source
+            .memberships(conn, &filter, &[], &buckets, &indicator.code, field)?
             .pop()
             .ok_or_else(|| AppError::Internal("no national count".into()))?
     };
@@ -167,7 +254,7 @@ pub fn answer_at(
         Some(of) if version.is_none() && question.can_be_tallied() => {
             let (half_years, by_year) = (&request.span.half_years, request.span.by_year);
             let mut tally = |group_by: &[GroupBy], of: TallyOf<'_>| {
-                db::aggregates::tallies(conn, &filter, group_by, of, half_years, by_year)
+                source.tallies(conn, &filter, group_by, of, half_years, by_year)
             };
             // Without grouping the one group is the nation; where every project is in one
             // group, sums and ratios of the nation are the groups' added up. Distinct
@@ -201,7 +288,7 @@ pub fn answer_at(
         }
         _ => {
             let load = |conn: &mut DbConnection, code: &str| -> Result<Vec<ValueFact>, AppError> {
-                Ok(db::aggregates::values(
+                Ok(source.values(
                     conn,
                     &filter,
                     &request.group_by,
@@ -468,8 +555,9 @@ pub async fn kept_or_answered(
         Some(kept) => Ok(Aggregate::clone(&kept)),
         None => {
             let asked = question.clone();
+            let index = Arc::clone(&state.aggregate_index);
             let computed = state
-                .compute(caller, move |conn| answer(conn, &asked))
+                .compute(caller, move |conn| answer(conn, &asked, Some(&index)))
                 .await?;
             state.answers.put(version, key, Arc::new(computed.clone()));
             Ok(computed)

@@ -4,6 +4,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::aggregate_index::AggregateIndex;
 use crate::db::snapshots::SnapshotRow;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::question::{GroupBy, Per};
@@ -72,6 +73,7 @@ fn figures(
     request: &SnapshotRequest,
     as_of: DateTime<Utc>,
     version: i64,
+    index: Option<&AggregateIndex>,
 ) -> Result<String, AppError> {
     let (period, span, basis) = (&request.period, &request.span, request.basis);
     let mut aggregates = Vec::new();
@@ -96,7 +98,7 @@ fn figures(
                 // By region only: 21 rows, within any limit.
                 max_cells: usize::MAX,
             };
-            aggregates.push(answer_at(conn, &request, Some(version))?);
+            aggregates.push(answer_at(conn, &request, Some(version), index)?);
         }
     }
     let figures = serde_json::json!({"period": period, "as_of": as_of, "aggregates": aggregates});
@@ -129,6 +131,7 @@ pub fn create(
     conn: &mut DbConnection,
     request: &SnapshotRequest,
     subject: &str,
+    index: Option<&AggregateIndex>,
 ) -> Result<SnapshotRow, AppError> {
     if let Some(as_of) = request.as_of {
         settle(conn, as_of)?;
@@ -144,7 +147,7 @@ pub fn create(
                 )
             }
         };
-        let figures = figures(conn, request, as_of, version)?;
+        let figures = figures(conn, request, as_of, version, index)?;
         Ok::<_, AppError>((as_of, version, figures))
     })?;
     let row = SnapshotRow {

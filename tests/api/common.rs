@@ -143,6 +143,7 @@ impl TestApp {
             metrics_token: None,
             jwt_max_lifetime_seconds: uppfoljning::config::DEFAULT_JWT_MAX_LIFETIME_SECONDS,
             kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
+            aggregate_index_bytes: uppfoljning::config::DEFAULT_AGGREGATE_INDEX_BYTES,
             behind_tls_proxy: false,
             clock_offset_seconds: 0,
         };

@@ -3,6 +3,7 @@
 mod common;
 
 mod accepted;
+mod aggregate_index;
 mod aggregates;
 mod auth;
 mod bounded_errors;

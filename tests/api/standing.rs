@@ -374,13 +374,13 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
     let mut conn = t.conn();
     let pool = t.state.pool.clone();
     let (first, second) = db::read_transaction(&mut conn, |conn| -> Result<_, AppError> {
-        let first = answer_at(conn, &question, None)?;
+        let first = answer_at(conn, &question, None, Some(&t.state.aggregate_index))?;
         // A write commits between two reads of the same answer.
         let (stored, written) = std::sync::mpsc::channel();
         let writer = slow_write(pool, 9, stored, std::time::Duration::ZERO);
         written.recv().unwrap();
         writer.join().unwrap();
-        let second = answer_at(conn, &question, None)?;
+        let second = answer_at(conn, &question, None, Some(&t.state.aggregate_index))?;
         Ok((first, second))
     })
     .unwrap();
@@ -389,7 +389,13 @@ async fn an_answer_reads_one_state_while_a_write_commits(backend: Backend) {
         "one state per read"
     );
     assert_eq!(first.national.value, second.national.value);
-    let afterwards = answer_at(&mut t.conn(), &question, None).unwrap();
+    let afterwards = answer_at(
+        &mut t.conn(),
+        &question,
+        None,
+        Some(&t.state.aggregate_index),
+    )
+    .unwrap();
     assert_ne!(
         afterwards.national.value, first.national.value,
         "committed since"
