@@ -79,3 +79,10 @@ pub fn record_kept_answers(bytes: u64) {
 pub fn record_computations_cancelled(count: u64) {
     metrics::counter!("computations_cancelled_total").absolute(count);
 }
+
+/// One sign-in with the identity provider, refused sign-in or sign-out: `outcome` is
+/// `signed_in`, `refused` or `signed_out`, `reason` why a sign-in was refused (or the role
+/// signed in or out), from a fixed list, so that no claim's text becomes a label.
+pub fn record_sign_in(outcome: &'static str, reason: &'static str) {
+    metrics::counter!("sign_ins_total", "outcome" => outcome, "reason" => reason).increment(1);
+}

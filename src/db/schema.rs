@@ -320,6 +320,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_ins (state_hash) {
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        issuer -> Text,
+        subject -> Text,
+        person -> Text,
+        role -> Text,
+        region -> Nullable<Text>,
+        id_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(indicator_values -> projects (project_id));
 diesel::joinable!(narratives -> projects (project_id));
 diesel::joinable!(value_revisions -> projects (project_id));
@@ -352,4 +376,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicator_history,
     reports,
     report_events,
+    sign_ins,
+    sessions,
 );

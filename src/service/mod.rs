@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod completeness;
 pub mod demo_data;
 pub mod reports;
+pub mod sign_in;
 pub mod snapshots;
 pub mod submissions;
 pub mod template;

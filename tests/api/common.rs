@@ -145,6 +145,7 @@ impl TestApp {
             kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
             behind_tls_proxy: false,
             clock_offset_seconds: 0,
+            oidc: None,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

@@ -26,6 +26,7 @@ mod queues;
 mod reference;
 mod reports;
 mod rounds;
+mod sign_in;
 mod spreadsheet;
 mod stale_templates;
 pub mod standing;
