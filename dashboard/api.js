@@ -1,7 +1,31 @@
-// The service's API as the dashboard calls it: the token from this tab's sessionStorage as
-// a Bearer header, problem+json errors turned into exceptions carrying the API's message.
+// The service's API as the dashboard calls it, problem+json errors turned into exceptions
+// carrying the API's message. Two ways in, as the service tells (`GET /auth/session`): with
+// an identity provider the browser's session cookie (HttpOnly: no secret in the page) and
+// the session's CSRF token on requests that change data; without one a pasted token from
+// this tab's sessionStorage as a Bearer header.
 
 const TOKEN = "uppfoljning.token";
+
+/// What `GET /auth/session` said: `provider`, `signed_in`, `role`, `region`, `person`,
+/// `csrf_token`.
+let session = { provider: false, signed_in: false };
+
+/// Asks the service which way people sign in, and who is signed in; call before the rest.
+export async function start() {
+  const response = await fetch("/auth/session", { headers: { Accept: "application/json" } });
+  if (response.ok) session = await response.json();
+  return session;
+}
+
+/// Whether people sign in with the organisation's identity provider.
+export function usesProvider() {
+  return session.provider === true;
+}
+
+/// Whether someone is signed in, by either way.
+export function signedIn() {
+  return usesProvider() ? session.signed_in === true : Boolean(token());
+}
 
 export class ApiError extends Error {
   constructor(status, message, problem = null) {
@@ -12,21 +36,36 @@ export class ApiError extends Error {
   }
 }
 
+/// The pasted token; none with an identity provider.
 export function token() {
-  return sessionStorage.getItem(TOKEN);
+  return usesProvider() ? null : sessionStorage.getItem(TOKEN);
 }
 
 export function signIn(value) {
   sessionStorage.setItem(TOKEN, value.trim());
 }
 
+/// Ends the sign-in. With a provider the service ends the session, and the browser goes on
+/// to the provider's sign-out where it offers one.
 export function signOut() {
   sessionStorage.removeItem(TOKEN);
+  if (!usesProvider() || !session.signed_in) return;
+  const csrf = session.csrf_token;
+  session = { provider: true, signed_in: false };
+  fetch("/auth/logout", { method: "POST", headers: { "X-CSRF-Token": csrf } })
+    .then((response) => (response.ok ? response.json() : {}))
+    .then((answer) => {
+      if (answer.logout_url) location.assign(answer.logout_url);
+    })
+    .catch(() => {});
 }
 
-/// Who the token says the caller is: its role and region, read from its payload for the
-/// views (the API decides what the caller may see).
+/// Who the caller is: the session's role, region and person, or what the token's payload
+/// says, for the views (the API decides what the caller may see).
 export function caller() {
+  if (usesProvider()) {
+    return { role: session.role ?? null, region: session.region ?? null, subject: session.person ?? null };
+  }
   try {
     const payload = token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const claims = JSON.parse(atob(payload));
@@ -36,10 +75,17 @@ export function caller() {
   }
 }
 
+/// The headers that say who asks: the session's CSRF token on a request that changes data
+/// (the cookie goes by itself), or the pasted token.
+export function authHeaders(method = "GET") {
+  if (!usesProvider()) return { Authorization: `Bearer ${token()}` };
+  return method === "GET" || method === "HEAD" ? {} : { "X-CSRF-Token": session.csrf_token };
+}
+
 /// One call of the API. `body` is sent as it is (a file) or, if it is an object, as JSON;
 /// `headers` are added (If-Match, Accept-Language, Content-Type).
 async function request(path, { method = "GET", accept = "application/json", headers = {}, body } = {}) {
-  const sent = { Authorization: `Bearer ${token()}`, Accept: accept, ...headers };
+  const sent = { ...authHeaders(method), Accept: accept, ...headers };
   let payload = body;
   if (body !== undefined && !(body instanceof Blob)) {
     sent["Content-Type"] = "application/json";

@@ -215,8 +215,16 @@ function start() {
   }
   $("oversikt-filters").addEventListener("change", () => renderOversikt().catch(failed));
   $("indikator-filters").addEventListener("change", () => renderIndikator().catch(failed));
-  if (api.token()) enter().catch(failed);
-  else showSignIn();
+  $("provider-login").addEventListener("click", () => location.assign("/auth/login"));
+  api
+    .start()
+    .then(() => {
+      $("provider-sign-in").hidden = !api.usesProvider();
+      $("token-sign-in").hidden = api.usesProvider();
+      if (api.signedIn()) enter().catch(failed);
+      else showSignIn();
+    })
+    .catch(failed);
 }
 
 start();

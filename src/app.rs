@@ -201,7 +201,7 @@ fn add_headers(headers: &mut HeaderMap, request_id: &str, page: Page, tls: bool)
     }
 }
 
-/// Requests without a token are limited by the address they come from, as a token's are by
+/// Requests without a token or session are limited by the address they come from, as a token's are by
 /// its caller (`api::access`), so that no one can spend the service's work anonymously:
 /// everything outside the API (documentation, dashboard, metrics, unknown paths), whatever
 /// its headers, and API requests without a token. A load balancer's probes (`GET` or `HEAD`
@@ -213,10 +213,13 @@ async fn limit_unauthenticated(
     let path = request.path();
     let probe = path.starts_with("/health/")
         && (request.method() == Method::GET || request.method() == Method::HEAD);
+    // A session cookie is judged as a token is (`api::access`): by its caller when valid,
+    // by address when not.
     let with_token = path.starts_with("/api/")
-        && request
+        && (request
             .headers()
-            .contains_key(actix_web::http::header::AUTHORIZATION);
+            .contains_key(actix_web::http::header::AUTHORIZATION)
+            || request.cookie(api::access::SESSION_COOKIE).is_some());
     if !probe
         && !with_token
         && let Some(limiter) = request
@@ -305,6 +308,7 @@ pub fn build_app(
         )
         .service(docs_redirect)
         .configure(crate::dashboard::configure)
+        .configure(api::sign_in::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(limit_unauthenticated))
         .wrap(cors(&state_cors_origins))

@@ -63,6 +63,36 @@ pub enum JwtKeySource {
     PublicKeyFile(PathBuf),
 }
 
+/// Sign-in with the organisation's identity provider (OpenID Connect), set by `OIDC_ISSUER`,
+/// `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` and `OIDC_REDIRECT_URL` together.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// The provider's issuer; its discovery document is below it.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// This service's `/auth/callback` as the provider knows it (`https://…/auth/callback`).
+    pub redirect_url: String,
+    /// The claim that holds the roles: a string or an array of strings.
+    pub roles_claim: String,
+    /// The claim that holds the region's län code.
+    pub lan_claim: String,
+    /// The provider's names for roles (groups, app roles) and the role each gives: `region`,
+    /// `national` or `admin`, never `scheduler`. Empty: the names are the roles' own.
+    pub role_map: Vec<(String, String)>,
+    /// A session ends after this many seconds without a request.
+    pub session_idle_seconds: i64,
+    /// A session ends this many seconds after sign-in, used or not.
+    pub session_lifetime_seconds: i64,
+}
+
+/// The roles a person may sign in as; machines (`scheduler`) keep bearer tokens.
+pub const SIGN_IN_ROLES: [&str; 3] = ["region", "national", "admin"];
+/// Half an hour without a request ends a session.
+pub const DEFAULT_SESSION_IDLE_SECONDS: i64 = 30 * 60;
+/// A working day: a session ends ten hours after sign-in.
+pub const DEFAULT_SESSION_LIFETIME_SECONDS: i64 = 10 * 3600;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DatabaseUrl,
@@ -96,6 +126,8 @@ pub struct Config {
     /// `as_of` answer or snapshot rests on an instance's clock (`domain::clock`). Zero in
     /// service.
     pub clock_offset_seconds: i64,
+    /// Sign-in with an identity provider; without one the dashboard takes a pasted token.
+    pub oidc: Option<OidcConfig>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -230,8 +262,84 @@ impl Config {
                 0,
                 -86_400..=86_400,
             )?,
+            oidc: oidc_config(&get)?,
         })
     }
+}
+
+/// The provider's settings: all four required together, or none.
+fn oidc_config(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<OidcConfig>, ConfigError> {
+    let required = [
+        "OIDC_ISSUER",
+        "OIDC_CLIENT_ID",
+        "OIDC_CLIENT_SECRET",
+        "OIDC_REDIRECT_URL",
+    ];
+    let values: Vec<Option<String>> = required.iter().map(|name| get(name)).collect();
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(missing) = required.iter().zip(&values).find(|(_, v)| v.is_none()) {
+        return Err(config_error(
+            missing.0,
+            "OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_REDIRECT_URL are set together",
+        ));
+    }
+    let [issuer, client_id, client_secret, redirect_url] = <[Option<String>; 4]>::try_from(values)
+        .expect("four values")
+        .map(Option::unwrap_or_default);
+    for (variable, url) in [
+        ("OIDC_ISSUER", &issuer),
+        ("OIDC_REDIRECT_URL", &redirect_url),
+    ] {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ') {
+            return Err(config_error(variable, "expected an https:// URL"));
+        }
+    }
+    Ok(Some(OidcConfig {
+        issuer: issuer.trim_end_matches('/').to_string(),
+        client_id,
+        client_secret,
+        redirect_url,
+        roles_claim: get("OIDC_ROLES_CLAIM").unwrap_or_else(|| "roles".into()),
+        lan_claim: get("OIDC_LAN_CLAIM").unwrap_or_else(|| "lan".into()),
+        role_map: role_map(get("OIDC_ROLE_MAP"))?,
+        session_idle_seconds: parse_number(
+            get("SESSION_IDLE_SECONDS"),
+            "SESSION_IDLE_SECONDS",
+            DEFAULT_SESSION_IDLE_SECONDS,
+            60..=7 * 24 * 3600,
+        )?,
+        session_lifetime_seconds: parse_number(
+            get("SESSION_LIFETIME_SECONDS"),
+            "SESSION_LIFETIME_SECONDS",
+            DEFAULT_SESSION_LIFETIME_SECONDS,
+            60..=30 * 24 * 3600,
+        )?,
+    }))
+}
+
+/// `OIDC_ROLE_MAP`: `name=role` pairs separated by commas, such as
+/// `uppf-admin=admin,uppf-analys=national,uppf-region=region`.
+fn role_map(value: Option<String>) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut map = Vec::new();
+    for pair in value.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if pair.is_empty() {
+            continue;
+        }
+        match pair.split_once('=').map(|(n, r)| (n.trim(), r.trim())) {
+            Some((name, role)) if !name.is_empty() && SIGN_IN_ROLES.contains(&role) => {
+                map.push((name.to_string(), role.to_string()));
+            }
+            _ => {
+                return Err(config_error(
+                    "OIDC_ROLE_MAP",
+                    format!("'{pair}' is not name=region, name=national or name=admin"),
+                ));
+            }
+        }
+    }
+    Ok(map)
 }
 
 /// A comma-separated list of origins such as `https://analys.example.se`.
@@ -344,7 +452,21 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_variable() {
-        let cases: [(&[(&str, &str)], &str); 10] = [
+        let cases: [(&[(&str, &str)], &str); 12] = [
+            (
+                &[("OIDC_ISSUER", "https://idp.example.se")],
+                "OIDC_CLIENT_ID",
+            ),
+            (
+                &[
+                    ("OIDC_ISSUER", "https://idp.example.se"),
+                    ("OIDC_CLIENT_ID", "uppfoljning"),
+                    ("OIDC_CLIENT_SECRET", "s"),
+                    ("OIDC_REDIRECT_URL", "https://u.example.se/auth/callback"),
+                    ("OIDC_ROLE_MAP", "drift=scheduler"),
+                ],
+                "OIDC_ROLE_MAP",
+            ),
             (&[("DB_POOL_SIZE", "0")], "DB_POOL_SIZE"),
             (&[("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (&[("BIND", "localhost")], "BIND"),

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod observability;
+pub mod oidc;
 pub mod queues;
 pub mod rate_limit;
 pub mod service;

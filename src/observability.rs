@@ -87,3 +87,10 @@ pub fn record_aggregate_index(status: crate::aggregate_index::Status) {
     metrics::gauge!("aggregate_index_values").set(status.values as f64);
     metrics::gauge!("aggregate_index_over_cap").set(if status.over_cap { 1.0 } else { 0.0 });
 }
+
+/// One sign-in with the identity provider, refused sign-in or sign-out: `outcome` is
+/// `signed_in`, `refused` or `signed_out`, `reason` why a sign-in was refused (or the role
+/// signed in or out), from a fixed list, so that no claim's text becomes a label.
+pub fn record_sign_in(outcome: &'static str, reason: &'static str) {
+    metrics::counter!("sign_ins_total", "outcome" => outcome, "reason" => reason).increment(1);
+}

@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError, DatabaseUrl};
 use crate::db::interrupt::Asking;
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, StorageFault};
+use crate::oidc::Oidc;
 use crate::queues::{BodyBudget, BodyLimits, BodyTicket, Refusal, Share, Shares};
 use crate::rate_limit::RateLimiter;
 use crate::views::aggregates::Aggregate;
@@ -50,6 +51,8 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct AppState {
     pub pool: DbPool,
     pub keys: TokenKeys,
+    /// The organisation's identity provider, when one is configured (`OIDC_ISSUER`).
+    pub oidc: Option<Oidc>,
     pub rate_limiter: Option<RateLimiter>,
     /// Aggregate answers, kept until the data changes, up to `KEPT_ANSWERS_BYTES`.
     pub answers: AnswerCache<Aggregate>,
@@ -119,6 +122,13 @@ impl AppState {
             .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
         tracing::info!(applied, "database migrated");
         let keys = TokenKeys::load(&config)?;
+        let oidc = match &config.oidc {
+            Some(settings) => Some(Oidc::new(settings.clone()).map_err(|problem| ConfigError {
+                variable: "OIDC_ISSUER",
+                problem,
+            })?),
+            None => None,
+        };
         let probe = db::connect_probe(&config.database)
             .map_err(|e| StartupError::Database(format!("cannot connect: {e}")))?;
         let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
@@ -127,6 +137,7 @@ impl AppState {
         Ok(AppState {
             pool,
             keys,
+            oidc,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second),
             answers: AnswerCache::new(config.kept_answers_bytes),
             aggregate_index: Arc::new(AggregateIndex::new(config.aggregate_index_bytes)),

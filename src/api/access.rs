@@ -1,11 +1,11 @@
 //! Role checks. Handlers state who may call them by the extractor they take
 //! (`Authorized<AdminOnly>`, ...); none checks roles by hand.
 
-use std::future::{Ready, ready};
 use std::marker::PhantomData;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
 
 use crate::auth::{Principal, Role};
 use crate::error::AppError;
@@ -24,48 +24,46 @@ pub struct Authorized<A: Access> {
 
 impl<A: Access> FromRequest for Authorized<A> {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(request).and_then(|principal| {
-            A::check(&principal, request)?;
+        let request = request.clone();
+        Box::pin(async move {
+            let principal = authenticate(&request).await?;
+            A::check(&principal, &request)?;
             Ok(Authorized {
                 principal,
                 rule: PhantomData,
             })
-        }))
+        })
     }
 }
 
-fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
+/// The session cookie set at sign-in with the identity provider.
+pub const SESSION_COOKIE: &str = "__Host-uppfoljning-session";
+/// The header that carries a session's CSRF token on a state-changing request.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller, by one of two ways that give the same `Principal`: a bearer token (systems,
+/// and the dashboard without a provider), or the session cookie of a person signed in with
+/// the identity provider. A request with a token is judged by its token alone.
+async fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
-    let header = request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(AppError::Unauthorized(
-            "an Authorization: Bearer token is required",
-        ))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::Unauthorized(
-            "the Authorization header must be 'Bearer <token>'",
-        ))?;
-    let principal = match state.keys.verify(token) {
-        Ok(principal) => principal,
-        Err(refused) => {
-            // Guessing tokens is limited as requests without one are (`app.rs`), by address.
-            if let Some(limiter) = &state.rate_limiter {
-                limiter
-                    .check(&address_of(request), 1)
-                    .map_err(AppError::TooManyRequests)?;
-            }
-            return Err(AppError::Unauthorized(refused));
+    let principal = match (
+        request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION),
+        request.cookie(SESSION_COOKIE),
+        &state.oidc,
+    ) {
+        (Some(header), _, _) => bearer(state, request, header)?,
+        (None, Some(cookie), Some(oidc)) => session(state, oidc, request, cookie.value()).await?,
+        (None, _, _) => {
+            return Err(AppError::Unauthorized(
+                "an Authorization: Bearer token is required",
+            ));
         }
     };
     tracing::Span::current().record("subject", principal.subject.as_str());
@@ -75,6 +73,71 @@ fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
             .map_err(AppError::TooManyRequests)?;
     }
     Ok(principal)
+}
+
+/// Guessing tokens or session ids is limited as requests without one are (`app.rs`), by
+/// address.
+fn limit_guessing(state: &AppState, request: &HttpRequest) -> Result<(), AppError> {
+    if let Some(limiter) = &state.rate_limiter {
+        limiter
+            .check(&address_of(request), 1)
+            .map_err(AppError::TooManyRequests)?;
+    }
+    Ok(())
+}
+
+/// The caller a session cookie names. A request that changes state must carry the
+/// session's CSRF token (`X-CSRF-Token`): the cookie goes with every request the browser
+/// sends, but only the service's own page can read the token (`GET /auth/session`).
+async fn session(
+    state: &AppState,
+    oidc: &crate::oidc::Oidc,
+    request: &HttpRequest,
+    session_id: &str,
+) -> Result<Principal, AppError> {
+    let safe = [Method::GET, Method::HEAD, Method::OPTIONS].contains(request.method());
+    if !safe {
+        let given = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        if !crate::service::sign_in::csrf_matches(session_id, given) {
+            limit_guessing(state, request)?;
+            return Err(AppError::Forbidden(
+                "a request that changes data from a signed-in page must carry the session's X-CSRF-Token".into(),
+            ));
+        }
+    }
+    match crate::service::sign_in::principal(state, oidc, session_id).await? {
+        Some(principal) => Ok(principal),
+        None => {
+            limit_guessing(state, request)?;
+            Err(AppError::Unauthorized(
+                "the session has ended or is unknown; sign in again",
+            ))
+        }
+    }
+}
+
+fn bearer(
+    state: &AppState,
+    request: &HttpRequest,
+    header: &actix_web::http::header::HeaderValue,
+) -> Result<Principal, AppError> {
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        ))?;
+    state.keys.verify(token).or_else(|refused| {
+        limit_guessing(state, request)?;
+        Err(AppError::Unauthorized(refused))
+    })
 }
 
 /// The rate limiter's key for a caller without a valid token: the address the connection

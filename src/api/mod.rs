@@ -19,6 +19,7 @@ pub mod project_versions;
 pub mod projects;
 pub mod regions;
 pub mod reports;
+pub mod sign_in;
 pub mod snapshots;
 pub mod submissions;
 pub mod template;

@@ -15,6 +15,7 @@ pub mod projects;
 pub mod reference;
 pub mod reports;
 pub mod schema;
+pub mod sessions;
 pub mod snapshots;
 pub mod submissions;
 pub mod values;

@@ -335,6 +335,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_ins (state_hash) {
+        state_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        issuer -> Text,
+        subject -> Text,
+        person -> Text,
+        role -> Text,
+        region -> Nullable<Text>,
+        id_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(indicator_values -> projects (project_id));
 diesel::joinable!(narratives -> projects (project_id));
 diesel::joinable!(value_revisions -> projects (project_id));
@@ -368,4 +392,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     report_events,
     changes,
+    sign_ins,
+    sessions,
 );

@@ -180,7 +180,12 @@ pub async fn choose(client: &Client, id: &str, value: &str) {
 }
 
 pub async fn sign_in(client: &Client, token: &str) {
-    let field = client.find(Locator::Id("token")).await.unwrap();
+    // The form shows once the page has asked the service which way people sign in.
+    let field = client
+        .wait()
+        .for_element(Locator::Css("#token-sign-in:not([hidden]) #token"))
+        .await
+        .unwrap();
     field.clear().await.unwrap();
     field.send_keys(token).await.unwrap();
     client

@@ -146,6 +146,7 @@ impl TestApp {
             aggregate_index_bytes: uppfoljning::config::DEFAULT_AGGREGATE_INDEX_BYTES,
             behind_tls_proxy: false,
             clock_offset_seconds: 0,
+            oidc: None,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

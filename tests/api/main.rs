@@ -32,6 +32,7 @@ mod reference;
 mod reporting_round;
 mod reports;
 mod rounds;
+mod sign_in;
 mod spreadsheet;
 mod stale_templates;
 pub mod standing;

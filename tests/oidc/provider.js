@@ -1,0 +1,92 @@
+// A real OpenID provider for the sign-in tests: `oidc-provider` (pinned in package.json,
+// installed by .ci/run into target/oidc-provider) with its own login form, a client for the
+// service, another client (a different audience) and users whose claims map to each role.
+//
+//   node tests/oidc/provider.js PORT ISSUER REDIRECT_URI POST_LOGOUT_URI
+//
+// Each start signs with a key pair of its own, so that a second provider started with the
+// same issuer signs with keys the first one does not have. Prints "ready" when listening.
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+
+const require = createRequire(`${process.env.OIDC_PROVIDER_MODULES}/`);
+const { default: Provider } = await import(require.resolve("oidc-provider"));
+
+const [port, issuer, redirectUri, postLogoutUri] = process.argv.slice(2);
+
+const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const key = { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), use: "sig", alg: "RS256" };
+
+// The login name is the account; what each person's organisation says of them.
+const people = {
+  "anna.region07": { roles: ["region"], lan: "07", name: "Anna Kronoberg" },
+  "karl.region12": { roles: "region", lan: "12", name: "Karl Skåne" },
+  "nora.analytiker": { roles: ["national"], name: "Nora Tillväxtverket" },
+  "ada.admin": { roles: ["admin", "region"], lan: "01", name: "Ada Admin" },
+  "utan.roll": { roles: [], name: "Utan Roll" },
+  "region.utan.lan": { roles: ["region"], name: "Region Utan Län" },
+  "maskin": { roles: ["scheduler"], name: "Maskin" },
+};
+
+const configuration = {
+  clients: [
+    {
+      client_id: "uppfoljning",
+      client_secret: "uppfoljning-test-secret",
+      redirect_uris: [redirectUri],
+      post_logout_redirect_uris: [postLogoutUri],
+      response_types: ["code"],
+      grant_types: ["authorization_code"],
+    },
+    {
+      // Another service of the organisation: its tokens are not for uppfoljning.
+      client_id: "annan-tjanst",
+      client_secret: "annan-tjanst-test-secret",
+      redirect_uris: [redirectUri],
+      response_types: ["code"],
+      grant_types: ["authorization_code"],
+      token_endpoint_auth_method: "client_secret_post",
+    },
+  ],
+  jwks: { keys: [key] },
+  cookies: { keys: [randomUUID()] },
+  pkce: { required: () => true },
+  claims: {
+    openid: ["sub", "roles", "lan"],
+    profile: ["name", "preferred_username"],
+    email: ["email"],
+  },
+  // The claims of the granted scopes go into the ID token, as Entra ID puts app roles there.
+  conformIdTokenClaims: false,
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+  async findAccount(ctx, id) {
+    const person = people[id] ?? { name: id };
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, preferred_username: id, email: `${id}@example.se`, ...person };
+      },
+    };
+  },
+  // First-party clients: no consent screen, as an organisation's own services have none.
+  async loadExistingGrant(ctx) {
+    const grantId = ctx.oidc.result?.consent?.grantId
+      || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope("openid profile email");
+    await grant.save();
+    return grant;
+  },
+};
+
+const provider = new Provider(issuer, configuration);
+provider.listen(Number(port), "127.0.0.1", () => {
+  console.log("ready");
+});
