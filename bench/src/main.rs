@@ -927,6 +927,7 @@ fn config(url: &DatabaseUrl) -> Config {
         kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
         behind_tls_proxy: false,
         clock_offset_seconds: 0,
+        pxweb_max_data_cells: uppfoljning::config::DEFAULT_PXWEB_MAX_DATA_CELLS,
     }
 }
 

@@ -37,6 +37,36 @@ impl<A: Access> FromRequest for Authorized<A> {
     }
 }
 
+/// A caller that may come without a token (`principal` None); one with a token must pass
+/// the access rule `A`. For what is open to everyone in part, such as published snapshots.
+pub struct MaybeAuthorized<A: Access> {
+    pub principal: Option<Principal>,
+    rule: PhantomData<A>,
+}
+
+impl<A: Access> FromRequest for MaybeAuthorized<A> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let anonymous = !request
+            .headers()
+            .contains_key(actix_web::http::header::AUTHORIZATION);
+        let principal = if anonymous {
+            Ok(None)
+        } else {
+            authenticate(request).and_then(|principal| {
+                A::check(&principal, request)?;
+                Ok(Some(principal))
+            })
+        };
+        ready(principal.map(|principal| MaybeAuthorized {
+            principal,
+            rule: PhantomData,
+        }))
+    }
+}
+
 fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
     let state = request
         .app_data::<web::Data<AppState>>()
@@ -233,6 +263,20 @@ impl Access for SnapshotWrite {
             Role::Admin | Role::Scheduler => Ok(()),
             _ => Err(AppError::Forbidden(
                 "snapshots are made by the scheduler or an admin".into(),
+            )),
+        }
+    }
+}
+
+/// Publishing snapshots: national readers (Tillväxtverket, who accept the rounds) and admins.
+pub struct SnapshotPublish;
+
+impl Access for SnapshotPublish {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "snapshots are published by a national reader or an admin".into(),
             )),
         }
     }

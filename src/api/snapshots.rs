@@ -1,5 +1,6 @@
 //! Snapshots: the national figures of a period frozen at an instant, so that a report can be
-//! reproduced byte for byte (made by `service::snapshots`).
+//! reproduced byte for byte (made by `service::snapshots`). A published snapshot is open
+//! statistics: read without a token, and served through the PxWeb API (`api::pxweb`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::access::{AnyRole, Authorized, SnapshotWrite};
+use crate::api::access::{AnyRole, Authorized, MaybeAuthorized, SnapshotPublish, SnapshotWrite};
 use crate::api::extract::JsonBody;
 use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
 use crate::db;
@@ -59,18 +60,21 @@ pub async fn create_snapshot(
     Ok((web::Json(SnapshotSummary::from(&row)), StatusCode::CREATED))
 }
 
-/// Every snapshot, newest first, without figures.
+/// Every snapshot, newest first, without figures; without a token, the published ones.
 #[utoipa::path(
     tag = "snapshots",
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     responses((status = 200, description = "The snapshots", body = Vec<SnapshotSummary>))
 )]
 #[get("/snapshots")]
 pub async fn list_snapshots(
-    _caller: Authorized<AnyRole>,
+    caller: MaybeAuthorized<AnyRole>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<SnapshotSummary>>, AppError> {
-    let rows = state.db(|conn| Ok(db::snapshots::list(conn)?)).await?;
+    let published_only = caller.principal.is_none();
+    let rows = state
+        .db(move |conn| Ok(db::snapshots::list(conn, published_only)?))
+        .await?;
     Ok(web::Json(rows.iter().map(SnapshotSummary::from).collect()))
 }
 
@@ -82,10 +86,11 @@ pub struct SnapshotParams {
     pub format: Option<String>,
 }
 
-/// One snapshot with its figures, as JSON or CSV.
+/// One snapshot with its figures, as JSON or CSV; without a token, only a published one (a
+/// draft is then 404).
 #[utoipa::path(
     tag = "snapshots",
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Snapshot id"), SnapshotParams),
     responses(
         (status = 200, description = "The snapshot", content((Snapshot = "application/json"), (inline(crate::api::formats::Binary) = "text/csv"))),
@@ -94,7 +99,7 @@ pub struct SnapshotParams {
 )]
 #[get("/snapshots/{id}")]
 pub async fn get_snapshot(
-    _caller: Authorized<AnyRole>,
+    caller: MaybeAuthorized<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     params: web::Query<SnapshotParams>,
@@ -105,6 +110,7 @@ pub async fn get_snapshot(
     let row = state
         .db(move |conn| Ok(db::snapshots::find(conn, &id)?))
         .await?
+        .filter(|row| caller.principal.is_some() || row.published_at.is_some())
         .ok_or_else(|| AppError::NotFound("no such snapshot".into()))?;
     let figures: Value = serde_json::from_str(&row.figures)
         .map_err(|e| AppError::Internal(format!("stored figures: {e}")))?;
@@ -116,6 +122,33 @@ pub async fn get_snapshot(
         summary: SnapshotSummary::from(&row),
         figures,
     }))
+}
+
+/// Publishes a snapshot, once: from then on it is read without a token and through the
+/// PxWeb API, and never changed or withdrawn. A correction is a new snapshot published after
+/// it; both stay readable.
+#[utoipa::path(
+    tag = "snapshots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Snapshot id")),
+    responses(
+        (status = 200, description = "Published", body = SnapshotSummary),
+        (status = 404, description = "No such snapshot", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already published", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/snapshots/{id}/publish")]
+pub async fn publish_snapshot(
+    caller: Authorized<SnapshotPublish>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<SnapshotSummary>, AppError> {
+    let id = id.into_inner();
+    let subject = caller.principal.subject.clone();
+    let row = state
+        .write(move |conn| snapshots::publish(conn, &id, &subject))
+        .await?;
+    Ok(web::Json(SnapshotSummary::from(&row)))
 }
 
 /// One line per indicator and region, then the indicator's national line.

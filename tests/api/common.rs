@@ -145,6 +145,7 @@ impl TestApp {
             kept_answers_bytes: uppfoljning::config::DEFAULT_KEPT_ANSWERS_BYTES,
             behind_tls_proxy: false,
             clock_offset_seconds: 0,
+            pxweb_max_data_cells: uppfoljning::config::DEFAULT_PXWEB_MAX_DATA_CELLS,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

@@ -22,6 +22,8 @@ mod numbers;
 mod operations;
 mod outage;
 mod periods;
+mod publishing;
+mod pxweb;
 mod queues;
 mod reference;
 mod reports;
