@@ -24,6 +24,7 @@ mod outage;
 mod periods;
 mod publishing;
 mod pxweb;
+mod pxweb_client;
 mod queues;
 mod reference;
 mod reports;
