@@ -397,6 +397,10 @@ async fn selections_placement_and_formats(backend: Backend) {
     .ok()
     .json();
     assert_eq!(nation["id"], json!(["ContentsCode", "Tid"]));
+    assert_eq!(
+        nation["role"],
+        json!({"time": ["Tid"], "metric": ["ContentsCode"]})
+    );
     assert_eq!(nation["value"], json!([3.6]));
     // Without a selection: the default selection.
     let default = anonymous(&app, "/tables/RCR01/data").await.ok().json();

@@ -138,6 +138,16 @@ fn dataset(table: &Table, language: Language, selection: &Selection, with_values
             .map(|i| table.variables[*i].code)
             .collect()
     };
+    // A role only for the dimensions shown (a region left out has no geo dimension).
+    let roles: Map<String, Value> = [
+        ("time", Role::Time),
+        ("geo", Role::Geo),
+        ("metric", Role::Metric),
+    ]
+    .into_iter()
+    .map(|(name, role)| (name.to_string(), json!(with_role(role))))
+    .filter(|(_, shown)| shown.as_array().is_some_and(|ids| !ids.is_empty()))
+    .collect();
     let (values, status) = if with_values {
         cells(table, selection)
     } else {
@@ -160,7 +170,7 @@ fn dataset(table: &Table, language: Language, selection: &Selection, with_values
                 indicator.unit
             ),
         }],
-        "role": {"time": with_role(Role::Time), "geo": with_role(Role::Geo), "metric": with_role(Role::Metric)},
+        "role": roles,
         "id": names,
         "size": categories.iter().map(|c| c.len()).collect::<Vec<_>>(),
         "dimension": dimensions,
