@@ -309,8 +309,10 @@ pub fn build_app(
         .service(docs_redirect)
         .configure(crate::dashboard::configure)
         .configure(api::sign_in::configure)
+        .configure(api::pxweb::configure)
         .default_service(web::to(unknown_route))
         .wrap(from_fn(limit_unauthenticated))
+        .wrap(from_fn(api::pxweb::normalise_path))
         .wrap(cors(&state_cors_origins))
         .wrap(from_fn(request_context))
 }

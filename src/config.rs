@@ -128,6 +128,9 @@ pub struct Config {
     pub clock_offset_seconds: i64,
     /// Sign-in with an identity provider; without one the dashboard takes a pasted token.
     pub oidc: Option<OidcConfig>,
+    /// The most cells one PxWeb data request may select (`/config`'s `maxDataCells`); more is
+    /// refused with "Too many cells selected".
+    pub pxweb_max_data_cells: usize,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -145,6 +148,9 @@ pub const DEFAULT_AGGREGATE_INDEX_BYTES: u64 = 768 * 1024 * 1024;
 pub const DEFAULT_MAX_SUBMISSION_BYTES: usize = 64 * 1024 * 1024;
 /// An aggregate's table (rows by columns) or JSON-stat cube: some 30 MB of JSON.
 pub const DEFAULT_MAX_ANSWER_CELLS: usize = 1_000_000;
+/// Every PxWeb table whole many times over (22 regions, 4 sexes, 4 contents, 40 years of
+/// half-years: some 28,000 cells).
+pub const DEFAULT_PXWEB_MAX_DATA_CELLS: usize = 150_000;
 /// HS256 secrets shorter than this are guessable.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// The file in the data folder that keeps the generated HS256 secret.
@@ -263,6 +269,12 @@ impl Config {
                 -86_400..=86_400,
             )?,
             oidc: oidc_config(&get)?,
+            pxweb_max_data_cells: parse_number(
+                get("PXWEB_MAX_DATA_CELLS"),
+                "PXWEB_MAX_DATA_CELLS",
+                DEFAULT_PXWEB_MAX_DATA_CELLS,
+                1..=5_000_000,
+            )?,
         })
     }
 }
@@ -452,7 +464,7 @@ mod tests {
 
     #[test]
     fn bad_settings_name_their_variable() {
-        let cases: [(&[(&str, &str)], &str); 12] = [
+        let cases: [(&[(&str, &str)], &str); 13] = [
             (
                 &[("OIDC_ISSUER", "https://idp.example.se")],
                 "OIDC_CLIENT_ID",
@@ -486,6 +498,7 @@ mod tests {
                 "JWT_MAX_LIFETIME_SECONDS",
             ),
             (&[("BEHIND_TLS_PROXY", "yes please")], "BEHIND_TLS_PROXY"),
+            (&[("PXWEB_MAX_DATA_CELLS", "0")], "PXWEB_MAX_DATA_CELLS"),
         ];
         for (vars, variable) in cases {
             let error = config(vars).unwrap_err();

@@ -54,6 +54,15 @@ pub enum AppError {
     /// The database cannot store now; the cause is for the log only.
     #[error("storage fault {fault:?}: {cause}")]
     Storage { fault: StorageFault, cause: String },
+    /// A PxWeb API request its specification refuses, titled as the reference server
+    /// titles it ("Non-existent value", "Too many cells selected"), which PxWeb clients
+    /// show; 400, or 404 for a table or page that does not exist.
+    #[error("pxweb {status}: {title}: {detail}")]
+    PxWeb {
+        status: u16,
+        title: &'static str,
+        detail: String,
+    },
     /// The cause is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -90,6 +99,7 @@ impl AppError {
                 fault: StorageFault::ReadOnly,
                 ..
             } => ("read-only", "Database read-only"),
+            AppError::PxWeb { title, .. } => ("parameter-error", *title),
             AppError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -104,7 +114,8 @@ impl AppError {
             | AppError::Conflict(detail)
             | AppError::PreconditionFailed(detail)
             | AppError::PayloadTooLarge(detail)
-            | AppError::UnsupportedMediaType(detail) => detail.clone(),
+            | AppError::UnsupportedMediaType(detail)
+            | AppError::PxWeb { detail, .. } => detail.clone(),
             AppError::Unauthorized(detail) | AppError::Busy { detail, .. } => {
                 (*detail).to_string()
             }
@@ -169,6 +180,9 @@ impl ResponseError for AppError {
             } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::Busy { .. } | AppError::Storage { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::PxWeb { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -39,6 +39,40 @@ impl<A: Access> FromRequest for Authorized<A> {
     }
 }
 
+/// A caller that may come without a token or session (`principal` None); one with either
+/// must pass the access rule `A`. For what is open to everyone in part, such as published
+/// snapshots.
+pub struct MaybeAuthorized<A: Access> {
+    pub principal: Option<Principal>,
+    rule: PhantomData<A>,
+}
+
+impl<A: Access> FromRequest for MaybeAuthorized<A> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let anonymous = !request
+                .headers()
+                .contains_key(actix_web::http::header::AUTHORIZATION)
+                && request.cookie(SESSION_COOKIE).is_none();
+            let principal = if anonymous {
+                None
+            } else {
+                let principal = authenticate(&request).await?;
+                A::check(&principal, &request)?;
+                Some(principal)
+            };
+            Ok(MaybeAuthorized {
+                principal,
+                rule: PhantomData,
+            })
+        })
+    }
+}
+
 /// The session cookie set at sign-in with the identity provider.
 pub const SESSION_COOKIE: &str = "__Host-uppfoljning-session";
 /// The header that carries a session's CSRF token on a state-changing request.
@@ -311,6 +345,20 @@ impl Access for FeedRead {
             Role::Admin | Role::National | Role::Scheduler => Ok(()),
             Role::Region => Err(AppError::Forbidden(
                 "the change feed names every region's changes; a region token reads its own projects".into(),
+            )),
+        }
+    }
+}
+
+/// Publishing snapshots: national readers (Tillväxtverket, who accept the rounds) and admins.
+pub struct SnapshotPublish;
+
+impl Access for SnapshotPublish {
+    fn check(principal: &Principal, _: &HttpRequest) -> Result<(), AppError> {
+        match principal.role {
+            Role::Admin | Role::National => Ok(()),
+            _ => Err(AppError::Forbidden(
+                "snapshots are published by a national reader or an admin".into(),
             )),
         }
     }

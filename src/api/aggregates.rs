@@ -222,7 +222,9 @@ pub async fn get_aggregates(
         .is_some_and(|value| value.contains("no-cache"));
     let asked = format!("aggregates {question:?} {format:?}");
     let validators =
-        match conditional::at_data_version(&state, &request, &caller.principal, &asked).await? {
+        match conditional::at_data_version(&state, &request, Some(&caller.principal), &asked)
+            .await?
+        {
             Conditional::NotModified(response) => return Ok(response),
             Conditional::Answer(validators) => validators,
         };

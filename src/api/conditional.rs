@@ -56,22 +56,26 @@ pub struct Validators {
 }
 
 /// Reads the data version (without computing anything) and judges the request's
-/// preconditions for `question` asked by `caller`; `question` must name everything the
-/// answer depends on besides the data, the caller's role and region and the build.
+/// preconditions for `question` asked by `caller` (None: without a token); `question` must
+/// name everything the answer depends on besides the data, the caller's role and region and
+/// the build.
 pub async fn at_data_version(
     state: &AppState,
     request: &HttpRequest,
-    caller: &Principal,
+    caller: Option<&Principal>,
     question: &str,
 ) -> Result<Conditional, AppError> {
     let current = state
         .db(|conn| Ok(db::data_version::validators(conn)?))
         .await?;
-    let scope = format!(
-        "{}/{}",
-        caller.role.as_str(),
-        caller.region.as_ref().map(|r| r.as_str()).unwrap_or("-")
-    );
+    let scope = match caller {
+        Some(caller) => format!(
+            "{}/{}",
+            caller.role.as_str(),
+            caller.region.as_ref().map(|r| r.as_str()).unwrap_or("-")
+        ),
+        None => "anonymous".to_string(),
+    };
     let validators = Validators {
         etag: EntityTag::new_strong(format!(
             "{}-{}",
@@ -108,19 +112,39 @@ pub async fn with_periods(state: &AppState, question: String) -> Result<String, 
     Ok(format!("{question} periods {}", listed.join(";")))
 }
 
-/// The validators of an answer that never changes once made (a snapshot): `identity` names
-/// the answer (such as its digest and format), `created` when it was made. Clients may
-/// keep it for a year without asking again.
-pub fn immutable(request: &HttpRequest, identity: &str, created: NaiveDateTime) -> Conditional {
+/// The validators of a published snapshot, which never changes: `identity` names it (its
+/// digest and format), `published` when it was published. Anyone may keep it for a year
+/// without asking again.
+pub fn published(request: &HttpRequest, identity: &str, published: NaiveDateTime) -> Conditional {
     Validators {
         etag: EntityTag::new_strong(digest(&[identity])),
-        last_modified: whole_second_after(created),
-        modified: Modified::Never { created },
+        last_modified: whole_second_after(published),
+        modified: Modified::Never { created: published },
         cache: vec![
-            CacheDirective::Private,
+            CacheDirective::Public,
             CacheDirective::MaxAge(IMMUTABLE_MAX_AGE),
             CacheDirective::Extension("immutable".into(), None),
         ],
+    }
+    .judge(request)
+}
+
+/// The validators of an answer made from the published snapshots alone (the PxWeb API):
+/// `identity` names the question and the snapshots it reads, `last_published` when the
+/// newest of them was published. It changes only when a snapshot is published, so anyone
+/// may keep it, asking again before using it.
+pub fn published_tables(
+    request: &HttpRequest,
+    identity: &str,
+    last_published: NaiveDateTime,
+) -> Conditional {
+    Validators {
+        etag: EntityTag::new_strong(digest(&[identity])),
+        last_modified: whole_second_after(last_published),
+        modified: Modified::Never {
+            created: last_published,
+        },
+        cache: vec![CacheDirective::Public, CacheDirective::NoCache],
     }
     .judge(request)
 }

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod periods;
 pub mod project_versions;
 pub mod projects;
+pub mod pxweb;
 pub mod regions;
 pub mod reports;
 pub mod sign_in;
@@ -80,6 +81,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(snapshots::list_snapshots)
                 .service(snapshots::get_snapshot)
                 .service(changes::list_changes)
+                .service(snapshots::publish_snapshot)
                 .service(
                     scope::scope("/regions/{region}/submissions")
                         .app_data(web::PayloadConfig::new(max_submission_bytes))

@@ -74,7 +74,7 @@ pub async fn list_reports(
     )
     .await?;
     let validators =
-        match conditional::at_data_version(&state, &request, &principal, &asked).await? {
+        match conditional::at_data_version(&state, &request, Some(&principal), &asked).await? {
             Conditional::NotModified(response) => return Ok(response),
             Conditional::Answer(validators) => validators,
         };

@@ -1,5 +1,6 @@
 //! Snapshots: the national figures of a period frozen at an instant, so that a report can be
-//! reproduced byte for byte (made by `service::snapshots`).
+//! reproduced byte for byte (made by `service::snapshots`). A published snapshot is open
+//! statistics: read without a token, and served through the PxWeb API (`api::pxweb`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::access::{AnyRole, Authorized, SnapshotWrite};
+use crate::api::access::{AnyRole, Authorized, MaybeAuthorized, SnapshotPublish, SnapshotWrite};
 use crate::api::conditional::{self, Conditional};
 use crate::api::extract::JsonBody;
 use crate::api::formats::{csv_attachment, csv_document, neutralise, wants_csv};
@@ -61,16 +62,16 @@ pub async fn create_snapshot(
     Ok((web::Json(SnapshotSummary::from(&row)), StatusCode::CREATED))
 }
 
-/// Every snapshot, newest first, without figures.
+/// Every snapshot, newest first, without figures; without a token, the published ones.
 #[utoipa::path(
     tag = "snapshots",
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     params(
         ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if the list is still the same"),
         ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if no write came since"),
     ),
     responses(
-        (status = 200, description = "The snapshots", body = Vec<SnapshotSummary>, headers(
+        (status = 200, description = "The snapshots (without a token, the published ones)", body = Vec<SnapshotSummary>, headers(
             ("ETag" = String, description = "The data version and the snapshots listed"),
             ("Last-Modified" = String, description = "When the data version was stamped"),
             ("Cache-Control" = String, description = "`private, no-cache`"),
@@ -80,20 +81,25 @@ pub async fn create_snapshot(
 )]
 #[get("/snapshots")]
 pub async fn list_snapshots(
-    caller: Authorized<AnyRole>,
+    caller: MaybeAuthorized<AnyRole>,
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    let published_only = caller.principal.is_none();
     // Storing a snapshot changes no figure and is no data version: the list's question
-    // names their number and the newest.
+    // names their number and the newest. Publishing is a data version.
     let newest = state.db(|conn| Ok(db::snapshots::newest(conn)?)).await?;
-    let asked = format!("snapshots {newest:?}");
+    let asked = format!("snapshots {newest:?} published_only={published_only}");
     let validators =
-        match conditional::at_data_version(&state, &request, &caller.principal, &asked).await? {
+        match conditional::at_data_version(&state, &request, caller.principal.as_ref(), &asked)
+            .await?
+        {
             Conditional::NotModified(response) => return Ok(response),
             Conditional::Answer(validators) => validators,
         };
-    let rows = state.db(|conn| Ok(db::snapshots::list(conn)?)).await?;
+    let rows = state
+        .db(move |conn| Ok(db::snapshots::list(conn, published_only)?))
+        .await?;
     let summaries: Vec<SnapshotSummary> = rows.iter().map(SnapshotSummary::from).collect();
     Ok(validators.send(HttpResponse::Ok().json(summaries)))
 }
@@ -106,21 +112,22 @@ pub struct SnapshotParams {
     pub format: Option<String>,
 }
 
-/// One snapshot with its figures, as JSON or CSV.
+/// One snapshot with its figures, as JSON or CSV; without a token, only a published one (a
+/// draft is then 404).
 #[utoipa::path(
     tag = "snapshots",
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     params(
         ("id" = String, Path, description = "Snapshot id"),
         SnapshotParams,
-        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if it is the same snapshot and format"),
-        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304, a snapshot never changes"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if it is the same snapshot, state and format"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if it is still as it was"),
     ),
     responses(
         (status = 200, description = "The snapshot", headers(
-            ("ETag" = String, description = "The snapshot's digest and the format"),
-            ("Last-Modified" = String, description = "When it was stored"),
-            ("Cache-Control" = String, description = "`private, max-age=31536000, immutable`: it never changes"),
+            ("ETag" = String, description = "The snapshot's digest, whether it is published, and the format"),
+            ("Last-Modified" = String, description = "When it was published; a draft: when the data version was stamped"),
+            ("Cache-Control" = String, description = "Published: `public, max-age=31536000, immutable`, it never changes; a draft: `private, no-cache`"),
         ), content((Snapshot = "application/json"), (inline(crate::api::formats::Binary) = "text/csv"))),
         (status = 304, description = "Not modified: the client's copy is this snapshot"),
         (status = 404, description = "No such snapshot", body = Problem, content_type = "application/problem+json"),
@@ -128,7 +135,7 @@ pub struct SnapshotParams {
 )]
 #[get("/snapshots/{id}")]
 pub async fn get_snapshot(
-    _caller: Authorized<AnyRole>,
+    caller: MaybeAuthorized<AnyRole>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     params: web::Query<SnapshotParams>,
@@ -137,13 +144,22 @@ pub async fn get_snapshot(
     let csv = wants_csv(params.format.as_deref(), &request)?;
     let id = id.into_inner();
     let asked = id.clone();
-    let (sha256, created_at) = state
+    let (sha256, published_at) = state
         .db(move |conn| Ok(db::snapshots::identity(conn, &asked)?))
         .await?
+        .filter(|(_, published_at)| caller.principal.is_some() || published_at.is_some())
         .ok_or_else(|| AppError::NotFound("no such snapshot".into()))?;
-    // A snapshot never changes: its digest names its figures.
-    let identity = format!("snapshot {id} {sha256} csv={csv}");
-    let validators = match conditional::immutable(&request, &identity, created_at) {
+    // A snapshot's digest names its figures; a draft's summary still changes once, when it
+    // is published (a data version), and from then on nothing does.
+    let identity = format!("snapshot {id} {sha256} csv={csv} published={published_at:?}");
+    let conditional = match published_at {
+        Some(published_at) => conditional::published(&request, &identity, published_at),
+        None => {
+            conditional::at_data_version(&state, &request, caller.principal.as_ref(), &identity)
+                .await?
+        }
+    };
+    let validators = match conditional {
         Conditional::NotModified(response) => return Ok(response),
         Conditional::Answer(validators) => validators,
     };
@@ -161,6 +177,33 @@ pub async fn get_snapshot(
         summary: SnapshotSummary::from(&row),
         figures,
     })))
+}
+
+/// Publishes a snapshot, once: from then on it is read without a token and through the
+/// PxWeb API, and never changed or withdrawn. A correction is a new snapshot published after
+/// it; both stay readable.
+#[utoipa::path(
+    tag = "snapshots",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Snapshot id")),
+    responses(
+        (status = 200, description = "Published", body = SnapshotSummary),
+        (status = 404, description = "No such snapshot", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already published", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/snapshots/{id}/publish")]
+pub async fn publish_snapshot(
+    caller: Authorized<SnapshotPublish>,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<SnapshotSummary>, AppError> {
+    let id = id.into_inner();
+    let subject = caller.principal.subject.clone();
+    let row = state
+        .write(move |conn| snapshots::publish(conn, &id, &subject))
+        .await?;
+    Ok(web::Json(SnapshotSummary::from(&row)))
 }
 
 /// One line per indicator, measure (`per`) and region, then its national line.

@@ -201,6 +201,8 @@ diesel::table! {
         sha256 -> Text,
         figures -> Text,
         version -> BigInt,
+        published_at -> Nullable<Timestamp>,
+        published_by -> Nullable<Text>,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod decimal;
 pub mod indicator;
 pub mod orgnr;
 pub mod period;
+pub mod pxweb;
 pub mod report;
 pub mod submission;
 pub mod validation;

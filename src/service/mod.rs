@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod changes;
 pub mod completeness;
 pub mod demo_data;
+pub mod pxweb;
 pub mod reports;
 pub mod sign_in;
 pub mod snapshots;

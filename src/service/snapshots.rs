@@ -8,6 +8,7 @@ use crate::aggregate_index::AggregateIndex;
 use crate::db::snapshots::SnapshotRow;
 use crate::db::{self, DbConnection};
 use crate::domain::aggregate::question::{GroupBy, Per};
+use crate::domain::change::{Change, ChangeKind};
 use crate::domain::period::PeriodSpan;
 use crate::domain::validation::{Errors, check_text};
 use crate::error::AppError;
@@ -66,8 +67,11 @@ pub fn check(period: &str, label: &str, as_of: Option<&str>) -> Result<SnapshotR
 }
 
 /// The canonical JSON of a period's figures at data version `version`, described as of
-/// `as_of`: every indicator active then, by region and nationally, in total and (but for
-/// ratios) per project and per million kronor granted, keys sorted, numbers exact.
+/// `as_of`: every indicator active then, by region and nationally (`aggregates`) in total
+/// and (but for ratios) per project and per million kronor granted, and for each of them
+/// with a sex breakdown its split by sex in total (`by_sex`: `regions` grouped by region and
+/// sex, `nation` by sex alone, whose groups are `kvinnor`, `man` and `ej_angivet`). Keys are
+/// sorted and numbers exact, so the text, and its SHA-256, depend on the figures alone.
 fn figures(
     conn: &mut DbConnection,
     request: &SnapshotRequest,
@@ -76,7 +80,24 @@ fn figures(
     index: Option<&AggregateIndex>,
 ) -> Result<String, AppError> {
     let (period, span, basis) = (&request.period, &request.span, request.basis);
+    let ask = |conn: &mut DbConnection, indicator: &str, group_by: Vec<GroupBy>, per: Per| {
+        let request = AggregateRequest {
+            indicator: indicator.to_string(),
+            period: period.to_string(),
+            span: span.clone(),
+            group_by,
+            per,
+            regions: Vec::new(),
+            filters: Vec::new(),
+            as_of: Some(as_of),
+            basis,
+            // By region and at most three sexes: 63 rows, within any limit.
+            max_cells: usize::MAX,
+        };
+        answer_at(conn, &request, Some(version), index)
+    };
     let mut aggregates = Vec::new();
+    let mut by_sex = Vec::new();
     for indicator in db::indicators::definitions_at(conn, Some(version))?
         .into_iter()
         .filter(|definition| definition.active)
@@ -85,23 +106,21 @@ fn figures(
         // Each indicator's totals, and where they apply its figures per project and per
         // million kronor granted: comparisons frozen with the figures they rest on.
         for per in Per::ALL.into_iter().filter(|per| per.applies_to(rule)) {
-            let request = AggregateRequest {
-                indicator: indicator.code.clone(),
-                period: period.to_string(),
-                span: span.clone(),
-                group_by: vec![GroupBy::Region],
-                per,
-                regions: Vec::new(),
-                filters: Vec::new(),
-                as_of: Some(as_of),
-                basis,
-                // By region only: 21 rows, within any limit.
-                max_cells: usize::MAX,
-            };
-            aggregates.push(answer_at(conn, &request, Some(version), index)?);
+            aggregates.push(ask(conn, &indicator.code, vec![GroupBy::Region], per)?);
+        }
+        if indicator.by_sex {
+            by_sex.push(serde_json::json!({
+                "regions": ask(conn, &indicator.code, vec![GroupBy::Region, GroupBy::Sex], Per::Total)?,
+                "nation": ask(conn, &indicator.code, vec![GroupBy::Sex], Per::Total)?,
+            }));
         }
     }
-    let figures = serde_json::json!({"period": period, "as_of": as_of, "aggregates": aggregates});
+    let figures = serde_json::json!({
+        "period": period,
+        "as_of": as_of,
+        "aggregates": aggregates,
+        "by_sex": by_sex,
+    });
     // serde_json's maps are ordered by key, so this text is canonical.
     Ok(figures.to_string())
 }
@@ -160,8 +179,44 @@ pub fn create(
         sha256: format!("{:x}", Sha256::digest(figures.as_bytes())),
         figures,
         version,
+        published_at: None,
+        published_by: None,
     };
     db::snapshots::insert(conn, &row)?;
     tracing::info!(snapshot = %row.id, period = %row.period, version, sha256 = %row.sha256, subject, "snapshot stored");
     Ok(row)
+}
+
+/// Publishes a snapshot, once, by `subject`: from then on it is open statistics, read
+/// without a token and served through the PxWeb API, and never changed or withdrawn (a
+/// correction is a new snapshot, published after it). It commits a data version, so that
+/// what is answered from published snapshots changes version with it.
+pub fn publish(conn: &mut DbConnection, id: &str, subject: &str) -> Result<SnapshotRow, AppError> {
+    db::write_transaction(conn, |conn, write| {
+        let Some(row) = db::snapshots::find(conn, id)? else {
+            return Err(AppError::NotFound("no such snapshot".into()));
+        };
+        if let Some(at) = row.published_at {
+            return Err(AppError::Conflict(format!(
+                "the snapshot was published at {}; a published snapshot is never changed: publish a new one instead",
+                at.and_utc().to_rfc3339()
+            )));
+        }
+        let at = crate::domain::now();
+        db::snapshots::publish(conn, id, at, subject)?;
+        db::changes::record(
+            conn,
+            write,
+            subject,
+            &[Change::new(ChangeKind::SnapshotPublished, "published")
+                .period(row.period.clone())
+                .item(id)],
+        )?;
+        tracing::info!(snapshot = %id, subject, "snapshot published");
+        Ok(SnapshotRow {
+            published_at: Some(at),
+            published_by: Some(subject.to_string()),
+            ..row
+        })
+    })
 }

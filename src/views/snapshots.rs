@@ -19,14 +19,20 @@ pub struct SnapshotSummary {
     pub sha256: String,
     /// The data version the figures were computed at: the last write committed by `as_of`.
     pub version: i64,
+    /// When it was published (then it is read without a token and never changes); null: a
+    /// draft, read only with a token.
+    pub published_at: Option<DateTime<Utc>>,
+    pub published_by: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Snapshot {
     #[serde(flatten)]
     pub summary: SnapshotSummary,
-    /// `{"period", "as_of", "aggregates": [...]}`: each active indicator grouped by region,
-    /// as `GET /api/v1/aggregates` answered at `as_of`.
+    /// `{"period", "as_of", "aggregates": [...], "by_sex": [...]}`: each active indicator
+    /// grouped by region, as `GET /api/v1/aggregates` answered at `as_of`, and for each
+    /// indicator with a sex breakdown `{"regions": by region and sex, "nation": by sex}`.
+    /// Snapshots made before the split was added have no `by_sex`.
     #[schema(value_type = Object)]
     pub figures: Value,
 }
@@ -42,6 +48,8 @@ impl From<&SnapshotRow> for SnapshotSummary {
             created_by: row.created_by.clone(),
             sha256: row.sha256.clone(),
             version: row.version,
+            published_at: row.published_at.map(|at| at.and_utc()),
+            published_by: row.published_by.clone(),
         }
     }
 }

@@ -147,6 +147,7 @@ impl TestApp {
             behind_tls_proxy: false,
             clock_offset_seconds: 0,
             oidc: None,
+            pxweb_max_data_cells: uppfoljning::config::DEFAULT_PXWEB_MAX_DATA_CELLS,
         };
         adjust(&mut config);
         let state = AppState::open(config.clone()).expect("start the service");

@@ -328,9 +328,15 @@ async fn bad_snapshot_requests_store_nothing(backend: Backend) {
         assert_eq!(reply.invalid_fields(), vec![field.to_string()], "{body}");
     }
     assert_eq!(t.count("snapshots"), 0);
-    send(&app, TestRequest::get().uri("/api/v1/snapshots"))
-        .await
-        .problem(401);
+    // Without a token, only published snapshots are listed: none.
+    let listed = send(&app, TestRequest::get().uri("/api/v1/snapshots")).await;
+    assert_eq!(listed.ok().json(), json!([]));
+    send(
+        &app,
+        post_json("/api/v1/snapshots", "not-a-token", &json!({})),
+    )
+    .await
+    .problem(401);
 }
 
 /// The same data and as_of give the same sha256 on SQLite and on PostgreSQL.
