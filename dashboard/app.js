@@ -1,8 +1,9 @@
-// The dashboard: three views over the API's own answers (no second source of figures).
+// The dashboard: four views over the API's own answers (no second source of figures).
 // Every figure drawn in a chart is also in a table beside it, and downloadable from the API.
 
 import * as api from "./api.js";
 import { number, percent } from "./format.js";
+import * as projekt from "./projekt.js";
 import {
   $, chartFigure, downloads, draw, el, errors, inTurns, label, reference, regionName, status, table,
 } from "./ui.js";
@@ -38,7 +39,7 @@ function failed(error) {
     showSignIn(`Inloggningen gick inte igenom: ${error.message}`);
     return;
   }
-  const view = location.hash.slice(1) || "oversikt";
+  const view = location.hash.slice(1).split("/")[0] || "oversikt";
   const target = $(`${view}-status`);
   if (target) target.textContent = `Något gick fel: ${error.message}`;
 }
@@ -352,20 +353,28 @@ async function renderRapportering() {
 // ---------------------------------------------------------------------------------------
 // Navigation
 
-const VIEWS = { oversikt: renderOversikt, indikator: renderIndikator, rapportering: renderRapportering };
+const VIEWS = {
+  oversikt: renderOversikt,
+  indikator: renderIndikator,
+  rapportering: renderRapportering,
+  projekt: projekt.render,
+};
 
-async function show(view) {
-  if (!VIEWS[view]) view = "oversikt";
+/// Shows the view a route names: `view`, or `view/…` whose rest the view reads (a deep link).
+async function show(route) {
+  let [view, ...path] = route.split("/");
+  if (!VIEWS[view]) [view, path] = ["oversikt", []];
   for (const name of Object.keys(VIEWS)) $(name).hidden = name !== view;
   for (const button of document.querySelectorAll("#nav button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
   }
-  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  const hash = `#${[view, ...path].join("/")}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
   const name = document.querySelector(`#nav button[data-view=${view}]`).textContent;
   document.title = `${name} – Uppföljning av regionala tillväxtprojekt`;
   try {
-    await VIEWS[view]();
+    await VIEWS[view](path);
   } catch (error) {
     failed(error);
   }
@@ -391,6 +400,10 @@ function start() {
   $("oversikt-filters").addEventListener("change", () => renderOversikt().catch(failed));
   $("indikator-filters").addEventListener("change", () => renderIndikator().catch(failed));
   $("rapportering-filters").addEventListener("change", () => renderRapportering().catch(failed));
+  // Links within a view (a project in the list, back to the list) and the browser's back.
+  window.addEventListener("hashchange", () => {
+    if (api.token() && !$("nav").hidden) show(location.hash.slice(1));
+  });
   if (api.token()) enter().catch(failed);
   else showSignIn();
 }

@@ -9,6 +9,7 @@ pub mod indicator;
 pub mod orgnr;
 pub mod period;
 pub mod report;
+pub mod search;
 pub mod submission;
 pub mod validation;
 

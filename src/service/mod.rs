@@ -5,6 +5,7 @@
 pub mod aggregates;
 pub mod completeness;
 pub mod demo_data;
+pub mod projects;
 pub mod reports;
 pub mod snapshots;
 pub mod submissions;
