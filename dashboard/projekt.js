@@ -126,14 +126,19 @@ function showing(page) {
   $("projekt-page").hidden = !page;
 }
 
-/// An answer the API refused for this caller or this project, said in the view.
-function refused(run, error, what) {
+/// An answer the API refused for this caller or this project, said in the view (in
+/// `container`, with a way back to the caller's own projects).
+function refused(run, error, what, container) {
   if (!(error instanceof api.ApiError) || ![403, 404].includes(error.status)) throw error;
   if (run !== generation) return;
   const text = error.status === 403
     ? `Du har inte behörighet att se ${what}. (${error.message})`
     : `${what[0].toUpperCase()}${what.slice(1)} finns inte. (${error.message})`;
   status("projekt", text);
+  const own = ownRegion() ?? $("p-region").value;
+  container.replaceChildren(
+    el("p", { class: "error" }, text),
+    el("p", {}, el("a", { href: `#projekt/${own}`, id: "projekt-back" }, `Till projekten i ${regionName(own)}`)));
   document.body.dataset.ready = "projekt-refused";
 }
 
@@ -149,21 +154,20 @@ async function showList(run, region) {
   try {
     answer = await api.get(`/regions/${region}/projects?${api.query({ ...filters, page, page_size: PAGE_SIZE })}`);
   } catch (error) {
-    $("projekt-list").replaceChildren();
-    refused(run, error, `projekten i ${regionName(region)}`);
+    refused(run, error, `projekten i ${regionName(region)}`, $("projekt-list"));
     return;
   }
   if (run !== generation) return;
   const rows = answer.items.map((project) => ({
     key: project.ref,
     cells: [
-      { text: el("a", { href: `#projekt/${region}/${encodeURIComponent(project.ref)}` }, project.ref), header: true, field: "ref" },
+      { text: el("a", { href: `#projekt/${region}/${encodeURIComponent(project.ref)}` }, project.ref), header: true, field: "ref", className: "nowrap" },
       { text: project.title, field: "title" },
       { text: project.organisation, field: "organisation" },
       { text: label("sakomrade", project.sakomrade), field: "sakomrade" },
       { text: label("effektkedja", project.effektkedja), field: "effektkedja" },
       { text: label("status", project.status), field: "status" },
-      { text: `${project.start_date} – ${project.end_date}`, field: "dates" },
+      { text: `${project.start_date} – ${project.end_date}`, field: "dates", className: "nowrap" },
       { text: kronor(project.granted_sek), field: "granted", className: "num" },
     ],
   }));
@@ -182,7 +186,7 @@ async function showList(run, region) {
     table(`Projekt i ${regionName(region)}, sida ${answer.page} av ${pages}`,
       ["Ref", "Titel", "Organisation", "Sakområde", "Effektkedja", "Status", "Period", "Beviljat"],
       rows),
-    pages > 1 ? pager : null);
+    ...(pages > 1 ? [pager] : []));
   status("projekt", answer.total === 1
     ? `1 projekt i ${regionName(region)}.`
     : `${number(answer.total, 0)} projekt i ${regionName(region)}.`);
@@ -206,8 +210,7 @@ async function showProject(run, region, ref) {
       api.get(path), api.get(`${path}/history`), api.get(`${path}/versions`), indicators(),
     ]);
   } catch (error) {
-    $("projekt-page").replaceChildren(backLink(region));
-    refused(run, error, `projektet ${ref} i ${regionName(region)}`);
+    refused(run, error, `projektet ${ref} i ${regionName(region)}`, $("projekt-page"));
     return;
   }
   if (run !== generation) return;

@@ -302,7 +302,7 @@ async fn a_region_sees_its_own_list(client: &Client, base: &str, token: &str) {
     assert_eq!(
         read(
             client,
-            "return document.getElementById('p-region-choice').hidden;"
+            "return getComputedStyle(document.getElementById('p-region-choice')).display === 'none';"
         )
         .await,
         json!(true),
@@ -617,6 +617,16 @@ async fn another_regions_projects_are_refused(client: &Client, base: &str, t: &T
         )
         .await;
         assert_eq!(rows, json!(0), "nothing of Kalmar's is shown");
+        let shown = read(
+            client,
+            "return document.querySelector('#projekt-list:not([hidden]) .error, #projekt-page:not([hidden]) .error').textContent;",
+        )
+        .await;
+        assert_eq!(
+            shown,
+            json!(said),
+            "said in the view, not only in its status line"
+        );
         no_violations(client, "a refused project").await;
     }
     screenshot(client, "projekt-refused").await;
@@ -637,7 +647,7 @@ async fn the_national_role_picks_any_region(client: &Client, base: &str, t: &Tes
     assert_eq!(
         read(
             client,
-            "return document.getElementById('p-region-choice').hidden;"
+            "return getComputedStyle(document.getElementById('p-region-choice')).display === 'none';"
         )
         .await,
         json!(false)
