@@ -1,10 +1,11 @@
-// The dashboard: views over the API's own answers (no second source of figures).
+// The dashboard: four views over the API's own answers (no second source of figures).
 // Every figure drawn in a chart is also in a table beside it, and downloadable from the API.
 
 import * as api from "./api.js";
 import { number, percent } from "./format.js";
 import { renderIndikator } from "./indikator.js";
 import * as rapportering from "./rapportering.js";
+import * as projekt from "./projekt.js";
 import {
   $, COLOURS, downloads, draw, el, errors, indicatorName, inTurns, reference, regionName, status,
   table,
@@ -33,7 +34,7 @@ function failed(error) {
     showSignIn(`Inloggningen gick inte igenom: ${error.message}`);
     return;
   }
-  const view = location.hash.slice(1) || "oversikt";
+  const view = location.hash.slice(1).split("/")[0] || "oversikt";
   const target = $(`${view}-status`);
   if (target) target.textContent = `Något gick fel: ${error.message}`;
 }
@@ -177,20 +178,28 @@ async function renderOversikt() {
 // ---------------------------------------------------------------------------------------
 // Navigation
 
-const VIEWS = { oversikt: renderOversikt, indikator: renderIndikator, rapportering: rapportering.render };
+const VIEWS = {
+  oversikt: renderOversikt,
+  indikator: renderIndikator,
+  rapportering: rapportering.render,
+  projekt: projekt.render,
+};
 
-async function show(view) {
-  if (!VIEWS[view]) view = "oversikt";
+/// Shows the view a route names: `view`, or `view/…` whose rest the view reads (a deep link).
+async function show(route) {
+  let [view, ...path] = route.split("/");
+  if (!VIEWS[view]) [view, path] = ["oversikt", []];
   for (const name of Object.keys(VIEWS)) $(name).hidden = name !== view;
   for (const button of document.querySelectorAll("#nav button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
   }
-  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  const hash = `#${[view, ...path].join("/")}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
   const name = document.querySelector(`#nav button[data-view=${view}]`).textContent;
   document.title = `${name} – Uppföljning av regionala tillväxtprojekt`;
   try {
-    await VIEWS[view]();
+    await VIEWS[view](path);
   } catch (error) {
     failed(error);
   }
@@ -216,6 +225,10 @@ function start() {
   $("oversikt-filters").addEventListener("change", () => renderOversikt().catch(failed));
   $("indikator-filters").addEventListener("change", () => renderIndikator().catch(failed));
   $("provider-login").addEventListener("click", () => location.assign("/auth/login"));
+  // Links within a view (a project in the list, back to the list) and the browser's back.
+  window.addEventListener("hashchange", () => {
+    if (api.signedIn() && !$("nav").hidden) show(location.hash.slice(1));
+  });
   api
     .start()
     .then(() => {

@@ -39,6 +39,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../dashboard/ui.js"),
     ),
     (
+        "projekt.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../dashboard/projekt.js"),
+    ),
+    (
         "format.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../dashboard/format.js"),

@@ -15,16 +15,15 @@ use crate::api::extract::{JsonBody, parse_as_of, parse_region};
 use crate::api::pagination::Page;
 use crate::db::projects::{ProjectFilter, StoredProject};
 use crate::db::{self, DbConnection};
-use crate::domain::codes::Dimension;
 use crate::domain::decimal::from_scaled;
 use crate::domain::period::PeriodId;
+use crate::domain::search::{MAX_SEARCH_CHARS, Search, SearchError};
 use crate::domain::submission::Rejection;
 use crate::domain::submission::input::ProjectInput;
 use crate::domain::submission::records::{Change, PlanRecord, ProjectRecord};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
-use crate::service::aggregates as answering;
-use crate::service::submissions;
+use crate::service::{self, submissions};
 use crate::state::AppState;
 
 fn utc(time: NaiveDateTime) -> DateTime<Utc> {
@@ -251,8 +250,17 @@ pub struct ProjectPage {
 pub struct ProjectQuery {
     /// A status code.
     pub status: Option<String>,
+    /// A project type code.
+    pub project_type: Option<String>,
     pub sakomrade: Option<String>,
+    pub fokusomrade: Option<String>,
     pub effektkedja: Option<String>,
+    /// Only projects with this bransch among theirs.
+    pub bransch: Option<String>,
+    /// Words (1 to 100 characters in all) that must each be part of the project's ref,
+    /// title or organisation, in any case.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
     /// Only projects active in this period (`2026H1`, `2026`).
     pub period: Option<String>,
     /// From 1.
@@ -375,7 +383,8 @@ fn load_project(
         .map(Project::from_stored))
 }
 
-/// A region's projects, by ref, a page at a time.
+/// A region's projects, by ref, a page at a time: filtered by their classification and
+/// searched by ref, title and organisation.
 #[utoipa::path(
     tag = "projects",
     security(("bearer" = [])),
@@ -408,33 +417,28 @@ pub async fn list_projects(
             Some((id.start_date(), id.end_date()))
         }
     };
-    let codes: Vec<(Dimension, Vec<String>)> = [
-        (Dimension::Status, &query.status),
-        (Dimension::Sakomrade, &query.sakomrade),
-        (Dimension::Effektkedja, &query.effektkedja),
-    ]
-    .into_iter()
-    .filter_map(|(dimension, code)| Some((dimension, vec![code.clone()?])))
-    .collect();
+    let search = query.q.as_deref().map(parse_search).transpose()?;
     let filter = ProjectFilter {
         status: query.status,
+        project_type: query.project_type,
         sakomrade: query.sakomrade,
+        fokusomrade: query.fokusomrade,
         effektkedja: query.effektkedja,
+        bransch: query.bransch,
         active_between,
     };
     let (offset, page_size) = (page.offset(), page.size);
     let (items, total) = state
         .db(move |conn| {
-            answering::check_filter_codes(conn, &codes)?;
-            let (ids, total) =
-                db::projects::list(conn, region.as_str(), &filter, offset, page_size)?;
-            let mut stored = db::projects::load(conn, &ids)?;
-            let items = ids
-                .iter()
-                .filter_map(|id| stored.remove(id))
-                .map(Project::from_stored)
-                .collect();
-            Ok((items, total))
+            let list = service::projects::list(
+                conn,
+                region.as_str(),
+                &filter,
+                search.as_ref(),
+                (offset, page_size),
+            )?;
+            let items = list.items.into_iter().map(Project::from_stored).collect();
+            Ok((items, list.total))
         })
         .await?;
     Ok(web::Json(ProjectPage {
@@ -443,6 +447,23 @@ pub async fn list_projects(
         page_size,
         total,
     }))
+}
+
+fn parse_search(text: &str) -> Result<Search, AppError> {
+    Search::parse(text).map_err(|error| {
+        let (code, message) = match error {
+            SearchError::Empty => ("required", "must contain a word".to_string()),
+            SearchError::TooLong => (
+                "too_long",
+                format!("must be at most {MAX_SEARCH_CHARS} characters"),
+            ),
+            SearchError::ControlCharacter => (
+                "control_character",
+                "must not contain control characters".to_string(),
+            ),
+        };
+        AppError::invalid("q", code, message)
+    })
 }
 
 /// One project with its indicator plans, values and narratives; with `as_of`, as they stood

@@ -289,53 +289,78 @@ fn insert_codes_and_plans(
     Ok(())
 }
 
-/// Filters for listing a region's projects.
+/// Filters for listing a region's projects, each a code of its dimension.
 pub struct ProjectFilter {
     pub status: Option<String>,
+    pub project_type: Option<String>,
     pub sakomrade: Option<String>,
+    pub fokusomrade: Option<String>,
     pub effektkedja: Option<String>,
+    /// Only projects in this bransch (one of their branscher).
+    pub bransch: Option<String>,
     /// Only projects whose dates overlap this span.
     pub active_between: Option<(NaiveDate, NaiveDate)>,
 }
 
-/// One page of a region's projects by ref, and how many match in all.
+/// What a listed project is searched by.
+#[derive(Queryable)]
+pub struct Listed {
+    pub id: i64,
+    pub project_ref: String,
+    pub title: String,
+    pub organisation: String,
+}
+
+/// Every project of a region that the filter matches, by ref.
 pub fn list(
     conn: &mut DbConnection,
     region: &str,
     filter: &ProjectFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<i64>, i64)> {
-    let query = || {
-        let mut query = projects::table
-            .filter(projects::region.eq(region))
-            .into_boxed();
-        if let Some(status) = &filter.status {
-            query = query.filter(projects::status.eq(status.clone()));
-        }
-        if let Some(sakomrade) = &filter.sakomrade {
-            query = query.filter(projects::sakomrade.eq(sakomrade.clone()));
-        }
-        if let Some(effektkedja) = &filter.effektkedja {
-            query = query.filter(projects::effektkedja.eq(effektkedja.clone()));
-        }
-        if let Some((start, end)) = filter.active_between {
-            query = query.filter(
-                projects::start_date
-                    .le(end)
-                    .and(projects::end_date.ge(start)),
-            );
-        }
-        query
-    };
-    let total = query().count().get_result(conn)?;
-    let ids = query()
+) -> QueryResult<Vec<Listed>> {
+    let mut query = projects::table
+        .filter(projects::region.eq(region))
+        .into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(projects::status.eq(status.clone()));
+    }
+    if let Some(project_type) = &filter.project_type {
+        query = query.filter(projects::project_type.eq(project_type.clone()));
+    }
+    if let Some(sakomrade) = &filter.sakomrade {
+        query = query.filter(projects::sakomrade.eq(sakomrade.clone()));
+    }
+    if let Some(fokusomrade) = &filter.fokusomrade {
+        query = query.filter(projects::fokusomrade.eq(fokusomrade.clone()));
+    }
+    if let Some(effektkedja) = &filter.effektkedja {
+        query = query.filter(projects::effektkedja.eq(effektkedja.clone()));
+    }
+    if let Some(bransch) = &filter.bransch {
+        query = query.filter(
+            projects::id.eq_any(
+                project_codes::table
+                    .filter(project_codes::dimension.eq(Dimension::Bransch.as_str()))
+                    .filter(project_codes::code.eq(bransch.clone()))
+                    .select(project_codes::project_id),
+            ),
+        );
+    }
+    if let Some((start, end)) = filter.active_between {
+        query = query.filter(
+            projects::start_date
+                .le(end)
+                .and(projects::end_date.ge(start)),
+        );
+    }
+    query
         .order(projects::ref_)
-        .select(projects::id)
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    Ok((ids, total))
+        .select((
+            projects::id,
+            projects::ref_,
+            projects::title,
+            projects::organisation,
+        ))
+        .load(conn)
 }
 
 /// The id of a region's project by ref.

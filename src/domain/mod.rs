@@ -11,6 +11,7 @@ pub mod orgnr;
 pub mod period;
 pub mod pxweb;
 pub mod report;
+pub mod search;
 pub mod submission;
 pub mod validation;
 

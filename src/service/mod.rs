@@ -7,6 +7,7 @@ pub mod changes;
 pub mod completeness;
 pub mod demo_data;
 pub mod pxweb;
+pub mod projects;
 pub mod reports;
 pub mod sign_in;
 pub mod snapshots;

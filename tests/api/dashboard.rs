@@ -24,7 +24,7 @@ use uppfoljning::service::demo_data;
 
 /// A figure as the dashboard shows it: Swedish, `1 234,5`, at most `decimals` decimals,
 /// rounded half away from zero as `Intl.NumberFormat` rounds; a missing one is a dash.
-fn swedish(value: &Value, decimals: u32) -> String {
+pub fn swedish(value: &Value, decimals: u32) -> String {
     if value.is_null() {
         return "–".into();
     }
