@@ -118,7 +118,8 @@ pub async fn get_snapshot(
     }))
 }
 
-/// One line per indicator, measure (`per`) and region, then its national line.
+/// One line per indicator, measure (`per`) and region, then its national line. A snapshot
+/// stored before the shares were answered has them empty.
 fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
     let columns = [
         "indicator",
@@ -130,6 +131,8 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
         "target",
         "projects",
         "reporting_projects",
+        "target_share",
+        "reporting_share",
         "per",
     ];
     let text = |value: &Value| match value {
