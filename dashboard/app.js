@@ -139,9 +139,9 @@ async function renderOversikt() {
           indicator.unit,
           { text: number(national.value, indicator.decimals), field: "value", className: "num" },
           { text: number(national.target, indicator.decimals), field: "target", className: "num" },
-          { text: percent(national.value, national.target), field: "share", className: "num" },
+          { text: percent(national.target_share), field: "share", className: "num" },
           { text: `${number(national.reporting_projects, 0)} av ${number(national.projects, 0)}`, field: "reporting" },
-          { text: percent(national.reporting_projects, national.projects), field: "coverage", className: "num" },
+          { text: percent(national.reporting_share), field: "coverage", className: "num" },
           { text: downloads(paths[index], name) },
         ],
       });
@@ -152,10 +152,7 @@ async function renderOversikt() {
       ["Indikator", "Enhet", "Nationellt värde", "Målvärde", "Andel av mål", "Rapporterande projekt", "Täckning", "Ladda ner"],
       rows));
   }
-  const shares = indicators.map((indicator, index) => {
-    const { value, target } = answers[index].national;
-    return target ? Math.round((100 * value) / target) : null;
-  });
+  const shares = answers.map((answer) => answer.national.target_share);
   draw("oversikt-chart", {
     type: "bar",
     data: {

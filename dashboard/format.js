@@ -22,10 +22,10 @@ export function number(value, decimals = 2) {
   return formatter(decimals).format(Number(value));
 }
 
-/// A share as a whole percentage: `45 %`; none when the whole is missing or zero.
-export function percent(part, whole) {
-  if (part === null || part === undefined || !whole) {
+/// A percentage the API gave (one decimal): `45,5 %`; a missing one is a dash.
+export function percent(share) {
+  if (share === null || share === undefined) {
     return "–";
   }
-  return `${formatter(0).format((100 * Number(part)) / Number(whole))}\u00a0%`;
+  return `${number(share, 1)}\u00a0%`;
 }

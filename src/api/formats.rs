@@ -104,7 +104,15 @@ fn header(aggregate: &Aggregate) -> Vec<String> {
         columns.push("denominator".into());
     }
     columns.push(measured("target", aggregate.per));
-    columns.extend(["projects", "reporting_projects"].map(String::from));
+    columns.extend(
+        [
+            "projects",
+            "reporting_projects",
+            "target_share",
+            "reporting_share",
+        ]
+        .map(String::from),
+    );
     columns
 }
 
@@ -140,6 +148,8 @@ fn body(aggregate: &Aggregate, labels: &Labels) -> Vec<Vec<Cell>> {
         cells.push(number(row.target));
         cells.push(Cell::Number(Decimal::from(row.projects)));
         cells.push(Cell::Number(Decimal::from(row.reporting_projects)));
+        cells.push(number(row.target_share));
+        cells.push(number(row.reporting_share));
         cells
     };
     let mut rows: Vec<Vec<Cell>> = aggregate
@@ -302,7 +312,8 @@ pub const TOTAL: &str = "_T";
 pub const NONE: &str = "_U";
 
 /// A JSON-stat 2.0 dataset: one category per group and a total, the indicator as the
-/// metric dimension, values in row-major order. The cube holds every combination of the
+/// metric dimension, values in row-major order (the extension's `target_share` and
+/// `reporting_share` in the same order). The cube holds every combination of the
 /// dimensions' categories, so it is counted before it is made.
 fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result<Value, AppError> {
     let indicator = &aggregate.indicator;
@@ -368,6 +379,9 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
         .fold(1usize, |cells, size| cells.saturating_mul(*size));
     crate::service::aggregates::check_cells(cells, max_cells)?;
     let mut values = vec![Value::Null; cells];
+    // The shares of each cell, in the order of `value`: JSON-stat has one value per cell.
+    let mut target_shares = vec![Value::Null; cells];
+    let mut reporting_shares = vec![Value::Null; cells];
     let position = |codes: &[String]| -> usize {
         codes.iter().zip(&categories).fold(0, |at, (code, list)| {
             at * list.len()
@@ -389,14 +403,20 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
                     .unwrap_or_else(|| NONE.into())
             })
             .collect();
-        values[position(&codes)] = json!(row.value);
+        let at = position(&codes);
+        values[at] = json!(row.value);
+        target_shares[at] = json!(row.target_share);
+        reporting_shares[at] = json!(row.reporting_share);
     }
     let totals: Vec<String> = aggregate
         .group_by
         .iter()
         .map(|_| TOTAL.to_string())
         .collect();
-    values[position(&totals)] = json!(aggregate.national.value);
+    let at = position(&totals);
+    values[at] = json!(aggregate.national.value);
+    target_shares[at] = json!(aggregate.national.target_share);
+    reporting_shares[at] = json!(aggregate.national.reporting_share);
     let mut role = Map::new();
     role.insert("metric".into(), json!(["indicator"]));
     if aggregate.group_by.iter().any(|d| d == "period") {
@@ -416,7 +436,14 @@ fn json_stat(aggregate: &Aggregate, labels: &Labels, max_cells: usize) -> Result
         "role": role,
         "dimension": dimensions,
         "value": values,
-        "extension": {"period": aggregate.period, "aggregation": indicator.aggregation, "per": aggregate.per, "national": aggregate.national}
+        "extension": {
+            "period": aggregate.period,
+            "aggregation": indicator.aggregation,
+            "per": aggregate.per,
+            "national": aggregate.national,
+            "target_share": target_shares,
+            "reporting_share": reporting_shares,
+        }
     }))
 }
 

@@ -206,7 +206,8 @@ pub async fn publish_snapshot(
     Ok(web::Json(SnapshotSummary::from(&row)))
 }
 
-/// One line per indicator, measure (`per`) and region, then its national line.
+/// One line per indicator, measure (`per`) and region, then its national line. A snapshot
+/// stored before the shares were answered has them empty.
 fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
     let columns = [
         "indicator",
@@ -218,6 +219,8 @@ fn figures_csv(figures: &Value) -> Result<Vec<u8>, AppError> {
         "target",
         "projects",
         "reporting_projects",
+        "target_share",
+        "reporting_share",
         "per",
     ];
     let text = |value: &Value| match value {

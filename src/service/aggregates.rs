@@ -327,6 +327,8 @@ pub fn answer_at(
         numerator: row.numerator,
         denominator: row.denominator,
         target: row.target,
+        target_share: row.target_share,
+        reporting_share: row.reporting_share,
         projects: row.projects,
         reporting_projects: row.reporting_projects,
     };

@@ -39,6 +39,13 @@ pub struct AggregateRow {
     /// The sum of the matched projects' targets (not for ratios, nor by period or sex), as
     /// measured by the answer's `per`.
     pub target: Option<Decimal>,
+    /// The value as a percentage of the target, both in total whatever the answer's `per`
+    /// (a value and its target divided by the same members keep their share), rounded half
+    /// away from zero to one decimal place; null when either is missing or the target is 0.
+    pub target_share: Option<Decimal>,
+    /// `reporting_projects` as a percentage of `projects`, rounded half away from zero to
+    /// one decimal place; null when the group has no projects.
+    pub reporting_share: Option<Decimal>,
     /// Matched projects active in the period.
     pub projects: u64,
     /// Of those, the ones with a reported value.

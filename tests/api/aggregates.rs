@@ -157,12 +157,14 @@ async fn sums_are_exact_and_years_are_their_half_years(backend: Backend) {
     assert_eq!(rows(&year), vec![json!(["07", 1.8]), json!(["08", 2])]);
     assert_eq!(
         year["rows"][0],
-        json!({"region": "07", "value": 1.8, "target": 7, "projects": 2, "reporting_projects": 2})
+        json!({"region": "07", "value": 1.8, "target": 7, "projects": 2, "reporting_projects": 2,
+               "target_share": 25.7, "reporting_share": 100})
     );
     assert_eq!(year["rows"][1]["target"], Value::Null);
     assert_eq!(
         year["national"],
-        json!({"value": 3.8, "target": 7, "projects": 3, "reporting_projects": 3})
+        json!({"value": 3.8, "target": 7, "projects": 3, "reporting_projects": 3,
+               "target_share": 54.3, "reporting_share": 100})
     );
     assert_eq!(
         year["stats"],
@@ -303,7 +305,8 @@ async fn ratios_are_ratios_of_sums(backend: Backend) {
     assert_eq!(
         answer["national"],
         json!({"value": 82.7, "numerator": 91, "denominator": 110,
-                                          "target": null, "projects": 3, "reporting_projects": 2})
+                                          "target": null, "projects": 3, "reporting_projects": 2,
+                                          "target_share": null, "reporting_share": 66.7})
     );
     let by_sakomrade = send(
         &app,
@@ -517,7 +520,9 @@ async fn csv_xlsx_and_json_stat_carry_the_json_numbers(backend: Backend) {
             "denominator",
             "target",
             "projects",
-            "reporting_projects"
+            "reporting_projects",
+            "target_share",
+            "reporting_share"
         ]
     );
     let from_csv: Vec<(String, f64)> = reader

@@ -21,6 +21,7 @@ backend_tests!(
     accepted_reports_divide_by_the_accepted_projects_only,
     every_format_and_snapshots_carry_the_divided_figures,
     ratios_and_unknown_measures_are_refused,
+    shares_of_the_target_and_of_the_projects_reporting_by_hand,
 );
 
 async fn ask(t: &TestApp, app: &impl TestService, query: &str) -> Value {
@@ -354,7 +355,9 @@ async fn every_format_and_snapshots_carry_the_divided_figures(backend: Backend) 
             "value_per_granted_msek",
             "target_per_granted_msek",
             "projects",
-            "reporting_projects"
+            "reporting_projects",
+            "target_share",
+            "reporting_share"
         ]
     );
     let records: Vec<Vec<String>> = reader
@@ -451,9 +454,18 @@ async fn every_format_and_snapshots_carry_the_divided_figures(backend: Backend) 
     let national_per_msek = reader
         .records()
         .map(|r| r.unwrap())
-        .find(|r| &r[0] == "RCR01" && &r[1] == "national" && &r[9] == "granted_msek")
+        .find(|r| &r[0] == "RCR01" && &r[1] == "national" && &r[11] == "granted_msek")
         .unwrap();
     assert_eq!(&national_per_msek[3], "1.029");
+    // The shares of the totals: 3.6 of 7, 3 of 3 projects reporting.
+    assert_eq!(
+        (&national_per_msek[9], &national_per_msek[10]),
+        ("51.4", "100")
+    );
+    assert_eq!(
+        rcr01("granted_msek")["national"]["target_share"],
+        json!(51.4)
+    );
 }
 
 async fn ratios_and_unknown_measures_are_refused(backend: Backend) {
@@ -502,4 +514,112 @@ async fn ratios_and_unknown_measures_are_refused(backend: Backend) {
         "the message names the measures"
     );
     assert_eq!(t.count("data_versions"), versions, "nothing was stored");
+}
+
+/// (group code, target_share, reporting_share) of each row, then the national row's.
+fn shares(answer: &Value, group: &str) -> Vec<(Value, Value, Value)> {
+    answer["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain([&answer["national"]])
+        .map(|row| {
+            (
+                row[group].clone(),
+                row["target_share"].clone(),
+                row["reporting_share"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn shares_of_the_target_and_of_the_projects_reporting_by_hand(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let national = t.token(Role::National, None);
+    // RCR01 2026H1: 07 has 1.6 of its target 7 (22.857… %), both its projects reporting;
+    // 08 has no target; the nation 3.6 of 7 (51.428… %), 3 of 3 reporting.
+    let expected = vec![
+        (json!("07"), json!(22.9), json!(100)),
+        (json!("08"), Value::Null, json!(100)),
+        (Value::Null, json!(51.4), json!(100)),
+    ];
+    for per in ["total", "project", "granted_msek"] {
+        let answer = ask(
+            &t,
+            &app,
+            &format!("indicator=RCR01&period=2026H1&group_by=region&per={per}"),
+        )
+        .await;
+        assert_eq!(shares(&answer, "region"), expected, "per={per}");
+    }
+    // NAT-E01 2026H1: A reports, B does not (1 of 2 in 07), C does; no targets planned.
+    let answer = ask(&t, &app, "indicator=NAT-E01&period=2026H1&group_by=region").await;
+    assert_eq!(
+        shares(&answer, "region"),
+        vec![
+            (json!("07"), Value::Null, json!(50)),
+            (json!("08"), Value::Null, json!(100)),
+            (Value::Null, Value::Null, json!(66.7)),
+        ]
+    );
+    // A ratio has no target.
+    let ratio = ask(&t, &app, "indicator=NAT-U01&period=2026H1").await;
+    assert_eq!(ratio["national"]["target_share"], Value::Null);
+
+    let query = "indicator=RCR01&period=2026H1&group_by=region";
+    let csv = send(
+        &app,
+        get(&format!("/api/v1/aggregates?{query}&format=csv"), &national),
+    )
+    .await
+    .ok()
+    .body
+    .clone();
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(records[0][7..], ["22.9", "100"]);
+    assert_eq!(records[1][7..], ["", "100"]);
+    assert_eq!(records[2][7..], ["51.4", "100"]);
+
+    let xlsx = send(
+        &app,
+        get(
+            &format!("/api/v1/aggregates?{query}&format=xlsx"),
+            &national,
+        ),
+    )
+    .await
+    .ok()
+    .body
+    .clone();
+    use calamine::Reader;
+    let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = workbook.worksheet_range("RCR01").unwrap();
+    assert_eq!(
+        sheet.get_value((1, 7)),
+        Some(&calamine::Data::String("target_share".into()))
+    );
+    assert_eq!(sheet.get_value((2, 7)), Some(&calamine::Data::Float(22.9)));
+    assert_eq!(sheet.get_value((4, 7)), Some(&calamine::Data::Float(51.4)));
+    assert_eq!(sheet.get_value((4, 8)), Some(&calamine::Data::Float(100.0)));
+
+    let stat = send(
+        &app,
+        get(
+            &format!("/api/v1/aggregates?{query}&format=json-stat2"),
+            &national,
+        ),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(stat["value"], json!([1.6, 2, 3.6]));
+    assert_eq!(stat["extension"]["target_share"], json!([22.9, null, 51.4]));
+    assert_eq!(stat["extension"]["reporting_share"], json!([100, 100, 100]));
 }

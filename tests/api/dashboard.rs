@@ -58,15 +58,12 @@ pub fn as_shown(value: &Value, decimals: u32) -> String {
     swedish(value, decimals).replace('\u{a0}', " ")
 }
 
-/// A share as the page shows it, read as `shown`.
-fn percent(part: &Value, whole: &Value) -> String {
-    let (Some(part), Some(whole)) = (part.as_f64(), whole.as_f64()) else {
-        return "–".into();
-    };
-    if whole == 0.0 {
+/// A share the API gave, as the page shows it, read as `shown`.
+fn percent(share: &Value) -> String {
+    if share.is_null() {
         return "–".into();
     }
-    format!("{} %", as_shown(&json!((100.0 * part / whole).round()), 0))
+    format!("{} %", as_shown(share, 1))
 }
 
 pub fn load_demo(t: &TestApp) {
@@ -193,11 +190,13 @@ async fn the_overview_shows_the_apis_figures(
         );
         assert_eq!(
             text(client, &format!("{row} td[data-field=coverage]")).await,
-            percent(
-                &national_row["reporting_projects"],
-                &national_row["projects"]
-            ),
+            percent(&national_row["reporting_share"]),
             "{code}: coverage"
+        );
+        assert_eq!(
+            text(client, &format!("{row} td[data-field=share]")).await,
+            percent(&national_row["target_share"]),
+            "{code}: share of the target"
         );
         unfiltered.push(text(client, &format!("{row} td[data-field=value]")).await);
     }
@@ -258,7 +257,7 @@ async fn the_overview_shows_the_apis_figures(
             "const done = arguments[arguments.length - 1];
              import('/dashboard/format.js').then(f => done([
                f.number(1234.5, 1), f.number(-1234567.891, 2), f.number(0.125, 2), f.number(2, 2),
-               f.number(null), f.percent(1, 3), f.percent(5, 0)]));",
+               f.number(null), f.percent(33.3), f.percent(null)]));",
             vec![],
         )
         .await
@@ -271,7 +270,7 @@ async fn the_overview_shows_the_apis_figures(
             "0,13",
             "2",
             "–",
-            "33\u{a0}%",
+            "33,3\u{a0}%",
             "–"
         ])
     );

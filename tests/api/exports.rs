@@ -44,9 +44,9 @@ fn refusal(reply: &Reply) -> (String, String, String) {
 
 async fn every_format_refuses_an_answer_past_the_cell_limit(backend: Backend) {
     // By region and bransch the answer has 4 groups (A in kkn and ikt, B without a
-    // bransch, C in kkn) and the national row, of 9 columns: 45 cells.
+    // bransch, C in kkn) and the national row, of 11 columns: 55 cells.
     let query = "indicator=RCR01&period=2026&group_by=region,bransch";
-    let t = TestApp::start_with(backend, |config| config.max_answer_cells = 44);
+    let t = TestApp::start_with(backend, |config| config.max_answer_cells = 54);
     let app = test::init_service(build_app(t.state.clone())).await;
     load(&t, &app).await;
     for format in FORMATS {
@@ -57,11 +57,11 @@ async fn every_format_refuses_an_answer_past_the_cell_limit(backend: Backend) {
             ("group_by", "too_many_cells")
         );
         assert!(
-            message.contains("45 cells") && message.contains("at most 44"),
+            message.contains("55 cells") && message.contains("at most 54"),
             "{format}: {message}"
         );
     }
-    let t = TestApp::start_with(backend, |config| config.max_answer_cells = 45);
+    let t = TestApp::start_with(backend, |config| config.max_answer_cells = 55);
     let app = test::init_service(build_app(t.state.clone())).await;
     load(&t, &app).await;
     for format in FORMATS {
@@ -72,7 +72,7 @@ async fn every_format_refuses_an_answer_past_the_cell_limit(backend: Backend) {
 }
 
 async fn the_json_stat_cube_is_counted_before_it_is_made(backend: Backend) {
-    // Five dimensions of few rows: a table of 9 rows by 15 columns (135 cells), a cube of
+    // Five dimensions of few rows: a table of 9 rows by 17 columns (153 cells), a cube of
     // 3 regions × 3 sakområden × 4 fokusområden × 4 branscher × 3 periods (432 cells).
     let query = "indicator=RCR01&period=2026H1..2026H2&group_by=region,sakomrade,fokusomrade,bransch,period";
     let t = TestApp::start_with(backend, |config| config.max_answer_cells = 431);

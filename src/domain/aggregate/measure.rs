@@ -9,6 +9,9 @@ use super::question::{Per, Question, Rule};
 use super::stats::EXTRA_PLACES;
 use crate::domain::decimal::from_scaled_sum;
 
+/// The decimal places of a share in percent (of the target, of the projects reporting).
+pub const SHARE_PLACES: u32 = 1;
+
 /// A group's matched projects: how many are active in the period, the sum of their
 /// targets, the sum of the project field of a `ProjectField` rule, and the kronor granted
 /// to them (what `Per::GrantedMsek` divides by).
@@ -89,16 +92,36 @@ pub fn row(
         Rule::ProjectField => members.projects,
         _ => reported.map_or(0, |r| r.projects),
     };
+    let target = members.target.map(from_scaled_sum);
     let per = |figure: Option<Decimal>| per_member(question, members, figure);
     Row {
         keys,
         value: per(value),
         numerator,
         denominator,
-        target: per(members.target.map(from_scaled_sum)),
+        target: per(target),
+        // Of the totals: a value and its target divided by the same members keep their share.
+        target_share: value.and_then(|value| percent_of(value, target?)),
+        reporting_share: percent_of(
+            Decimal::from(reporting_projects),
+            Decimal::from(members.projects),
+        ),
         projects: members.projects,
         reporting_projects,
     }
+}
+
+/// `part` as a percentage of `whole`, rounded half away from zero to `SHARE_PLACES`; none
+/// when the whole is zero.
+fn percent_of(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole.is_zero() {
+        return None;
+    }
+    Some(
+        (part.checked_mul(Decimal::ONE_HUNDRED)?.checked_div(whole)?)
+            .round_dp_with_strategy(SHARE_PLACES, RoundingStrategy::MidpointAwayFromZero)
+            .normalize(),
+    )
 }
 
 /// A group's figure per matched project or per million kronor granted to them (none when
@@ -142,6 +165,51 @@ mod tests {
         assert_eq!(row.value, None);
         assert_eq!(row.target, Some(d("5")));
         assert_eq!((row.projects, row.reporting_projects), (3, 0));
+        assert_eq!(row.target_share, None, "no value, no share of the target");
+        assert_eq!(row.reporting_share, Some(d("0")));
+    }
+
+    #[test]
+    fn shares_of_the_target_and_of_the_projects_reporting_are_percent_to_one_place() {
+        let members = Members {
+            projects: 3,
+            target: Some(70_000),
+            field: 0,
+            granted: 1_500_000,
+        };
+        let reported = Reported {
+            projects: 2,
+            amount: Amount::Total(16_000),
+        };
+        let sum = question(Rule::Sum, &[], "2026");
+        let total = row(&sum, vec![], &members, Some(&reported));
+        // 1.6 of 7 is 22.857… %; 2 of 3 projects 66.666… %.
+        assert_eq!(total.target_share, Some(d("22.9")));
+        assert_eq!(total.reporting_share, Some(d("66.7")));
+        let per_project = row(&per(sum, Per::Project), vec![], &members, Some(&reported));
+        assert_eq!(
+            (per_project.target_share, per_project.reporting_share),
+            (total.target_share, total.reporting_share),
+            "the same share in every measure"
+        );
+        let no_target = Members {
+            target: Some(0),
+            ..members.clone()
+        };
+        let row = super::row(
+            &question(Rule::Sum, &[], "2026"),
+            vec![],
+            &no_target,
+            Some(&reported),
+        );
+        assert_eq!(row.target_share, None, "no share of a zero target");
+        let nobody = super::row(
+            &question(Rule::Sum, &[], "2026"),
+            vec![],
+            &Members::default(),
+            None,
+        );
+        assert_eq!(nobody.reporting_share, None, "no share of no projects");
     }
 
     #[test]

@@ -18,11 +18,11 @@ pub mod stats;
 use rust_decimal::Decimal;
 
 /// The columns of an answer's table (CSV, xlsx, the rows of JSON): scope, each grouping
-/// dimension's code and label, the value (with a ratio's two parts), target, projects and
-/// reporting projects.
+/// dimension's code and label, the value (with a ratio's two parts), target, projects,
+/// reporting projects and the two shares.
 pub fn table_columns(dimensions: usize, ratio: bool) -> usize {
     let value = if ratio { 3 } else { 1 };
-    1 + 2 * dimensions + value + 3
+    1 + 2 * dimensions + value + 5
 }
 
 /// One group's figures. `keys` follow `group_by`; `None` is a project without that code.
@@ -34,6 +34,10 @@ pub struct Row {
     pub numerator: Option<Decimal>,
     pub denominator: Option<Decimal>,
     pub target: Option<Decimal>,
+    /// The value as a percentage of the target, both undivided (`measure::SHARE_PLACES`).
+    pub target_share: Option<Decimal>,
+    /// The reporting projects as a percentage of the matched projects.
+    pub reporting_share: Option<Decimal>,
     pub projects: u64,
     pub reporting_projects: u64,
 }

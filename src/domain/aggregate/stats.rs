@@ -55,6 +55,8 @@ mod tests {
                 numerator: None,
                 denominator: None,
                 target: None,
+                target_share: None,
+                reporting_share: None,
                 projects: 1,
                 reporting_projects: 1,
             })
