@@ -299,9 +299,6 @@ fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppE
             comment: with_comments.then(|| row.cells[KOMMENTAR].clone()),
         });
     }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors.into_vec()));
-    }
     Ok(ReadSubmission {
         input: SubmissionInput {
             values,
@@ -309,6 +306,7 @@ fn values_of(rows: Vec<Row>, with_comments: bool) -> Result<ReadSubmission, AppE
             ..SubmissionInput::default()
         },
         origins,
+        unreadable: errors.into_vec(),
         ..ReadSubmission::default()
     })
 }
@@ -354,16 +352,12 @@ mod tests {
         let file = "project_ref,indicator,period,value,kvinnor,man,ej_angivet,organisationsnummer\n\
                     P1,RCR01,2026H1,tolv,,,,\n\
                     ,RCR01,2026H1,1,,,,\n";
-        match read(file.as_bytes()) {
-            Err(AppError::Invalid(errors)) => {
-                assert_eq!(errors[0].line, Some(2));
-                assert_eq!(errors[0].column.as_deref(), Some("value"));
-                assert_eq!(errors[0].code, "not_a_number");
-                assert_eq!(errors[1].line, Some(3));
-                assert_eq!(errors[1].column.as_deref(), Some("project_ref"));
-            }
-            other => panic!("refused: {other:?}"),
-        }
+        let errors = read(file.as_bytes()).unwrap().unreadable;
+        assert_eq!(errors[0].line, Some(2));
+        assert_eq!(errors[0].column.as_deref(), Some("value"));
+        assert_eq!(errors[0].code, "not_a_number");
+        assert_eq!(errors[1].line, Some(3));
+        assert_eq!(errors[1].column.as_deref(), Some("project_ref"));
         let trailing = read(b"project_ref;indicator;period;value;\nP1;RCR01;2026H1;1;\n;;;;\n");
         let trailing = trailing.expect("a trailing separator is no column");
         assert_eq!(

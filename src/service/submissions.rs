@@ -1,7 +1,7 @@
 //! Storing a region's submission: checked whole against what the database knows, stored
 //! in one transaction or not at all, answered again for a repeated `Idempotency-Key`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
@@ -33,6 +33,9 @@ pub struct ReadSubmission {
     pub refs_typed_as_numbers: Vec<usize>,
     /// For a workbook made from the template: the data version the template was made at.
     pub template_version: Option<i64>,
+    /// The cells (or lines) the reader could not read, each named. The rest is still
+    /// checked, so that one answer names every error of the file; nothing is stored.
+    pub unreadable: Vec<FieldError>,
 }
 
 /// A submission as it arrived, before it is read.
@@ -388,6 +391,7 @@ where
             origins,
             refs_typed_as_numbers,
             template_version,
+            unreadable,
         },
     ) = state
         .read_body(&principal, move || {
@@ -397,7 +401,9 @@ where
         .await?;
     let decision = state
         .write(move |conn| {
-            let mut decision = db::write_transaction(conn, |conn, write| {
+            // A file with unreadable cells is only checked, as in a dry run.
+            let readable = unreadable.is_empty();
+            let decision = db::write_transaction(conn, |conn, write| {
                 decide(
                     conn,
                     write,
@@ -406,13 +412,23 @@ where
                     input,
                     &refs_typed_as_numbers,
                     template_version,
-                    dry_run,
+                    dry_run || !readable,
                     idempotency_key,
                     request_sha256,
                 )
-            })?;
+            });
+            let mut decision = match decision {
+                Err(AppError::Invalid(errors)) if !readable => {
+                    return Ok(with_unreadable(dry_run, unreadable, errors));
+                }
+                decision => decision?,
+            };
             if let Decision::Answer(result, _) = &mut decision {
                 origins.name(&mut result.errors);
+                if !readable {
+                    let checked = std::mem::take(&mut result.errors);
+                    return Ok(with_unreadable(dry_run, unreadable, checked));
+                }
             }
             Ok(decision)
         })
@@ -428,4 +444,38 @@ where
         });
     }
     Ok(decision)
+}
+
+/// The refusal of a file with cells its reader could not read: the reader's errors, then
+/// what the checks refused in the rest of the file. The checks see an unread cell as
+/// empty, so their refusal of a cell the reader named, or of a missing field on a row it
+/// named, only repeats the reader's error and is left out.
+fn with_unreadable(
+    dry_run: bool,
+    unreadable: Vec<FieldError>,
+    checked: Vec<FieldError>,
+) -> Decision {
+    type Place = (Option<String>, u64, Option<String>);
+    let place = |error: &FieldError| -> Option<Place> {
+        let row = error.row.or(error.line)?;
+        Some((error.sheet.clone(), row, error.column.clone()))
+    };
+    let cells: HashSet<Place> = unreadable.iter().filter_map(place).collect();
+    let rows: HashSet<Place> = cells
+        .iter()
+        .map(|(sheet, row, _)| (sheet.clone(), *row, None))
+        .collect();
+    let repeats = |error: &FieldError| {
+        place(error).is_some_and(|(sheet, row, column)| {
+            let on_row = (sheet, row, None);
+            error.code == "required" && rows.contains(&on_row)
+                || cells.contains(&(on_row.0, on_row.1, column))
+        })
+    };
+    let errors = unreadable
+        .into_iter()
+        .chain(checked.into_iter().filter(|error| !repeats(error)))
+        .collect();
+    let (result, status) = SubmissionResult::rejected(dry_run, Rejection::Invalid(errors));
+    Decision::Answer(result, status)
 }

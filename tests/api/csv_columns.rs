@@ -13,6 +13,7 @@ backend_tests!(
     columns_a_file_does_not_need_may_be_left_out,
     a_file_without_kommentar_keeps_the_stored_comments,
     headers_that_would_lose_data_are_refused_and_store_nothing,
+    an_unreadable_line_does_not_hide_what_the_checks_refuse,
 );
 
 const PATH: &str = "/api/v1/regions/07/submissions";
@@ -164,4 +165,49 @@ async fn headers_that_would_lose_data_are_refused_and_store_nothing(backend: Bac
     }
     assert_eq!(t.count("value_revisions"), revisions, "nothing stored");
     assert_eq!(data_version(&t), version);
+}
+
+/// A line the reader cannot read (a word for a number, a line without its project) and
+/// values the checks refuse on other lines are named in one answer, in a dry run and in a
+/// real upload alike, and nothing is stored.
+async fn an_unreadable_line_does_not_hide_what_the_checks_refuse(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let before = t.count("value_revisions");
+    let file = "project_ref;indicator;period;value\n\
+                A;RCR01;2026H1;tolv\n\
+                B;NOPE;2026H1;1\n\
+                ;RCR01;2026H1;2\n\
+                B;RCR01;2026H1;-1\n";
+    for dry_run in [true, false] {
+        let path = format!("{PATH}?dry_run={dry_run}");
+        let problem = post_csv(&app, &kronoberg, &path, file).await.problem(422);
+        let named: Vec<(u64, String, String)> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["line"].as_u64().unwrap(),
+                    e["column"].as_str().unwrap().to_string(),
+                    e["code"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                (2, "value".into(), "not_a_number".into()),
+                (4, "project_ref".into(), "required".into()),
+                (3, "indicator".into(), "unknown_indicator".into()),
+                (5, "value".into(), "negative".into()),
+            ],
+            "dry run {dry_run}: {problem:#}"
+        );
+        assert_eq!(problem["error_count"], 4);
+        assert_eq!(problem["dry_run"], dry_run);
+    }
+    assert_eq!(t.count("value_revisions"), before, "nothing stored");
 }

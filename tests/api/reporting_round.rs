@@ -1,11 +1,12 @@
 //! A whole reporting round in the browser (headless Chromium, the real server on each
 //! backend): Kronoberg downloads its half-year's workbook from the page, uploads it with two
-//! errors and sees both cells named in Swedish, fixes them (dropped on the page), stores it
+//! errors (a cell the reader cannot read, a value the checks refuse) and sees both cells
+//! named in Swedish, fixes them (dropped on the page), stores it
 //! and signs off as incomplete with a reason; Tillväxtverket, whose first return meets a
 //! report changed meanwhile (412, the reload message), returns it with a comment; Kronoberg
 //! reads the comment and signs off again; Tillväxtverket accepts it and, in bulk, Kalmar's,
 //! and the `reports=accepted` figures follow. Every button is reached with Tab and pressed
-//! with Enter; the file is chosen through the page's file input (as the picker hands it
+//! with Enter, every choice of region and half-year made with the arrow keys; the file is chosen through the page's file input (as the picker hands it
 //! over) and, once, dropped as a drop event carrying it. Every state is checked with
 //! axe-core and saved as a screenshot.
 
@@ -19,8 +20,8 @@ use serde_json::{Value, json};
 use crate::aggregates::load;
 use crate::backend_tests;
 use crate::browser::{
-    accessibility_violations, choose, console_messages, open_browser_saving_to, press, ready,
-    screenshot, serve, sign_in, text,
+    accessibility_violations, console_messages, open_browser_saving_to, press, ready, screenshot,
+    serve, sign_in, text,
 };
 use crate::common::{Backend, TestApp, TestService, get, post_json, send};
 use crate::spreadsheet::{Sheets, Typed, text as typed_text};
@@ -66,18 +67,45 @@ async fn state_shown(client: &Client, state: &str) {
     .await;
 }
 
-/// Moves the focus with Tab alone until it is on `css`, then presses Enter: what a person
-/// without a mouse does.
-async fn by_keyboard(client: &Client, css: &str) {
+/// Moves the focus with Tab alone until it is on `css`.
+async fn tab_to(client: &Client, css: &str) {
     let script = format!("return document.activeElement?.matches({css:?}) ?? false;");
     for _ in 0..300 {
         if client.execute(&script, vec![]).await.unwrap() == json!(true) {
-            press(client, Key::Enter).await;
             return;
         }
         press(client, Key::Tab).await;
     }
     panic!("Tab never reached {css}");
+}
+
+/// Moves the focus with Tab alone until it is on `css`, then presses Enter: what a person
+/// without a mouse does.
+async fn by_keyboard(client: &Client, css: &str) {
+    tab_to(client, css).await;
+    press(client, Key::Enter).await;
+}
+
+/// Chooses `value` in the select `id` without a mouse: Tab to it, then the arrow keys,
+/// each of which changes the choice as it moves.
+async fn choose_by_keyboard(client: &Client, id: &str, value: &str) {
+    tab_to(client, &format!("#{id}")).await;
+    let script = format!(
+        "const select = document.getElementById({id:?});
+         const wanted = [...select.options].findIndex(o => o.value === {value:?});
+         if (wanted < 0) return 'absent';
+         return wanted === select.selectedIndex ? 'chosen'
+           : wanted > select.selectedIndex ? 'down' : 'up';"
+    );
+    for _ in 0..50 {
+        match client.execute(&script, vec![]).await.unwrap().as_str() {
+            Some("chosen") => return,
+            Some("down") => press(client, Key::Down).await,
+            Some("up") => press(client, Key::Up).await,
+            other => panic!("#{id} has no option {value}: {other:?}"),
+        }
+    }
+    panic!("the arrow keys never reached {value} in #{id}");
 }
 
 /// Types `words` into what has the focus, as a keyboard does.
@@ -131,8 +159,8 @@ async fn open_report(client: &Client, base: &str, token: &str, region: &str) {
         .execute("delete document.body.dataset.report;", vec![])
         .await
         .unwrap();
-    choose(client, "r-half-year", H1).await;
-    choose(client, "r-region", region).await;
+    choose_by_keyboard(client, "r-half-year", H1).await;
+    choose_by_keyboard(client, "r-region", region).await;
     until(
         client,
         &format!("return (document.body.dataset.report ?? '').startsWith('{region}:{H1}:');"),
@@ -222,11 +250,12 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
         "the page saved the API's workbook"
     );
 
-    // Two errors: an indicator that does not exist and a value below zero.
+    // Two errors: a word the reader cannot read as a number, and a value below zero that
+    // the checks refuse; the first does not hide the second.
     let original = Sheets::read(&workbook);
     let mut wrong = Sheets(original.0.clone());
-    let indicator_row = wrong.row_of("Värden", &["B", H1, "RCR01"]);
-    wrong.set("Värden", indicator_row, 2, typed_text("NOPE"));
+    let word_row = wrong.row_of("Värden", &["B", H1, "RCR01"]);
+    wrong.set("Värden", word_row, 6, typed_text("tolv"));
     let value_row = wrong.row_of("Värden", &["A", H1, "RCR01"]);
     wrong.set("Värden", value_row, 6, Typed::Number(-1.0));
     let wrong = wrong.write_from(&workbook);
@@ -255,13 +284,12 @@ async fn a_reporting_round_in_the_browser(backend: Backend) {
         .unwrap();
     let mut places: Vec<String> = serde_json::from_value(places).unwrap();
     places.sort();
-    assert_eq!(
-        places,
-        vec![
-            format!("Värden!C{}", indicator_row + 1),
-            format!("Värden!G{}", value_row + 1)
-        ]
-    );
+    let mut named = vec![
+        format!("Värden!G{}", value_row + 1),
+        format!("Värden!G{}", word_row + 1),
+    ];
+    named.sort();
+    assert_eq!(places, named);
     // The messages are the API's own, in Swedish.
     let swedish = send(
         &app,

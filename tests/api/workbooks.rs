@@ -17,6 +17,7 @@ backend_tests!(
     a_template_uploaded_unchanged_changes_nothing,
     a_filled_workbook_is_the_same_submission_as_json,
     workbook_errors_name_their_cells_in_swedish_and_store_nothing,
+    an_unreadable_cell_does_not_hide_what_the_checks_refuse,
     hostile_workbooks_are_refused_and_store_nothing,
     control_characters_and_refs_typed_as_numbers_are_refused_by_cell,
     random_workbooks_round_trip_exactly,
@@ -239,6 +240,50 @@ fn errors(problem: &Value) -> Vec<(String, String, String)> {
             )
         })
         .collect()
+}
+
+/// A cell the reader cannot read and a value the checks refuse, on other rows, are named
+/// in one answer, in a dry run and in a real upload alike, and nothing is stored.
+async fn an_unreadable_cell_does_not_hide_what_the_checks_refuse(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let kronoberg = t.token(Role::Region, Some("07"));
+    let before = stored(&t);
+    let mut sheets = Sheets::read(&template(&app, &kronoberg).await);
+    let a = sheets.row_of("Värden", &["A", "2026H1", "RCR01"]);
+    let b = sheets.row_of("Värden", &["B", "2026H1", "RCR01"]);
+    sheets.set(
+        "Värden",
+        a,
+        6,
+        Typed::Formula("=Z99*2".into(), UNCALCULATED.into()),
+    );
+    sheets.set("Värden", b, 6, Typed::Number(-1.0));
+    sheets.set("Värden", b, 2, text("NOPE"));
+    let file = uncalculated(&sheets.write(), &sheets.part("Värden"));
+    for dry_run in [true, false] {
+        let path = format!("{SUBMISSIONS}?dry_run={dry_run}");
+        let problem = upload(&app, &kronoberg, &path, file.clone())
+            .await
+            .problem(422);
+        let named: Vec<(String, String)> = errors(&problem)
+            .into_iter()
+            .map(|(cell, _, code)| (cell, code))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                (format!("Värden!G{}", a + 1), "formula_without_value".into()),
+                (format!("Värden!C{}", b + 1), "unknown_indicator".into()),
+            ],
+            "dry run {dry_run}: {problem:#}"
+        );
+        assert_eq!(problem["error_count"], 2);
+        assert_eq!(problem["dry_run"], dry_run);
+        assert_eq!(problem["status"], "rejected");
+    }
+    assert_eq!(stored(&t), before, "nothing stored");
 }
 
 async fn workbook_errors_name_their_cells_in_swedish_and_store_nothing(backend: Backend) {

@@ -70,9 +70,12 @@ pub fn read(bytes: &[u8]) -> Result<ReadSubmission, AppError> {
             sheet::read_sheet(&mut workbook, layout, scan, &mut budget, &mut found)?,
         );
     }
-    let read = submission(&sheets, &mut found, template_version);
-    if !found.is_empty() {
+    let mut read = submission(&sheets, &mut found, template_version);
+    if found.layout_broken() {
         return Err(AppError::Invalid(found.into_errors()));
+    }
+    if !found.is_empty() {
+        read.unreadable = found.into_errors();
     }
     Ok(read)
 }
@@ -273,6 +276,7 @@ fn submission(
         origins,
         refs_typed_as_numbers,
         template_version,
+        unreadable: Vec::new(),
     }
 }
 

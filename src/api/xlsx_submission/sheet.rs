@@ -45,19 +45,35 @@ pub(super) struct Sheet {
 
 /// The errors found while reading, each naming its cell.
 #[derive(Default)]
-pub(super) struct Found(Errors);
+pub(super) struct Found {
+    errors: Errors,
+    /// Whether a sheet is not laid out as the template (a header, an unknown column, merged
+    /// cells): its rows cannot be trusted to hold what their columns say, so they are not
+    /// checked further.
+    layout_broken: bool,
+}
 
 impl Found {
     pub(super) fn into_errors(self) -> Vec<FieldError> {
-        self.0.into_vec()
+        self.errors.into_vec()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.errors.is_empty()
+    }
+
+    pub(super) fn layout_broken(&self) -> bool {
+        self.layout_broken
     }
 
     fn is_full(&self) -> bool {
-        self.0.is_full()
+        self.errors.is_full()
+    }
+
+    /// An error of the sheet's layout at `row`, `column` of `sheet`.
+    fn of_layout(&mut self, sheet: &str, row: u32, column: u16, code: &str, message: &str) {
+        self.layout_broken = true;
+        self.at(sheet, row, column, code, message);
     }
 
     /// An error of the cell at `row`, `column` of `sheet`.
@@ -83,7 +99,7 @@ impl Found {
         code: &str,
         message: impl Into<String>,
     ) {
-        self.0.push_with(|| {
+        self.errors.push_with(|| {
             let letter = column_letter(column);
             let cell = format!("{sheet}!{letter}{row}");
             FieldError {
@@ -241,7 +257,7 @@ pub(super) fn read_sheet(
             // Each unknown column is named once; once no more errors are kept, each of
             // their cells is only counted, and the set of columns stops growing.
             if found.is_full() || unknown_columns.insert(column) {
-                found.at(
+                found.of_layout(
                     name,
                     row + 1,
                     column as u16,
@@ -280,7 +296,7 @@ pub(super) fn read_sheet(
     }
     drop(cells);
     if let Some((row, column)) = scan.and_then(|scan| scan.first_merged) {
-        found.at(
+        found.of_layout(
             name,
             row + 1,
             column as u16,
@@ -293,12 +309,12 @@ pub(super) fn read_sheet(
         let matches =
             matches!(&header[column], Cell::Text(text) if text.trim().to_lowercase() == *expected);
         if !matches {
-            found.at(
+            found.of_layout(
                 name,
                 1,
                 column as u16,
                 "wrong_header",
-                format!("the header here is '{expected}', as in the template"),
+                &format!("the header here is '{expected}', as in the template"),
             );
         }
     }
