@@ -1138,6 +1138,7 @@ fn config(url: &DatabaseUrl) -> Config {
         aggregate_index_bytes: uppfoljning::config::DEFAULT_AGGREGATE_INDEX_BYTES,
         behind_tls_proxy: false,
         clock_offset_seconds: 0,
+        oidc: None,
         pxweb_max_data_cells: uppfoljning::config::DEFAULT_PXWEB_MAX_DATA_CELLS,
     }
 }

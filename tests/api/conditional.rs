@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::aggregates::{load, value};
 use crate::backend_tests;
 use crate::common::{Backend, Reply, TestApp, TestService, get, post_json, send};
+use crate::publishing::{publish_request, published, snapshot};
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
@@ -17,7 +18,8 @@ backend_tests!(
     completeness_reports_and_the_snapshot_list_answer_304_until_a_write,
     different_questions_and_callers_never_share_an_etag,
     if_modified_since_answers_304_only_when_no_write_came_after,
-    a_snapshot_never_changes_and_may_be_kept,
+    a_snapshot_never_changes_once_published_and_may_then_be_kept,
+    pxweb_data_answers_304_until_a_snapshot_is_published,
     a_report_keeps_its_revision_etag_for_if_match,
 );
 
@@ -317,32 +319,41 @@ async fn if_modified_since_answers_304_only_when_no_write_came_after(backend: Ba
     nonsense.ok();
 }
 
-async fn a_snapshot_never_changes_and_may_be_kept(backend: Backend) {
+async fn a_snapshot_never_changes_once_published_and_may_then_be_kept(backend: Backend) {
     let t = TestApp::start(backend);
     let app = test::init_service(build_app(t.state.clone())).await;
     load(&t, &app).await;
     let scheduler = t.token(Role::Scheduler, None);
-    let created = send(
-        &app,
-        post_json(
-            "/api/v1/snapshots",
-            &scheduler,
-            &json!({"period": "2026H1", "label": "Delrapport"}),
-        ),
-    )
-    .await;
-    let path = format!(
-        "/api/v1/snapshots/{}",
-        created.json()["id"].as_str().unwrap()
-    );
-    let kept = "private, max-age=31536000, immutable";
+    let created = snapshot(&t, &app, "2026H1", "Delrapport").await;
+    let path = format!("/api/v1/snapshots/{}", created["id"].as_str().unwrap());
+    // A draft's figures never change, but its summary does once, when it is published: it
+    // is asked again after every write.
+    let draft_tag = etag_holds(&app, &path, &scheduler, REVALIDATE).await;
+    write_a_value(&t, &app, 7).await;
+    send(&app, asking(&path, &scheduler, "if-none-match", &draft_tag))
+        .await
+        .ok();
+    // Without a token a draft is not there, whatever the client holds.
+    let anonymous = |tag: &str| {
+        TestRequest::get()
+            .uri(&path)
+            .insert_header(("if-none-match", tag.to_string()))
+    };
+    send(&app, anonymous(&draft_tag)).await.problem(404);
+
+    send(&app, publish_request(&created["id"], &t.admin()))
+        .await
+        .ok();
+    let kept = "public, max-age=31536000, immutable";
     let json_tag = etag_holds(&app, &path, &scheduler, kept).await;
+    assert_ne!(json_tag, draft_tag);
     let csv_tag = etag_holds(&app, &format!("{path}?format=csv"), &scheduler, kept).await;
     assert_ne!(json_tag, csv_tag);
-    // A write changes the figures, never the snapshot.
-    write_a_value(&t, &app, 7).await;
+    // A write changes the figures, never the published snapshot; anyone may keep it.
+    write_a_value(&t, &app, 8).await;
     let after = send(&app, asking(&path, &scheduler, "if-none-match", &json_tag)).await;
     assert_eq!(after.status, 304);
+    assert_eq!(send(&app, anonymous(&json_tag)).await.status, 304);
     let first = send(&app, get(&path, &scheduler)).await;
     let modified = header(&first, "last-modified").to_string();
     let since = send(
@@ -362,14 +373,50 @@ async fn a_snapshot_never_changes_and_may_be_kept(backend: Backend) {
     )
     .await;
     missing.problem(404);
-    let anonymous = send(
+}
+
+/// PxWeb data changes only when a snapshot is published: a write elsewhere keeps its ETag,
+/// a publication changes it, and two questions never share one.
+async fn pxweb_data_answers_304_until_a_snapshot_is_published(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    published(&t, &app, "2026H1", "Delrapport").await;
+    let data = |query: &str, tag: Option<&str>| {
+        let request = TestRequest::get().uri(&format!("/pxweb/api/v2/tables/RCR01/data?{query}"));
+        match tag {
+            Some(tag) => request.insert_header(("if-none-match", tag.to_string())),
+            None => request,
+        }
+    };
+    let question = "valuecodes[Region]=07&valuecodes[ContentsCode]=value&valuecodes[Tid]=*";
+    let first = send(&app, data(question, None)).await;
+    first.ok();
+    let tag = header(&first, "etag").to_string();
+    assert_eq!(header(&first, "cache-control"), "public, no-cache");
+    assert!(!header(&first, "last-modified").is_empty());
+    let again = send(&app, data(question, Some(&tag))).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let other = send(
         &app,
-        TestRequest::get()
-            .uri(&path)
-            .insert_header(("if-none-match", json_tag.as_str())),
+        data(
+            "valuecodes[Region]=08&valuecodes[ContentsCode]=value&valuecodes[Tid]=*",
+            None,
+        ),
     )
     .await;
-    anonymous.problem(401);
+    assert_ne!(header(&other, "etag"), tag);
+    let csv = send(&app, data(&format!("{question}&outputFormat=csv"), None)).await;
+    assert_ne!(header(&csv, "etag"), tag);
+    // A write changes no published figure.
+    write_a_value(&t, &app, 9).await;
+    assert_eq!(send(&app, data(question, Some(&tag))).await.status, 304);
+    // A newer publication of the half-year does.
+    published(&t, &app, "2026H1", "Rättelse").await;
+    let changed = send(&app, data(question, Some(&tag))).await;
+    changed.ok();
+    assert_ne!(header(&changed, "etag"), tag);
 }
 
 async fn a_report_keeps_its_revision_etag_for_if_match(backend: Backend) {

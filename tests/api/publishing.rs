@@ -88,6 +88,21 @@ async fn snapshots_are_published_once_by_national_readers_and_admins(backend: Ba
     .ok()
     .json();
     assert_eq!(read["published_at"], first["published_at"]);
+    // The publication is in the change feed, once, naming the snapshot and who published it.
+    let feed = send(&app, get("/api/v1/changes?limit=1000", &national))
+        .await
+        .ok()
+        .json();
+    let published: Vec<&Value> = feed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["kind"] == "snapshot_published")
+        .collect();
+    assert_eq!(published.len(), 1, "{feed}");
+    assert_eq!(published[0]["item"], *id);
+    assert_eq!(published[0]["period"], "2026H1");
+    assert_eq!(published[0]["changed_by"], "test");
     assert_eq!(read["sha256"], made["sha256"]);
     assert_eq!(stored(&t), 1);
 
