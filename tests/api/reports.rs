@@ -354,20 +354,23 @@ async fn snapshots_agree_across_backends() {
     load(&postgres, &postgres_app).await;
     std::thread::sleep(std::time::Duration::from_millis(5));
     let as_of = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    // SQLite's clock reads milliseconds: an as_of within its current millisecond is not
+    // yet before it.
+    std::thread::sleep(std::time::Duration::from_millis(5));
     let body = json!({"period": "2026", "label": "jämförelse", "as_of": as_of});
     let on_sqlite = send(
         &sqlite_app,
         post_json("/api/v1/snapshots", &sqlite.admin(), &body),
     )
-    .await
-    .json();
+    .await;
     let on_postgres = send(
         &postgres_app,
         post_json("/api/v1/snapshots", &postgres.admin(), &body),
     )
-    .await
-    .json();
-    assert_eq!(on_sqlite["sha256"], on_postgres["sha256"]);
+    .await;
+    assert_eq!(on_sqlite.status, 201, "{:?}", on_sqlite.json());
+    assert_eq!(on_postgres.status, 201, "{:?}", on_postgres.json());
+    assert_eq!(on_sqlite.json()["sha256"], on_postgres.json()["sha256"]);
 }
 
 /// The cells of a CSV export, after its byte-order mark.
