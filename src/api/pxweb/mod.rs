@@ -280,7 +280,7 @@ async fn get_data(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::parse(request.query_string())?;
-    let asked = params.selection();
+    let asked = params.selection()?;
     let question = format!("GET {}", request.query_string());
     data(&state, &request, &params, id.into_inner(), asked, question).await
 }
