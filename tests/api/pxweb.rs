@@ -20,6 +20,7 @@ backend_tests!(
     each_half_year_comes_from_the_newest_published_snapshot,
     bad_requests_are_refused_with_the_specifications_problems,
     a_selection_of_more_variables_than_any_table_has_is_refused,
+    page_and_day_numbers_as_large_as_a_number_holds_are_answered,
 );
 
 const API: &str = "/pxweb/api/v2";
@@ -669,4 +670,35 @@ async fn a_selection_of_more_variables_than_any_table_has_is_refused(backend: Ba
         problem["detail"].as_str().unwrap().contains("region0"),
         "{problem}"
     );
+}
+
+/// `pageSize`, `pageNumber` and `pastDays` at the ends of what a whole number holds are
+/// answered (a page, no page, every table or none), not a 500 from an overflow.
+async fn page_and_day_numbers_as_large_as_a_number_holds_are_answered(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    published_half_year(&t, &app).await;
+    let max = i64::MAX;
+    let one_page = anonymous(&app, &format!("/tables?pageSize={max}"))
+        .await
+        .ok()
+        .json();
+    assert_eq!(one_page["page"]["totalPages"], 1, "{one_page}");
+    let all = one_page["tables"].as_array().unwrap().len();
+    assert!(all > 0);
+    pxweb_problem(
+        &anonymous(&app, &format!("/tables?pageSize={max}&pageNumber={max}")).await,
+        404,
+        "Non-existent page",
+    );
+    let every = anonymous(&app, &format!("/tables?pastDays={max}&pageSize=1000"))
+        .await
+        .ok()
+        .json();
+    assert_eq!(every["tables"].as_array().unwrap().len(), all);
+    let none = anonymous(&app, &format!("/tables?pastDays={}", i64::MIN))
+        .await
+        .ok()
+        .json();
+    assert_eq!(none["tables"].as_array().unwrap().len(), 0, "{none}");
 }
