@@ -150,11 +150,14 @@ pub fn published_tables(
 }
 
 impl Validators {
-    /// 304 when `If-None-Match` names this answer's tag, or, without `If-None-Match`, when
+    /// 304 when `If-None-Match` names this answer's tag (`*` never), or, without `If-None-Match`, when
     /// nothing was modified after `If-Modified-Since` (RFC 9110 §13.2.2).
     fn judge(self, request: &HttpRequest) -> Conditional {
         let unchanged = match IfNoneMatch::parse(request) {
-            Ok(IfNoneMatch::Any) => true,
+            // `*` matches whatever exists, but this is judged before the question is checked
+            // or the caller's right to the answer: a question that would be refused is
+            // never answered 304, so `*` is answered in full.
+            Ok(IfNoneMatch::Any) => false,
             Ok(IfNoneMatch::Items(tags)) if !tags.is_empty() => {
                 tags.iter().any(|tag| tag.weak_eq(&self.etag))
             }

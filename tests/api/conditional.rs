@@ -21,6 +21,7 @@ backend_tests!(
     a_snapshot_never_changes_once_published_and_may_then_be_kept,
     pxweb_data_answers_304_until_a_snapshot_is_published,
     a_report_keeps_its_revision_etag_for_if_match,
+    if_none_match_any_never_answers_304,
 );
 
 fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
@@ -56,12 +57,13 @@ async fn etag_holds(app: &impl TestService, path: &str, token: &str, cache: &str
         header(&first, "last-modified")
     );
     assert_eq!(header(&again, "cache-control"), cache);
-    // Among others, weak or not, it is still found; `*` matches whatever is there.
+    // Among others, weak or not, it is still found; `*` is judged before the question is
+    // checked, so it gets the whole answer.
     let listed = format!("\"other\", W/{etag}");
     let listed = send(app, asking(path, token, "if-none-match", &listed)).await;
     assert_eq!(listed.status, 304, "{path}");
     let any = send(app, asking(path, token, "if-none-match", "*")).await;
-    assert_eq!(any.status, 304, "{path}");
+    any.ok();
     let other = send(app, asking(path, token, "if-none-match", "\"other\"")).await;
     other.ok();
     etag
@@ -447,4 +449,30 @@ async fn a_report_keeps_its_revision_etag_for_if_match(backend: Backend) {
     )
     .await;
     stale.problem(412);
+}
+
+/// `If-None-Match: *` is judged before the question is checked: it gets the whole answer,
+/// and a refused question its refusal, never a 304.
+async fn if_none_match_any_never_answers_304(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let region = t.token(Role::Region, Some("07"));
+    let good = "/api/v1/aggregates?indicator=RCR01&period=2026&group_by=region";
+    let answered = send(&app, asking(good, &region, "if-none-match", "*")).await;
+    answered.ok();
+    assert!(!answered.body.is_empty());
+    let unknown = "/api/v1/aggregates?indicator=NOPE&period=2026";
+    send(&app, asking(unknown, &region, "if-none-match", "*"))
+        .await
+        .problem(422);
+    crate::publishing::published(&t, &app, "2026H1", "Delrapport").await;
+    let refused = send(
+        &app,
+        TestRequest::get()
+            .uri("/pxweb/api/v2/tables/RCR01/data?valuecodes[Nope]=1")
+            .insert_header(("if-none-match", "*")),
+    )
+    .await;
+    assert_eq!(refused.status.as_u16(), 400, "{:?}", refused.body);
 }

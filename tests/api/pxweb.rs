@@ -19,6 +19,8 @@ backend_tests!(
     selections_placement_and_formats,
     each_half_year_comes_from_the_newest_published_snapshot,
     bad_requests_are_refused_with_the_specifications_problems,
+    a_selection_of_more_variables_than_any_table_has_is_refused,
+    page_and_day_numbers_as_large_as_a_number_holds_are_answered,
 );
 
 const API: &str = "/pxweb/api/v2";
@@ -633,4 +635,76 @@ async fn bad_requests_are_refused_with_the_specifications_problems(backend: Back
         .insert_header(("Content-Type", "application/json"))
         .set_payload("{\"selection\": [");
     send(&app, malformed).await.problem(400);
+}
+
+/// A selection naming thousands of variables (each compared with the others before the
+/// table is asked) is refused once it names more than any table has, by query or by body.
+async fn a_selection_of_more_variables_than_any_table_has_is_refused(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    published_half_year(&t, &app).await;
+    let many: Vec<Value> = (0..20_000)
+        .map(|i| json!({"variableCode": format!("v{i}"), "valueCodes": ["a"]}))
+        .collect();
+    let started = std::time::Instant::now();
+    let reply = send(
+        &app,
+        post_data("/tables/RCR01/data", &json!({ "selection": many })),
+    )
+    .await;
+    let problem = pxweb_problem(&reply, 400, "Non-existent variable");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("more than 8"),
+        "{problem}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let query: Vec<String> = (0..9).map(|i| format!("valuecodes[v{i}]=a")).collect();
+    let path = format!("/tables/RCR01/data?{}", query.join("&"));
+    pxweb_problem(&anonymous(&app, &path).await, 400, "Non-existent variable");
+    let eight: Vec<Value> = ["Region", "ContentsCode", "Tid"]
+        .iter()
+        .map(|code| json!({"variableCode": code, "valueCodes": ["*"]}))
+        .chain((0..5).map(|i| json!({"variableCode": format!("region{i}"), "valueCodes": []})))
+        .collect();
+    let reply = send(
+        &app,
+        post_data("/tables/RCR01/data", &json!({ "selection": eight })),
+    )
+    .await;
+    let problem = pxweb_problem(&reply, 400, "Non-existent variable");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("region0"),
+        "{problem}"
+    );
+}
+
+/// `pageSize`, `pageNumber` and `pastDays` at the ends of what a whole number holds are
+/// answered (a page, no page, every table or none), not a 500 from an overflow.
+async fn page_and_day_numbers_as_large_as_a_number_holds_are_answered(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    published_half_year(&t, &app).await;
+    let max = i64::MAX;
+    let one_page = anonymous(&app, &format!("/tables?pageSize={max}"))
+        .await
+        .ok()
+        .json();
+    assert_eq!(one_page["page"]["totalPages"], 1, "{one_page}");
+    let all = one_page["tables"].as_array().unwrap().len();
+    assert!(all > 0);
+    pxweb_problem(
+        &anonymous(&app, &format!("/tables?pageSize={max}&pageNumber={max}")).await,
+        404,
+        "Non-existent page",
+    );
+    let every = anonymous(&app, &format!("/tables?pastDays={max}&pageSize=1000"))
+        .await
+        .ok()
+        .json();
+    assert_eq!(every["tables"].as_array().unwrap().len(), all);
+    let none = anonymous(&app, &format!("/tables?pastDays={}", i64::MIN))
+        .await
+        .ok()
+        .json();
+    assert_eq!(none["tables"].as_array().unwrap().len(), 0, "{none}");
 }

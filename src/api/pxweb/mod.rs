@@ -143,11 +143,15 @@ async fn list_tables(
             words.iter().all(|word| text.contains(word.as_str()))
         })
         .filter(|table| {
-            past_days.is_none_or(|days| table.updated() >= now - chrono::Duration::days(days))
+            // A million days reach back before any table; more would overflow the calendar.
+            past_days.is_none_or(|days| {
+                table.updated() >= now - chrono::Duration::days(days.clamp(-1_000_000, 1_000_000))
+            })
         })
         .collect();
     let total = tables.len() as i64;
-    let pages = (total + page_size - 1) / page_size;
+    // Rounded up without adding to a page size that may be as large as an i64 holds.
+    let pages = total / page_size + i64::from(total % page_size > 0);
     if page_number > pages.max(1) {
         return Err(not_found(
             "Non-existent page",
@@ -280,7 +284,7 @@ async fn get_data(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::parse(request.query_string())?;
-    let asked = params.selection();
+    let asked = params.selection()?;
     let question = format!("GET {}", request.query_string());
     data(&state, &request, &params, id.into_inner(), asked, question).await
 }

@@ -8,6 +8,11 @@ use crate::domain::pxweb::selection::{Request, VariableRequest, split_values};
 use crate::domain::pxweb::table::Language;
 use crate::error::AppError;
 
+/// More distinct variables than any table has (region, sex, contents, half-year): a
+/// request naming more is refused before its names are compared with one another, so
+/// that a body of a million names costs no more than one of a few.
+const MAX_VARIABLES: usize = 8;
+
 /// A refused parameter, titled as the reference server does.
 pub fn refused(title: &'static str, detail: impl Into<String>) -> AppError {
     AppError::PxWeb {
@@ -79,7 +84,7 @@ impl Params {
 
     /// The selection of a GET data request: `valuecodes[VAR]=a,b`, `codelist[VAR]=ID`,
     /// `heading`, `stub`; `None` when it selects no values (the default selection then).
-    pub fn selection(&self) -> Option<Request> {
+    pub fn selection(&self) -> Result<Option<Request>, AppError> {
         let mut request = Request {
             heading: self.list("heading"),
             stub: self.list("stub"),
@@ -87,29 +92,41 @@ impl Params {
         };
         for (name, value) in &self.0 {
             if let Some(variable) = bracketed(name, "valuecodes") {
-                variable_request(&mut request, variable)
+                variable_request(&mut request, variable)?
                     .values
                     .extend(split_values(value));
             } else if let Some(variable) = bracketed(name, "codelist") {
-                variable_request(&mut request, variable).codelist = Some(value.clone());
+                variable_request(&mut request, variable)?.codelist = Some(value.clone());
             }
         }
-        request
+        Ok(request
             .selections
             .iter()
             .any(|s| !s.values.is_empty())
-            .then_some(request)
+            .then_some(request))
     }
 }
 
-/// The selection of a variable in `request`, added if not yet there.
-fn variable_request<'a>(request: &'a mut Request, variable: &str) -> &'a mut VariableRequest {
+/// The selection of a variable in `request`, added if not yet there; refused when that
+/// would name more variables than any table has.
+fn variable_request<'a>(
+    request: &'a mut Request,
+    variable: &str,
+) -> Result<&'a mut VariableRequest, AppError> {
     let at = match request
         .selections
         .iter()
         .position(|s| s.variable.eq_ignore_ascii_case(variable))
     {
         Some(at) => at,
+        None if request.selections.len() >= MAX_VARIABLES => {
+            return Err(refused(
+                "Non-existent variable",
+                format!(
+                    "the selection names more than {MAX_VARIABLES} variables; no table has as many"
+                ),
+            ));
+        }
         None => {
             request.selections.push(VariableRequest {
                 variable: variable.to_string(),
@@ -119,7 +136,7 @@ fn variable_request<'a>(request: &'a mut Request, variable: &str) -> &'a mut Var
             request.selections.len() - 1
         }
     };
-    &mut request.selections[at]
+    Ok(&mut request.selections[at])
 }
 
 /// `valueCodes[Tid]` → `valuecodes[Tid]`: the name in lowercase, the variable as sent.
@@ -189,7 +206,7 @@ pub fn body_selection(body: &[u8]) -> Result<Option<Request>, AppError> {
             field(item, "valueCodes"),
             &format!("selection[{i}].valueCodes"),
         )?;
-        let entry = variable_request(&mut request, variable);
+        let entry = variable_request(&mut request, variable)?;
         entry.values.extend(values);
         if codelist.is_some() {
             entry.codelist = codelist;
