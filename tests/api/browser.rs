@@ -179,6 +179,17 @@ pub async fn choose(client: &Client, id: &str, value: &str) {
         .unwrap();
 }
 
+/// Presses "Logga ut".
+pub async fn sign_out(client: &Client) {
+    client
+        .find(Locator::Id("sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 pub async fn sign_in(client: &Client, token: &str) {
     // The form shows once the page has asked the service which way people sign in.
     let field = client

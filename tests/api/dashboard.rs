@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::browser::{
     accessibility_violations, api, choose, open_browser, press, ready, screenshot, serve, sign_in,
-    text,
+    sign_out, text,
 };
 use crate::common::{Backend, SECRET, TestApp};
 use uppfoljning::app::build_app;
@@ -473,13 +473,7 @@ async fn a_region_is_marked_and_an_expired_token_signs_out(
     year: &str,
 ) {
     // A region sees its own region marked; an expired token brings the sign-in back.
-    client
-        .find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_out(client).await;
     sign_in(client, &t.token(Role::Region, Some("07"))).await;
     ready(client, "rapportering").await;
     let mine = client

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::browser::{
     accessibility_violations, api, choose, console_messages, open_browser, press, ready,
-    screenshot, serve, sign_in,
+    screenshot, serve, sign_in, sign_out,
 };
 use crate::common::{Backend, TestApp, get, post_json, put_json, send};
 use crate::dashboard::{load_demo, swedish};
@@ -634,13 +634,7 @@ async fn another_regions_projects_are_refused(client: &Client, base: &str, t: &T
 
 async fn the_national_role_picks_any_region(client: &Client, base: &str, t: &TestApp) {
     let national = t.token(Role::National, None);
-    client
-        .find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_out(client).await;
     read(client, "location.hash = '#projekt'; return null;").await;
     sign_in(client, &national).await;
     ready(client, "projekt").await;

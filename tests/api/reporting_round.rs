@@ -21,7 +21,7 @@ use crate::aggregates::load;
 use crate::backend_tests;
 use crate::browser::{
     accessibility_violations, console_messages, open_browser_saving_to, press, ready, screenshot,
-    serve, sign_in, text,
+    serve, sign_in, sign_out, text,
 };
 use crate::common::{Backend, TestApp, TestService, get, post_json, send};
 use crate::spreadsheet::{Sheets, Typed, text as typed_text};
@@ -144,13 +144,7 @@ async fn open_report(client: &Client, base: &str, token: &str, region: &str) {
         .await
         .is_err()
     {
-        client
-            .find(Locator::Id("sign-out"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        sign_out(client).await;
     }
     sign_in(client, token).await;
     ready(client, "rapportering").await;

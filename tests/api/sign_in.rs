@@ -13,7 +13,7 @@ use fantoccini::Locator;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::browser::{open_browser, screenshot, text};
+use crate::browser::{open_browser, screenshot, sign_out, text};
 use crate::child_server::free_port;
 use crate::common::{Backend, SECRET, TestApp};
 use uppfoljning::app::build_app;
@@ -812,13 +812,7 @@ async fn a_person_signs_in_in_the_browser_and_out_again() {
     assert_eq!(secrets, json!(["", "{}", "{}"]), "no secret in the page");
     assert_eq!(s.t.count("sessions"), 1);
 
-    client
-        .find(Locator::Id("sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_out(client).await;
     // The provider asks whether to sign out there too.
     client
         .wait()
