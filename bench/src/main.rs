@@ -3,6 +3,8 @@
 //! load run instead (readiness and a writer beside heavy questions, see `load`). A tool,
 //! not a test: `cargo run --release -p uppfoljning-bench -- --help`.
 
+mod writes;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -20,6 +22,8 @@ use uppfoljning::db::{self, DbConnection};
 use uppfoljning::demo::{self, DemoSpec};
 use uppfoljning::domain::period::PeriodId;
 use uppfoljning::domain::submission::input::SubmissionInput;
+
+use writes::{changed_values, shifted, submit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
@@ -702,42 +706,6 @@ fn after_a_write(
     Ok(())
 }
 
-/// Values of the portfolio without parts or enterprises, by region, `per_chunk` at most in
-/// a submission: each round of writes changes them.
-fn changed_values(portfolio: &demo::Portfolio, per_chunk: usize) -> Vec<(String, SubmissionInput)> {
-    portfolio
-        .iter()
-        .map(|(region, submission)| {
-            let values = submission
-                .values
-                .iter()
-                .filter(|v| v.by_sex.is_none() && v.entities.is_none() && v.value.is_some())
-                .take(per_chunk)
-                .cloned()
-                .collect();
-            (
-                region.clone(),
-                SubmissionInput {
-                    values,
-                    ..SubmissionInput::default()
-                },
-            )
-        })
-        .collect()
-}
-
-/// Round `round` of writes: one region's values, each moved by the round.
-fn shifted(writes: &[(String, SubmissionInput)], round: usize) -> (&String, SubmissionInput) {
-    let (region, chunk) = &writes[round % writes.len()];
-    let mut chunk = chunk.clone();
-    for value in &mut chunk.values {
-        value.value = value
-            .value
-            .map(|v| v + rust_decimal::Decimal::from(round as u64 % 1000 + 1));
-    }
-    (region, chunk)
-}
-
 /// The service on a fresh database with the demo's half-years open, and its tokens. The
 /// server is stopped before its database is removed (fields drop in this order).
 struct Served {
@@ -768,34 +736,6 @@ fn serve(args: &Args, backend: Backend, name: &str, spec: &DemoSpec) -> Result<S
         national: keys.sign("bench", Role::National, None, 7200)?,
         keys,
     })
-}
-
-/// Sends one submission as JSON; anything but 200 is an error.
-fn submit(
-    agent: &ureq::Agent,
-    base: &str,
-    token: &str,
-    region: &str,
-    chunk: &SubmissionInput,
-) -> Result<(), String> {
-    let body = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
-    let mut response = agent
-        .post(format!("{base}/api/v1/regions/{region}/submissions"))
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .send(&body[..])
-        .map_err(|e| e.to_string())?;
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    if response.status() != 200 {
-        return Err(format!(
-            "submission refused: {}",
-            &text[..text.len().min(500)]
-        ));
-    }
-    Ok(())
 }
 
 /// How often the load run's readiness probe asks, as a load balancer would.
