@@ -1,10 +1,13 @@
 //! Measures the dashboard's Översikt in headless Chromium on a demo portfolio: the time from
 //! navigation until every figure is drawn (the page's `oversikt-klar` mark), the first time
-//! (answers computed) and again (kept answers), and the requests the page made. The floor is
-//! the same API answers fetched by a plain HTTP client, six at a time as a browser does.
+//! (answers computed), again (kept answers), and right after a one-value write (every answer
+//! computed anew, as during a reporting deadline), and the requests the page made. The floor
+//! is the same API answers fetched by a plain HTTP client, six at a time as a browser does.
 //!
 //! `cargo build --release && cargo run --release -p uppfoljning-bench --bin dashboard-bench --
 //! --projects 10000` (needs Debian's chromium and chromium-driver).
+
+mod writes;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -13,6 +16,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
+
+use uppfoljning::demo::{self, DemoSpec};
+use uppfoljning::domain::period::{PeriodId, swedish_today};
 
 #[derive(Parser)]
 #[command(about = "Measures the dashboard's Översikt in headless Chromium")]
@@ -33,6 +39,20 @@ struct Args {
 }
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
+/// The demo portfolio's seed, given to `demo-data` and to the writes that move its values.
+const SEED: u64 = 2026;
+
+/// The portfolio `demo-data` loads with `SEED`, generated again here to write to it.
+fn portfolio(projects: usize) -> demo::Portfolio {
+    demo::generate(&DemoSpec {
+        projects,
+        seed: SEED,
+        from: PeriodId::parse("2022H1").expect("period"),
+        to: PeriodId::parse("2026H2").expect("period"),
+        today: swedish_today(),
+    })
+}
 
 /// A child process stopped when dropped.
 struct Process(Child);
@@ -72,7 +92,13 @@ fn main() -> Result<(), String> {
     let database = folder.join("demo.db").to_string_lossy().into_owned();
     let loading = Instant::now();
     let loaded = service(&args, &database)
-        .args(["demo-data", "--projects", &args.projects.to_string()])
+        .args([
+            "demo-data",
+            "--projects",
+            &args.projects.to_string(),
+            "--seed",
+            &SEED.to_string(),
+        ])
         .status()
         .map_err(|e| {
             format!(
@@ -84,11 +110,17 @@ fn main() -> Result<(), String> {
         return Err("demo-data failed".into());
     }
     eprintln!("demo data: {:.1} s", loading.elapsed().as_secs_f64());
-    let token = service(&args, &database)
-        .args(["token", "--role", "national", "--ttl", "3600"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let token = |role: &str| -> Result<String, String> {
+        let printed = service(&args, &database)
+            .args(["token", "--role", role, "--ttl", "3600"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&printed.stdout).trim().to_string())
+    };
+    let tokens = Tokens {
+        national: token("national")?,
+        admin: token("admin")?,
+    };
     let port = free_port();
     let _server = Process(
         service(&args, &database)
@@ -112,9 +144,15 @@ fn main() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(measure(&args, &base, &token, driver_port));
+    let result = runtime.block_on(measure(&args, &base, &tokens, driver_port));
     let _ = std::fs::remove_dir_all(&folder);
     result
+}
+
+/// The page signs in as a national analyst; the writes are an admin's.
+struct Tokens {
+    national: String,
+    admin: String,
 }
 
 async fn connect(args: &Args, port: u16) -> Result<Client, String> {
@@ -196,7 +234,8 @@ fn floor(base: &str, token: &str, paths: &[String]) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
-async fn measure(args: &Args, base: &str, token: &str, driver_port: u16) -> Result<(), String> {
+async fn measure(args: &Args, base: &str, tokens: &Tokens, driver_port: u16) -> Result<(), String> {
+    let token = tokens.national.as_str();
     for _ in 0..100 {
         if ureq::get(&format!("{base}/api/v1/health/ready"))
             .call()
@@ -226,6 +265,15 @@ async fn measure(args: &Args, base: &str, token: &str, driver_port: u16) -> Resu
         again.push(complete);
         pages.push(page);
     }
+    let writes = writes::changed_values(&portfolio(args.projects), 1);
+    let agent = ureq::Agent::new_with_defaults();
+    let mut after_write = Vec::new();
+    for load in 1..=args.repeat {
+        let (region, chunk) = writes::shifted(&writes, load);
+        writes::submit(&agent, base, &tokens.admin, region, &chunk)?;
+        let (complete, _, _) = load_overview(&client, base, args.repeat + load).await?;
+        after_write.push(complete);
+    }
     let paths: Vec<String> = client
         .execute(
             "return performance.getEntriesByType('resource')
@@ -248,6 +296,7 @@ async fn measure(args: &Args, base: &str, token: &str, driver_port: u16) -> Resu
         .map(|_| floor(base, token, &paths))
         .collect();
     let again = median(again);
+    let after_write = median(after_write);
     let floor = median(floors);
     let page = median(pages);
     println!("Översikt, {} projects:", args.projects);
@@ -262,11 +311,17 @@ async fn measure(args: &Args, base: &str, token: &str, driver_port: u16) -> Resu
         "  the page alone (loaded, scripts run, no figure yet): {page:.0} ms; complete/page {:.1}x",
         again / page
     );
+    println!(
+        "  right after a one-value write (every answer computed anew), median of {}: {after_write:.0} ms; after a write/page {:.1}x, after a write/kept {:.1}x",
+        args.repeat,
+        after_write / page,
+        after_write / again
+    );
     println!("  API requests per load: {requests}");
     println!(
         "{}",
         json!({"view": "oversikt", "projects": args.projects, "first_ms": first.round(),
-               "again_ms": again.round(), "floor_ms": floor.round(), "page_ms": page.round(),
+               "again_ms": again.round(), "after_write_ms": after_write.round(), "floor_ms": floor.round(), "page_ms": page.round(),
                "api_requests": requests})
     );
     client.close().await.map_err(|e| e.to_string())
