@@ -736,13 +736,13 @@ backend_tests!(
     tokens_for_another_audience_or_signed_with_unknown_keys_are_refused,
     an_expired_id_token_is_refused,
     a_session_works_through_a_second_instance,
+    a_person_signs_in_in_the_browser_and_out_again,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
 /// role and län, holds no secret a script can read, and signs out at the provider too.
-#[actix_web::test]
-async fn a_person_signs_in_in_the_browser_and_out_again() {
-    let Some(s) = setup(Backend::Sqlite).await else {
+async fn a_person_signs_in_in_the_browser_and_out_again(backend: Backend) {
+    let Some(s) = setup(backend).await else {
         return;
     };
     let Some(browser) = open_browser().await else {
