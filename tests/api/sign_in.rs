@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use actix_web::{HttpServer, dev::ServerHandle, web};
 use base64::Engine;
+use diesel::RunQueryDsl;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
@@ -730,6 +731,84 @@ async fn a_session_works_through_a_second_instance(backend: Backend) {
     s.server.stop(true).await;
 }
 
+/// A person's cookie whose session has ended: what is open to everyone is answered as to
+/// anyone (published snapshots, PxWeb, health), what is not is refused (401).
+async fn an_ended_or_unknown_session_is_anonymous_where_everyone_may_read(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let base = &s.base;
+    let app = actix_web::test::init_service(build_app(s.t.state.clone())).await;
+    crate::aggregates::load(&s.t, &app).await;
+    let published = crate::publishing::published(&s.t, &app, "2026H1", "Publicerad").await;
+    let draft = crate::publishing::snapshot(&s.t, &app, "2026H1", "Utkast").await;
+    let snapshot = |summary: &Value| {
+        format!(
+            "{base}/api/v1/snapshots/{}",
+            summary["id"].as_str().unwrap()
+        )
+    };
+
+    // Signed in, the person reads the draft too: the cookie is looked at.
+    let mut nora = Person::new();
+    assert_eq!(nora.sign_in(base, "nora.analytiker").status, 302);
+    assert_eq!(nora.get(&snapshot(&draft)).status, 200);
+    let ended = nora.cookies[SESSION].clone();
+    let csrf = nora.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = nora.post(&format!("{base}/auth/logout"), Some(&csrf), &json!({}));
+    assert_eq!(out.status, 200, "{}", out.body);
+
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(base, "anna.region07").status, 302);
+    let expired = anna.cookies[SESSION].clone();
+    let mut conn = s.t.conn();
+    let conn: &mut uppfoljning::db::DbConnection = &mut conn;
+    diesel::sql_query("UPDATE sessions SET expires_at = '2000-01-01 00:00:00'")
+        .execute(conn)
+        .unwrap();
+
+    let unknown = "0".repeat(64);
+    for (which, session_id) in [("ended", ended), ("expired", expired), ("unknown", unknown)] {
+        let mut person = Person::new();
+        person.cookies.insert(SESSION.to_string(), session_id);
+        for open in [
+            format!("{base}/api/v1/snapshots"),
+            snapshot(&published),
+            format!("{base}/pxweb/api/v2/tables"),
+            format!("{base}/health/live"),
+            format!("{base}/auth/session"),
+        ] {
+            let answer = person.get(&open);
+            assert_eq!(
+                answer.status, 200,
+                "{which} session, {open}: {}",
+                answer.body
+            );
+        }
+        let listed: Value =
+            serde_json::from_str(&person.get(&format!("{base}/api/v1/snapshots")).body).unwrap();
+        assert_eq!(
+            listed.as_array().unwrap().len(),
+            1,
+            "{which} session: only the published snapshot, as to anyone"
+        );
+        assert_eq!(person.get(&snapshot(&draft)).status, 404, "{which} session");
+        assert_eq!(person.session(base)["signed_in"], false);
+        let protected = person.get(&format!("{base}/api/v1/regions/07/projects"));
+        assert_eq!(protected.status, 401, "{which} session: {}", protected.body);
+        assert!(
+            protected.body.contains("sign in again"),
+            "{}",
+            protected.body
+        );
+    }
+    assert_eq!(s.t.count("sessions"), 0, "the expired session was ended");
+    s.server.stop(true).await;
+}
+
 backend_tests!(
     a_region_officer_signs_in_and_works_through_the_session,
     refused_sign_ins_store_no_session,
@@ -737,6 +816,7 @@ backend_tests!(
     an_expired_id_token_is_refused,
     a_session_works_through_a_second_instance,
     a_person_signs_in_in_the_browser_and_out_again,
+    an_ended_or_unknown_session_is_anonymous_where_everyone_may_read,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
