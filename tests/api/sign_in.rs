@@ -731,6 +731,101 @@ async fn a_session_works_through_a_second_instance(backend: Backend) {
     s.server.stop(true).await;
 }
 
+/// A signed-in person is one caller by the provider's issuer and `sub`, never by a name they
+/// can change at the provider; what they do names them by their user name, else their sub.
+async fn a_person_is_one_caller_by_sub_and_named_by_their_user_name(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let base = &s.base;
+    let app = actix_web::test::init_service(build_app(s.t.state.clone())).await;
+    crate::aggregates::load(&s.t, &app).await;
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(base, "anna.region07").status, 302);
+    let mut namesake = Person::new();
+    assert_eq!(namesake.sign_in(base, "anna.ny").status, 302);
+
+    // The same user name, two people.
+    let oidc = s.t.state.oidc.as_ref().unwrap();
+    let principal = |person: &Person| {
+        let session_id = person.cookies[SESSION].clone();
+        let state = s.t.state.clone();
+        async move {
+            uppfoljning::service::sign_in::principal(&state, oidc, &session_id)
+                .await
+                .unwrap()
+                .expect("a live session")
+        }
+    };
+    let (first, second) = (principal(&anna).await, principal(&namesake).await);
+    assert_eq!(
+        (first.name.as_str(), second.name.as_str()),
+        ("anna.region07", "anna.region07")
+    );
+    assert_eq!(
+        (first.subject.as_str(), second.subject.as_str()),
+        ("anna.region07", "anna.ny")
+    );
+    assert_eq!(first.issuer.as_deref(), Some(s.provider.issuer.as_str()));
+    assert_ne!(first.caller(), second.caller());
+
+    // One's spent rate is not the other's, at an instance that limits each caller's rate.
+    let mut limiting = s.t.config.clone();
+    limiting.rate_limit_per_second = 5;
+    let limiting_port = free_port();
+    let limiting_server = serve_at(
+        web::Data::new(AppState::open(limiting).expect("a limiting instance")),
+        limiting_port,
+    )
+    .await;
+    let projects = format!("http://localhost:{limiting_port}/api/v1/regions/07/projects");
+    let mut limited = false;
+    for _ in 0..100 {
+        if anna.get(&projects).status == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "anna's requests were never limited");
+    let other = namesake.get(&projects);
+    assert_eq!(other.status, 200, "{}", other.body);
+    limiting_server.stop(true).await;
+
+    // The report's history names each by their user name, or by their sub without one.
+    let csrf = namesake.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = format!("{base}/api/v1/regions/07/reports/2026H1");
+    let body = json!({"incomplete": true, "comment": "Berättelserna kommer senare"});
+    let submitted = namesake.post(&format!("{report}/submit"), Some(&csrf), &body);
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    let mut unnamed = Person::new();
+    assert_eq!(unnamed.sign_in(base, "konto-4711").status, 302);
+    assert_eq!(unnamed.session(base)["person"], "konto-4711");
+    let csrf = unnamed.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let withdrawn = unnamed.post(&format!("{report}/withdraw"), Some(&csrf), &json!({}));
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    let read = crate::common::send(
+        &app,
+        crate::common::get("/api/v1/regions/07/reports/2026H1", &s.t.admin()),
+    )
+    .await
+    .ok()
+    .json();
+    let by: Vec<&str> = read["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["anna.region07", "konto-4711"], "{read}");
+    s.server.stop(true).await;
+}
+
 /// A person's cookie whose session has ended: what is open to everyone is answered as to
 /// anyone (published snapshots, PxWeb, health), what is not is refused (401).
 async fn an_ended_or_unknown_session_is_anonymous_where_everyone_may_read(backend: Backend) {
@@ -817,6 +912,7 @@ backend_tests!(
     a_session_works_through_a_second_instance,
     a_person_signs_in_in_the_browser_and_out_again,
     an_ended_or_unknown_session_is_anonymous_where_everyone_may_read,
+    a_person_is_one_caller_by_sub_and_named_by_their_user_name,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the

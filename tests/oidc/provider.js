@@ -26,6 +26,11 @@ const people = {
   "utan.roll": { roles: [], name: "Utan Roll" },
   "region.utan.lan": { roles: ["region"], name: "Region Utan Län" },
   "maskin": { roles: ["scheduler"], name: "Maskin" },
+  // Another account whose user name at the provider is Anna's: a name the provider lets
+  // change, never who someone is.
+  "anna.ny": { roles: ["region"], lan: "07", name: "Anna Kronoberg", preferred_username: "anna.region07" },
+  // An account with no user name or email address: only its sub names it.
+  "konto-4711": { roles: ["region"], lan: "07", preferred_username: undefined, email: undefined },
 };
 
 const configuration = {
