@@ -47,6 +47,17 @@ fn modules() -> PathBuf {
 /// Starts the provider on `port` as `issuer` for a service on `service_port`; `None` (with a
 /// message) outside CI when node or the package is missing.
 fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider> {
+    start_provider_rotating(port, issuer, service_port, None)
+}
+
+/// As `start_provider`; with `keys`, the provider rotates the keys kept in that file: its
+/// new key signs, and the keys of its earlier starts stay published.
+fn start_provider_rotating(
+    port: u16,
+    issuer: &str,
+    service_port: u16,
+    keys: Option<&Path>,
+) -> Option<Provider> {
     let installed = modules().join("node_modules/oidc-provider").exists();
     let node = Command::new("node").arg("--version").output().is_ok();
     if !(installed && node) {
@@ -57,7 +68,8 @@ fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider
         eprintln!("node or target/oidc-provider missing: sign-in with a provider not tested");
         return None;
     }
-    let mut process = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.js"))
         .args([
             port.to_string(),
@@ -67,9 +79,11 @@ fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider
         ])
         .env("OIDC_PROVIDER_MODULES", modules())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start node");
+        .stderr(Stdio::null());
+    if let Some(keys) = keys {
+        command.env("OIDC_PROVIDER_KEYS", keys);
+    }
+    let mut process = command.spawn().expect("start node");
     let mut output = BufReader::new(process.stdout.take().unwrap());
     let mut ready = String::new();
     output.read_line(&mut ready).unwrap();
@@ -656,6 +670,95 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
     s.server.stop(true).await;
 }
 
+/// The key id (`kid`) in the header of a JWT.
+fn key_id(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The ID token stored with the session of `person` (the name the sessions show).
+fn stored_id_token(t: &TestApp, person: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id_token: String,
+    }
+    let mut conn = t.conn();
+    let conn: &mut uppfoljning::db::DbConnection = &mut conn;
+    diesel::sql_query(format!(
+        "SELECT id_token FROM sessions WHERE person = '{person}'"
+    ))
+    .get_result::<Stored>(conn)
+    .unwrap()
+    .id_token
+}
+
+/// The provider rotates its signing key (restarted with a new key first in its JWKS, the old
+/// one still published): the next sign-in, signed with a key the service has not seen,
+/// succeeds because the service fetches the keys again; sessions begun before go on.
+async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Backend) {
+    let (provider_port, service_port) = (free_port(), free_port());
+    let issuer = format!("http://localhost:{provider_port}");
+    let folder = tempfile::tempdir().unwrap();
+    let keys = folder.path().join("keys.json");
+    let Some(provider) = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
+    else {
+        return;
+    };
+    let t = TestApp::start_with(backend, |config| {
+        config.oidc = Some(oidc_config(&issuer, service_port));
+    });
+    let server = serve_at(t.state.clone(), service_port).await;
+    let base = format!("http://localhost:{service_port}");
+    let app = actix_web::test::init_service(build_app(t.state.clone())).await;
+    crate::aggregates::load(&t, &app).await;
+
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(&base, "anna.region07").status, 302);
+    let first_key = key_id(&stored_id_token(&t, "anna.region07"));
+
+    drop(provider);
+    let _rotated = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
+        .expect("the provider again");
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let published: Vec<&str> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1], first_key, "the old key stays published");
+    let new_key = published[0].to_string();
+    assert_ne!(new_key, first_key);
+
+    // The service fetches keys again at most this often; it fetched them at discovery.
+    actix_web::rt::time::sleep(uppfoljning::oidc::JWKS_REFETCH_INTERVAL).await;
+    let mut nora = Person::new();
+    let answer = nora.sign_in(&base, "nora.analytiker");
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    assert_eq!(answer.location.as_deref(), Some("/dashboard/"));
+    assert_eq!(
+        key_id(&stored_id_token(&t, "nora.analytiker")),
+        new_key,
+        "signed with the new key"
+    );
+    assert_eq!(nora.session(&base)["role"], "national");
+
+    // The session begun before the rotation goes on.
+    let me = anna.session(&base);
+    assert_eq!(me["signed_in"], true, "{me}");
+    let own = anna.get(&format!("{base}/api/v1/regions/07/projects"));
+    assert_eq!(own.status, 200, "{}", own.body);
+    server.stop(true).await;
+}
+
 async fn an_expired_id_token_is_refused(backend: Backend) {
     let (provider_port, service_port) = (free_port(), free_port());
     let issuer = format!("http://localhost:{provider_port}");
@@ -913,6 +1016,7 @@ backend_tests!(
     a_person_signs_in_in_the_browser_and_out_again,
     an_ended_or_unknown_session_is_anonymous_where_everyone_may_read,
     a_person_is_one_caller_by_sub_and_named_by_their_user_name,
+    a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
