@@ -563,13 +563,15 @@ async fn refused_sign_ins_store_no_session(backend: Backend) {
     s.server.stop(true).await;
 }
 
-/// A real ID token from `issuer` for `client` (signed in as `login`), as that client gets it.
+/// A real ID token from `issuer` for `client` (signed in as `login`, asked with `nonce`), as
+/// that client gets it.
 fn id_token_for(
     issuer: &str,
     client: &str,
     secret: &str,
     service_port: u16,
     login: &str,
+    nonce: &str,
 ) -> String {
     let redirect = format!("http://localhost:{service_port}/auth/callback");
     let mut authorization = url::Url::parse(&format!("{issuer}/auth")).unwrap();
@@ -580,7 +582,7 @@ fn id_token_for(
         .append_pair("scope", "openid profile")
         .append_pair("redirect_uri", &redirect)
         .append_pair("state", "s")
-        .append_pair("nonce", "n")
+        .append_pair("nonce", nonce)
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256");
     let mut person = Person::new();
@@ -625,6 +627,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         CLIENT_SECRET,
         service_port,
         "nora.analytiker",
+        "n",
     );
     let identity = oidc
         .verify(&own, "n")
@@ -643,6 +646,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         "annan-tjanst-test-secret",
         service_port,
         "nora.analytiker",
+        "n",
     );
     assert_eq!(
         oidc.verify(&other, "n").await.unwrap_err().reason,
@@ -659,6 +663,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         CLIENT_SECRET,
         service_port,
         "ada.admin",
+        "n",
     );
     assert!(forged.split('.').count() == 3);
     actix_web::rt::time::sleep(uppfoljning::oidc::JWKS_REFETCH_INTERVAL).await;
@@ -757,6 +762,235 @@ async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Ba
     let own = anna.get(&format!("{base}/api/v1/regions/07/projects"));
     assert_eq!(own.status, 200, "{}", own.body);
     server.stop(true).await;
+}
+
+/// A reverse proxy in front of the provider, as one may stand in front of any: it passes
+/// every request on and every answer back, except that while `swap` holds an ID token, it
+/// puts that token (once) into the token endpoint's answer in place of the one the provider
+/// gave.
+async fn serve_relay(
+    provider_port: u16,
+    port: u16,
+    swap: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+) -> ServerHandle {
+    let server = HttpServer::new(move || {
+        let swap = swap.clone();
+        actix_web::App::new().default_service(web::to(
+            move |request: actix_web::HttpRequest, body: web::Bytes| {
+                let swap = swap.clone();
+                let parts = request_parts(&request);
+                async move {
+                    let (status, headers, body) =
+                        web::block(move || pass_on(provider_port, &parts, body, &swap))
+                            .await
+                            .unwrap();
+                    let mut answer = actix_web::HttpResponse::build(
+                        actix_web::http::StatusCode::from_u16(status).unwrap(),
+                    );
+                    for header in headers {
+                        answer.append_header(header);
+                    }
+                    answer.body(body)
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    // Its workers start when the runtime first runs the server's task, as at `serve_at`.
+    for _ in 0..100 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        let discovery = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+        if ureq::get(&discovery).call().is_ok() {
+            return handle;
+        }
+    }
+    panic!("the relay did not start");
+}
+
+/// What the relay passes on of a request: its method, path with query, and headers.
+struct RequestParts {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+fn request_parts(request: &actix_web::HttpRequest) -> RequestParts {
+    // The connection's own headers are the relay's. The host goes on as it came, as a
+    // proxy keeps it: the provider names its endpoints by the host it is asked at.
+    const OWN: [&str; 4] = [
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "accept-encoding",
+    ];
+    RequestParts {
+        method: request.method().to_string(),
+        path: request
+            .uri()
+            .path_and_query()
+            .map_or("/".into(), |p| p.to_string()),
+        headers: request
+            .headers()
+            .iter()
+            .filter(|(name, _)| !OWN.contains(&name.as_str()))
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+            .collect(),
+    }
+}
+
+/// The provider's answer to `request`: its status, headers and body.
+fn pass_on(
+    provider_port: u16,
+    request: &RequestParts,
+    body: web::Bytes,
+    swap: &std::sync::Mutex<Option<String>>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent = Person::new().agent;
+    let url = format!("http://127.0.0.1:{provider_port}{}", request.path);
+    let answer = if request.method == "POST" {
+        let mut post = agent.post(&url);
+        for (name, value) in &request.headers {
+            post = post.header(name, value);
+        }
+        post.send(&body[..])
+    } else {
+        let mut get = agent.get(&url);
+        for (name, value) in &request.headers {
+            get = get.header(name, value);
+        }
+        get.call()
+    };
+    let mut answer = answer.unwrap_or_else(|e| panic!("{} {url}: {e}", request.method));
+    let headers = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            ![
+                "connection",
+                "keep-alive",
+                "content-length",
+                "transfer-encoding",
+            ]
+            .contains(&name.as_str())
+        })
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+        .collect();
+    let mut body = answer.body_mut().read_to_vec().unwrap();
+    if request.path.starts_with("/token")
+        && let Some(other) = swap.lock().unwrap().take()
+    {
+        let mut tokens: Value = serde_json::from_slice(&body).unwrap();
+        assert!(tokens["id_token"].is_string(), "{tokens}");
+        tokens["id_token"] = Value::String(other);
+        body = tokens.to_string().into_bytes();
+    }
+    (answer.status().as_u16(), headers, body)
+}
+
+/// The callback receives, in the token endpoint's answer, a real ID token that the provider
+/// issued to another of its clients (with this sign-in's nonce): it refuses the sign-in with
+/// its page, logs and counts it, and starts no session. The service is the real binary in a
+/// process of its own, so that its log is read as written.
+async fn a_token_for_another_client_is_refused_at_the_callback(backend: Backend) {
+    let (provider_port, relay_port, service_port) = (free_port(), free_port(), free_port());
+    // The provider is reached through the relay only: its issuer is the relay's address.
+    let issuer = format!("http://localhost:{relay_port}");
+    let Some(_provider) = start_provider(provider_port, &issuer, service_port) else {
+        return;
+    };
+    let swap = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let relay = serve_relay(provider_port, relay_port, swap.clone()).await;
+    let t = TestApp::start(backend);
+    let database = match &t.config.database {
+        uppfoljning::config::DatabaseUrl::Postgres(url) => url.clone(),
+        uppfoljning::config::DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+    };
+    let log = t.config.data_dir.join("service.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uppfoljning"))
+        .env("DATABASE_URL", database)
+        .env("BIND", format!("127.0.0.1:{service_port}"))
+        .env("JWT_SECRET", String::from_utf8(SECRET.to_vec()).unwrap())
+        .env("METRICS_TOKEN", "metrics-test-token-of-32-bytes-or-more")
+        .env("OIDC_ISSUER", &issuer)
+        .env("OIDC_CLIENT_ID", "uppfoljning")
+        .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
+        .env(
+            "OIDC_REDIRECT_URL",
+            format!("http://localhost:{service_port}/auth/callback"),
+        )
+        .env("RUST_LOG", "warn")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the server");
+    crate::child_server::wait_ready(service_port);
+    let base = format!("http://localhost:{service_port}");
+
+    // Through the relay, a sign-in works as it does without it.
+    let mut nora = Person::new();
+    let answer = nora.sign_in(&base, "nora.analytiker");
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    assert_eq!(t.count("sessions"), 1);
+
+    let mut person = Person::new();
+    let authorization = person.begin(&base);
+    let other = id_token_for(
+        &issuer,
+        "annan-tjanst",
+        "annan-tjanst-test-secret",
+        service_port,
+        "nora.analytiker",
+        &parameter(&authorization, "nonce"),
+    );
+    *swap.lock().unwrap() = Some(other);
+    let callback = person.at_provider(&authorization, "nora.analytiker");
+    let refused = person.get(&callback);
+    let metrics = ureq::get(&format!("{base}/metrics"))
+        .header(
+            "Authorization",
+            "Bearer metrics-test-token-of-32-bytes-or-more",
+        )
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    relay.stop(true).await;
+
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        swap.lock().unwrap().is_none(),
+        "the relay swapped the token"
+    );
+    assert!(
+        refused.body.contains("är utfärdad för en annan tjänst"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.set_cookies.iter().any(|c| c.starts_with(SESSION)),
+        "no session cookie"
+    );
+    assert_eq!(t.count("sessions"), 1, "no session started");
+    assert!(
+        metrics.contains("sign_ins_total{outcome=\"refused\",reason=\"id_token_audience\"} 1"),
+        "{metrics}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let refusal = logged
+        .lines()
+        .filter(|line| line.contains("sign-in refused"))
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["reason"] == "id_token_audience");
+    assert!(refusal.is_some(), "no refusal logged: {logged}");
 }
 
 async fn an_expired_id_token_is_refused(backend: Backend) {
@@ -1017,6 +1251,7 @@ backend_tests!(
     an_ended_or_unknown_session_is_anonymous_where_everyone_may_read,
     a_person_is_one_caller_by_sub_and_named_by_their_user_name,
     a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on,
+    a_token_for_another_client_is_refused_at_the_callback,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
