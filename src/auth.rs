@@ -45,7 +45,13 @@ impl Role {
 pub struct Principal {
     /// The token's `iss`, if it has one.
     pub issuer: Option<String>,
+    /// Who calls, as the issuer knows them for good: a bearer token's `sub`, or the identity
+    /// provider's `sub` of a signed-in person (never a name the person can change there).
     pub subject: String,
+    /// Who calls, for people to read: what the caller does (report events, submissions,
+    /// changes) names them by it. A bearer token's `sub`; a signed-in person's
+    /// `preferred_username`, else `email`, else `sub`.
+    pub name: String,
     pub role: Role,
     /// Set exactly when `role` is `Region`.
     pub region: Option<RegionCode>,
@@ -98,6 +104,7 @@ impl Claims {
         };
         Ok(Principal {
             issuer: self.iss,
+            name: self.sub.clone(),
             subject: self.sub,
             role,
             region,

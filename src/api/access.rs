@@ -29,7 +29,9 @@ impl<A: Access> FromRequest for Authorized<A> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let principal = authenticate(&request).await?;
+            let principal = identify(&request)
+                .await?
+                .ok_or_else(|| unauthorized(&request))?;
             A::check(&principal, &request)?;
             Ok(Authorized {
                 principal,
@@ -41,7 +43,9 @@ impl<A: Access> FromRequest for Authorized<A> {
 
 /// A caller that may come without a token or session (`principal` None); one with either
 /// must pass the access rule `A`. For what is open to everyone in part, such as published
-/// snapshots.
+/// snapshots. A session cookie that has ended or is unknown makes the request anonymous,
+/// not refused: a browser keeps the cookie after the session ends, and what is open to
+/// everyone stays open to it.
 pub struct MaybeAuthorized<A: Access> {
     pub principal: Option<Principal>,
     rule: PhantomData<A>,
@@ -54,17 +58,10 @@ impl<A: Access> FromRequest for MaybeAuthorized<A> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let anonymous = !request
-                .headers()
-                .contains_key(actix_web::http::header::AUTHORIZATION)
-                && request.cookie(SESSION_COOKIE).is_none();
-            let principal = if anonymous {
-                None
-            } else {
-                let principal = authenticate(&request).await?;
-                A::check(&principal, &request)?;
-                Some(principal)
-            };
+            let principal = identify(&request).await?;
+            if let Some(principal) = &principal {
+                A::check(principal, &request)?;
+            }
             Ok(MaybeAuthorized {
                 principal,
                 rule: PhantomData,
@@ -80,8 +77,11 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The caller, by one of two ways that give the same `Principal`: a bearer token (systems,
 /// and the dashboard without a provider), or the session cookie of a person signed in with
-/// the identity provider. A request with a token is judged by its token alone.
-async fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
+/// the identity provider. A request with a token is judged by its token alone. None when
+/// the request brings neither a token nor a live session: no credentials, a session that
+/// has ended or is unknown, or a session cookie where no provider is configured. A token
+/// that does not verify is refused.
+async fn identify(request: &HttpRequest) -> Result<Option<Principal>, AppError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal("application state missing".into()))?;
@@ -93,12 +93,18 @@ async fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
         &state.oidc,
     ) {
         (Some(header), _, _) => bearer(state, request, header)?,
-        (None, Some(cookie), Some(oidc)) => session(state, oidc, request, cookie.value()).await?,
-        (None, _, _) => {
-            return Err(AppError::Unauthorized(
-                "an Authorization: Bearer token is required",
-            ));
+        (None, Some(cookie), Some(oidc)) => {
+            match session(state, oidc, request, cookie.value()).await? {
+                Some(principal) => principal,
+                None => return Ok(None),
+            }
         }
+        (None, Some(_), None) => {
+            // No session can be: a cookie the service never set, limited as guesses are.
+            limit_guessing(state, request)?;
+            return Ok(None);
+        }
+        (None, None, _) => return Ok(None),
     };
     tracing::Span::current().record("subject", principal.subject.as_str());
     if let Some(limiter) = &state.rate_limiter {
@@ -106,7 +112,19 @@ async fn authenticate(request: &HttpRequest) -> Result<Principal, AppError> {
             .check(&principal.caller(), cost(request))
             .map_err(AppError::TooManyRequests)?;
     }
-    Ok(principal)
+    Ok(Some(principal))
+}
+
+/// Why a request that names no caller is refused where one is needed.
+fn unauthorized(request: &HttpRequest) -> AppError {
+    let provider = request
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.oidc.is_some());
+    if provider && request.cookie(SESSION_COOKIE).is_some() {
+        AppError::Unauthorized("the session has ended or is unknown; sign in again")
+    } else {
+        AppError::Unauthorized("an Authorization: Bearer token is required")
+    }
 }
 
 /// Guessing tokens or session ids is limited as requests without one are (`app.rs`), by
@@ -120,15 +138,16 @@ fn limit_guessing(state: &AppState, request: &HttpRequest) -> Result<(), AppErro
     Ok(())
 }
 
-/// The caller a session cookie names. A request that changes state must carry the
-/// session's CSRF token (`X-CSRF-Token`): the cookie goes with every request the browser
-/// sends, but only the service's own page can read the token (`GET /auth/session`).
+/// The caller a session cookie names, None when the session has ended or is unknown. A
+/// request that changes state must carry the session's CSRF token (`X-CSRF-Token`): the
+/// cookie goes with every request the browser sends, but only the service's own page can
+/// read the token (`GET /auth/session`).
 async fn session(
     state: &AppState,
     oidc: &crate::oidc::Oidc,
     request: &HttpRequest,
     session_id: &str,
-) -> Result<Principal, AppError> {
+) -> Result<Option<Principal>, AppError> {
     let safe = [Method::GET, Method::HEAD, Method::OPTIONS].contains(request.method());
     if !safe {
         let given = request
@@ -143,15 +162,11 @@ async fn session(
             ));
         }
     }
-    match crate::service::sign_in::principal(state, oidc, session_id).await? {
-        Some(principal) => Ok(principal),
-        None => {
-            limit_guessing(state, request)?;
-            Err(AppError::Unauthorized(
-                "the session has ended or is unknown; sign in again",
-            ))
-        }
+    let principal = crate::service::sign_in::principal(state, oidc, session_id).await?;
+    if principal.is_none() {
+        limit_guessing(state, request)?;
     }
+    Ok(principal)
 }
 
 fn bearer(

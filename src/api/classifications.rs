@@ -192,7 +192,7 @@ pub async fn add_code(
         label_en: input.label_en,
         parent_code: input.sakomrade,
     };
-    let subject = caller.principal.subject;
+    let subject = caller.principal.name;
     let row = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {

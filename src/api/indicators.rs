@@ -185,7 +185,7 @@ pub async fn create_indicator(
 ) -> Result<(web::Json<Indicator>, StatusCode), AppError> {
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %definition.code, "create indicator");
-    let subject = caller.principal.subject;
+    let subject = caller.principal.name;
     let indicator = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {
@@ -233,7 +233,7 @@ pub async fn replace_indicator(
     let code = code.into_inner();
     let definition = body.0.into_definition();
     tracing::info!(subject = %caller.principal.subject, indicator = %code, "replace indicator");
-    let subject = caller.principal.subject;
+    let subject = caller.principal.name;
     let indicator = state
         .write(move |conn| {
             db::write_transaction(conn, |conn, write| {

@@ -248,7 +248,7 @@ pub async fn unlock_period(
         })?),
         None => None,
     };
-    let subject = caller.principal.subject;
+    let subject = caller.principal.name;
     tracing::info!(subject = %subject, period = %id, region = ?region, "unlock period");
     let period = state
         .write(move |conn| {

@@ -214,7 +214,7 @@ async fn session(
         view.signed_in = true;
         view.role = Some(principal.role.as_str());
         view.region = principal.region.map(|r| r.as_str().to_string());
-        view.person = Some(principal.subject);
+        view.person = Some(principal.name);
         view.csrf_token = Some(sign_in::csrf_token(cookie.value()));
     }
     Ok(HttpResponse::Ok().json(view))

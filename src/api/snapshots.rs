@@ -52,7 +52,7 @@ pub async fn create_snapshot(
     let input = body.0;
     let mut request = snapshots::check(&input.period, &input.label, input.as_of.as_deref())?;
     request.basis = input.reports.unwrap_or(ReportBasis::All);
-    let subject = caller.principal.subject.clone();
+    let subject = caller.principal.name.clone();
     let index = std::sync::Arc::clone(&state.aggregate_index);
     let row = state
         .compute(&caller.principal, move |conn| {
@@ -199,7 +199,7 @@ pub async fn publish_snapshot(
     id: web::Path<String>,
 ) -> Result<web::Json<SnapshotSummary>, AppError> {
     let id = id.into_inner();
-    let subject = caller.principal.subject.clone();
+    let subject = caller.principal.name.clone();
     let row = state
         .write(move |conn| snapshots::publish(conn, &id, &subject))
         .await?;

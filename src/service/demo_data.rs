@@ -63,6 +63,7 @@ pub fn load(
     let loader = Principal {
         issuer: None,
         subject: "demo-data".into(),
+        name: "demo-data".into(),
         role: Role::Admin,
         region: None,
     };

@@ -315,7 +315,7 @@ pub fn transition(
         period: period.to_string(),
         from_state: state.as_str().to_string(),
         to_state: transition.to().as_str().to_string(),
-        subject: principal.subject.clone(),
+        subject: principal.name.clone(),
         role: principal.role.as_str().to_string(),
         comment,
         missing,
@@ -326,7 +326,7 @@ pub fn transition(
     db::changes::record(
         conn,
         write,
-        &principal.subject,
+        &principal.name,
         &[Change::new(ChangeKind::Report, transition.as_str())
             .region(region.as_str())
             .period(period)],
@@ -372,7 +372,7 @@ pub fn mark_admin_change(
                 period,
                 from_state: accepted.to_string(),
                 to_state: accepted.to_string(),
-                subject: principal.subject.clone(),
+                subject: principal.name.clone(),
                 role: principal.role.as_str().to_string(),
                 comment: Some(format!(
                     "an admin changed data of the accepted report ({what})"
@@ -385,7 +385,7 @@ pub fn mark_admin_change(
         db::changes::record(
             conn,
             write,
-            &principal.subject,
+            &principal.name,
             &[Change::new(ChangeKind::Report, "admin_change")
                 .region(region.as_str())
                 .period(half_year.to_string())],

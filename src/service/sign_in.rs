@@ -226,8 +226,8 @@ pub async fn principal(
         .ok_or_else(|| AppError::Internal(format!("stored session role '{}'", row.role)))?;
     Ok(Some(Principal {
         issuer: Some(row.issuer),
-        // The person's name, so that what they do (a report's events) names them.
-        subject: row.person,
+        subject: row.subject,
+        name: row.person,
         role,
         region: row.region.as_deref().and_then(RegionCode::parse),
     }))

@@ -162,7 +162,7 @@ fn decide(
         &SubmissionRow {
             id: submission_id.clone(),
             region: region.to_string(),
-            subject: principal.subject.clone(),
+            subject: principal.name.clone(),
             // Kept by caller in `idempotency_keys`; this column holds the keys of before.
             idempotency_key: None,
             request_sha256,
@@ -173,7 +173,7 @@ fn decide(
         key.as_deref(),
     )?;
     let writer = Writer {
-        subject: &principal.subject,
+        subject: &principal.name,
         submission_id: Some(&submission_id),
         now,
         version: write.version,
@@ -253,7 +253,7 @@ pub fn store_project(
         Err(rejection) => return Ok(Err(rejection)),
     };
     let writer = Writer {
-        subject: &principal.subject,
+        subject: &principal.name,
         submission_id: None,
         now: crate::domain::now(),
         version: write.version,

@@ -49,6 +49,7 @@ pub fn region_principal(region: &str) -> Principal {
     Principal {
         issuer: None,
         subject: "test".into(),
+        name: "test".into(),
         role: Role::Region,
         region: Some(RegionCode::parse(region).unwrap()),
     }

@@ -411,6 +411,7 @@ fn race(
                 let national = Principal {
                     issuer: None,
                     subject: format!("analyst-{}", transition.as_str()),
+                    name: format!("analyst-{}", transition.as_str()),
                     role: Role::National,
                     region: None,
                 };

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use actix_web::{HttpServer, dev::ServerHandle, web};
 use base64::Engine;
+use diesel::RunQueryDsl;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
@@ -46,6 +47,17 @@ fn modules() -> PathBuf {
 /// Starts the provider on `port` as `issuer` for a service on `service_port`; `None` (with a
 /// message) outside CI when node or the package is missing.
 fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider> {
+    start_provider_rotating(port, issuer, service_port, None)
+}
+
+/// As `start_provider`; with `keys`, the provider rotates the keys kept in that file: its
+/// new key signs, and the keys of its earlier starts stay published.
+fn start_provider_rotating(
+    port: u16,
+    issuer: &str,
+    service_port: u16,
+    keys: Option<&Path>,
+) -> Option<Provider> {
     let installed = modules().join("node_modules/oidc-provider").exists();
     let node = Command::new("node").arg("--version").output().is_ok();
     if !(installed && node) {
@@ -56,7 +68,8 @@ fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider
         eprintln!("node or target/oidc-provider missing: sign-in with a provider not tested");
         return None;
     }
-    let mut process = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.js"))
         .args([
             port.to_string(),
@@ -66,9 +79,11 @@ fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider
         ])
         .env("OIDC_PROVIDER_MODULES", modules())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start node");
+        .stderr(Stdio::null());
+    if let Some(keys) = keys {
+        command.env("OIDC_PROVIDER_KEYS", keys);
+    }
+    let mut process = command.spawn().expect("start node");
     let mut output = BufReader::new(process.stdout.take().unwrap());
     let mut ready = String::new();
     output.read_line(&mut ready).unwrap();
@@ -548,13 +563,15 @@ async fn refused_sign_ins_store_no_session(backend: Backend) {
     s.server.stop(true).await;
 }
 
-/// A real ID token from `issuer` for `client` (signed in as `login`), as that client gets it.
+/// A real ID token from `issuer` for `client` (signed in as `login`, asked with `nonce`), as
+/// that client gets it.
 fn id_token_for(
     issuer: &str,
     client: &str,
     secret: &str,
     service_port: u16,
     login: &str,
+    nonce: &str,
 ) -> String {
     let redirect = format!("http://localhost:{service_port}/auth/callback");
     let mut authorization = url::Url::parse(&format!("{issuer}/auth")).unwrap();
@@ -565,7 +582,7 @@ fn id_token_for(
         .append_pair("scope", "openid profile")
         .append_pair("redirect_uri", &redirect)
         .append_pair("state", "s")
-        .append_pair("nonce", "n")
+        .append_pair("nonce", nonce)
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256");
     let mut person = Person::new();
@@ -610,6 +627,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         CLIENT_SECRET,
         service_port,
         "nora.analytiker",
+        "n",
     );
     let identity = oidc
         .verify(&own, "n")
@@ -628,6 +646,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         "annan-tjanst-test-secret",
         service_port,
         "nora.analytiker",
+        "n",
     );
     assert_eq!(
         oidc.verify(&other, "n").await.unwrap_err().reason,
@@ -644,6 +663,7 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
         CLIENT_SECRET,
         service_port,
         "ada.admin",
+        "n",
     );
     assert!(forged.split('.').count() == 3);
     actix_web::rt::time::sleep(uppfoljning::oidc::JWKS_REFETCH_INTERVAL).await;
@@ -653,6 +673,324 @@ async fn tokens_for_another_audience_or_signed_with_unknown_keys_are_refused(bac
     );
     drop(imposter);
     s.server.stop(true).await;
+}
+
+/// The key id (`kid`) in the header of a JWT.
+fn key_id(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The ID token stored with the session of `person` (the name the sessions show).
+fn stored_id_token(t: &TestApp, person: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id_token: String,
+    }
+    let mut conn = t.conn();
+    let conn: &mut uppfoljning::db::DbConnection = &mut conn;
+    diesel::sql_query(format!(
+        "SELECT id_token FROM sessions WHERE person = '{person}'"
+    ))
+    .get_result::<Stored>(conn)
+    .unwrap()
+    .id_token
+}
+
+/// The provider rotates its signing key (restarted with a new key first in its JWKS, the old
+/// one still published): the next sign-in, signed with a key the service has not seen,
+/// succeeds because the service fetches the keys again; sessions begun before go on.
+async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Backend) {
+    let (provider_port, service_port) = (free_port(), free_port());
+    let issuer = format!("http://localhost:{provider_port}");
+    let folder = tempfile::tempdir().unwrap();
+    let keys = folder.path().join("keys.json");
+    let Some(provider) = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
+    else {
+        return;
+    };
+    let t = TestApp::start_with(backend, |config| {
+        config.oidc = Some(oidc_config(&issuer, service_port));
+    });
+    let server = serve_at(t.state.clone(), service_port).await;
+    let base = format!("http://localhost:{service_port}");
+    let app = actix_web::test::init_service(build_app(t.state.clone())).await;
+    crate::aggregates::load(&t, &app).await;
+
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(&base, "anna.region07").status, 302);
+    let first_key = key_id(&stored_id_token(&t, "anna.region07"));
+
+    drop(provider);
+    let _rotated = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
+        .expect("the provider again");
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let published: Vec<&str> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1], first_key, "the old key stays published");
+    let new_key = published[0].to_string();
+    assert_ne!(new_key, first_key);
+
+    // The service fetches keys again at most this often; it fetched them at discovery.
+    actix_web::rt::time::sleep(uppfoljning::oidc::JWKS_REFETCH_INTERVAL).await;
+    let mut nora = Person::new();
+    let answer = nora.sign_in(&base, "nora.analytiker");
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    assert_eq!(answer.location.as_deref(), Some("/dashboard/"));
+    assert_eq!(
+        key_id(&stored_id_token(&t, "nora.analytiker")),
+        new_key,
+        "signed with the new key"
+    );
+    assert_eq!(nora.session(&base)["role"], "national");
+
+    // The session begun before the rotation goes on.
+    let me = anna.session(&base);
+    assert_eq!(me["signed_in"], true, "{me}");
+    let own = anna.get(&format!("{base}/api/v1/regions/07/projects"));
+    assert_eq!(own.status, 200, "{}", own.body);
+    server.stop(true).await;
+}
+
+/// A reverse proxy in front of the provider, as one may stand in front of any: it passes
+/// every request on and every answer back, except that while `swap` holds an ID token, it
+/// puts that token (once) into the token endpoint's answer in place of the one the provider
+/// gave.
+async fn serve_relay(
+    provider_port: u16,
+    port: u16,
+    swap: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+) -> ServerHandle {
+    let server = HttpServer::new(move || {
+        let swap = swap.clone();
+        actix_web::App::new().default_service(web::to(
+            move |request: actix_web::HttpRequest, body: web::Bytes| {
+                let swap = swap.clone();
+                let parts = request_parts(&request);
+                async move {
+                    let (status, headers, body) =
+                        web::block(move || pass_on(provider_port, &parts, body, &swap))
+                            .await
+                            .unwrap();
+                    let mut answer = actix_web::HttpResponse::build(
+                        actix_web::http::StatusCode::from_u16(status).unwrap(),
+                    );
+                    for header in headers {
+                        answer.append_header(header);
+                    }
+                    answer.body(body)
+                }
+            },
+        ))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port))
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    // Its workers start when the runtime first runs the server's task, as at `serve_at`.
+    for _ in 0..100 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        let discovery = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+        if ureq::get(&discovery).call().is_ok() {
+            return handle;
+        }
+    }
+    panic!("the relay did not start");
+}
+
+/// What the relay passes on of a request: its method, path with query, and headers.
+struct RequestParts {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+fn request_parts(request: &actix_web::HttpRequest) -> RequestParts {
+    // The connection's own headers are the relay's. The host goes on as it came, as a
+    // proxy keeps it: the provider names its endpoints by the host it is asked at.
+    const OWN: [&str; 4] = [
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "accept-encoding",
+    ];
+    RequestParts {
+        method: request.method().to_string(),
+        path: request
+            .uri()
+            .path_and_query()
+            .map_or("/".into(), |p| p.to_string()),
+        headers: request
+            .headers()
+            .iter()
+            .filter(|(name, _)| !OWN.contains(&name.as_str()))
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+            .collect(),
+    }
+}
+
+/// The provider's answer to `request`: its status, headers and body.
+fn pass_on(
+    provider_port: u16,
+    request: &RequestParts,
+    body: web::Bytes,
+    swap: &std::sync::Mutex<Option<String>>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent = Person::new().agent;
+    let url = format!("http://127.0.0.1:{provider_port}{}", request.path);
+    let answer = if request.method == "POST" {
+        let mut post = agent.post(&url);
+        for (name, value) in &request.headers {
+            post = post.header(name, value);
+        }
+        post.send(&body[..])
+    } else {
+        let mut get = agent.get(&url);
+        for (name, value) in &request.headers {
+            get = get.header(name, value);
+        }
+        get.call()
+    };
+    let mut answer = answer.unwrap_or_else(|e| panic!("{} {url}: {e}", request.method));
+    let headers = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            ![
+                "connection",
+                "keep-alive",
+                "content-length",
+                "transfer-encoding",
+            ]
+            .contains(&name.as_str())
+        })
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+        .collect();
+    let mut body = answer.body_mut().read_to_vec().unwrap();
+    if request.path.starts_with("/token")
+        && let Some(other) = swap.lock().unwrap().take()
+    {
+        let mut tokens: Value = serde_json::from_slice(&body).unwrap();
+        assert!(tokens["id_token"].is_string(), "{tokens}");
+        tokens["id_token"] = Value::String(other);
+        body = tokens.to_string().into_bytes();
+    }
+    (answer.status().as_u16(), headers, body)
+}
+
+/// The callback receives, in the token endpoint's answer, a real ID token that the provider
+/// issued to another of its clients (with this sign-in's nonce): it refuses the sign-in with
+/// its page, logs and counts it, and starts no session. The service is the real binary in a
+/// process of its own, so that its log is read as written.
+async fn a_token_for_another_client_is_refused_at_the_callback(backend: Backend) {
+    let (provider_port, relay_port, service_port) = (free_port(), free_port(), free_port());
+    // The provider is reached through the relay only: its issuer is the relay's address.
+    let issuer = format!("http://localhost:{relay_port}");
+    let Some(_provider) = start_provider(provider_port, &issuer, service_port) else {
+        return;
+    };
+    let swap = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let relay = serve_relay(provider_port, relay_port, swap.clone()).await;
+    let t = TestApp::start(backend);
+    let database = match &t.config.database {
+        uppfoljning::config::DatabaseUrl::Postgres(url) => url.clone(),
+        uppfoljning::config::DatabaseUrl::Sqlite(path) => path.to_string_lossy().into_owned(),
+    };
+    let log = t.config.data_dir.join("service.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uppfoljning"))
+        .env("DATABASE_URL", database)
+        .env("BIND", format!("127.0.0.1:{service_port}"))
+        .env("JWT_SECRET", String::from_utf8(SECRET.to_vec()).unwrap())
+        .env("METRICS_TOKEN", "metrics-test-token-of-32-bytes-or-more")
+        .env("OIDC_ISSUER", &issuer)
+        .env("OIDC_CLIENT_ID", "uppfoljning")
+        .env("OIDC_CLIENT_SECRET", CLIENT_SECRET)
+        .env(
+            "OIDC_REDIRECT_URL",
+            format!("http://localhost:{service_port}/auth/callback"),
+        )
+        .env("RUST_LOG", "warn")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start the server");
+    crate::child_server::wait_ready(service_port);
+    let base = format!("http://localhost:{service_port}");
+
+    // Through the relay, a sign-in works as it does without it.
+    let mut nora = Person::new();
+    let answer = nora.sign_in(&base, "nora.analytiker");
+    assert_eq!(answer.status, 302, "{}", answer.body);
+    assert_eq!(t.count("sessions"), 1);
+
+    let mut person = Person::new();
+    let authorization = person.begin(&base);
+    let other = id_token_for(
+        &issuer,
+        "annan-tjanst",
+        "annan-tjanst-test-secret",
+        service_port,
+        "nora.analytiker",
+        &parameter(&authorization, "nonce"),
+    );
+    *swap.lock().unwrap() = Some(other);
+    let callback = person.at_provider(&authorization, "nora.analytiker");
+    let refused = person.get(&callback);
+    let metrics = ureq::get(&format!("{base}/metrics"))
+        .header(
+            "Authorization",
+            "Bearer metrics-test-token-of-32-bytes-or-more",
+        )
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    relay.stop(true).await;
+
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        swap.lock().unwrap().is_none(),
+        "the relay swapped the token"
+    );
+    assert!(
+        refused.body.contains("är utfärdad för en annan tjänst"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        !refused.set_cookies.iter().any(|c| c.starts_with(SESSION)),
+        "no session cookie"
+    );
+    assert_eq!(t.count("sessions"), 1, "no session started");
+    assert!(
+        metrics.contains("sign_ins_total{outcome=\"refused\",reason=\"id_token_audience\"} 1"),
+        "{metrics}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let refusal = logged
+        .lines()
+        .filter(|line| line.contains("sign-in refused"))
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["fields"]["reason"] == "id_token_audience");
+    assert!(refusal.is_some(), "no refusal logged: {logged}");
 }
 
 async fn an_expired_id_token_is_refused(backend: Backend) {
@@ -730,19 +1068,196 @@ async fn a_session_works_through_a_second_instance(backend: Backend) {
     s.server.stop(true).await;
 }
 
+/// A signed-in person is one caller by the provider's issuer and `sub`, never by a name they
+/// can change at the provider; what they do names them by their user name, else their sub.
+async fn a_person_is_one_caller_by_sub_and_named_by_their_user_name(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let base = &s.base;
+    let app = actix_web::test::init_service(build_app(s.t.state.clone())).await;
+    crate::aggregates::load(&s.t, &app).await;
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(base, "anna.region07").status, 302);
+    let mut namesake = Person::new();
+    assert_eq!(namesake.sign_in(base, "anna.ny").status, 302);
+
+    // The same user name, two people.
+    let oidc = s.t.state.oidc.as_ref().unwrap();
+    let principal = |person: &Person| {
+        let session_id = person.cookies[SESSION].clone();
+        let state = s.t.state.clone();
+        async move {
+            uppfoljning::service::sign_in::principal(&state, oidc, &session_id)
+                .await
+                .unwrap()
+                .expect("a live session")
+        }
+    };
+    let (first, second) = (principal(&anna).await, principal(&namesake).await);
+    assert_eq!(
+        (first.name.as_str(), second.name.as_str()),
+        ("anna.region07", "anna.region07")
+    );
+    assert_eq!(
+        (first.subject.as_str(), second.subject.as_str()),
+        ("anna.region07", "anna.ny")
+    );
+    assert_eq!(first.issuer.as_deref(), Some(s.provider.issuer.as_str()));
+    assert_ne!(first.caller(), second.caller());
+
+    // One's spent rate is not the other's, at an instance that limits each caller's rate.
+    let mut limiting = s.t.config.clone();
+    limiting.rate_limit_per_second = 5;
+    let limiting_port = free_port();
+    let limiting_server = serve_at(
+        web::Data::new(AppState::open(limiting).expect("a limiting instance")),
+        limiting_port,
+    )
+    .await;
+    let projects = format!("http://localhost:{limiting_port}/api/v1/regions/07/projects");
+    let mut limited = false;
+    for _ in 0..100 {
+        if anna.get(&projects).status == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "anna's requests were never limited");
+    let other = namesake.get(&projects);
+    assert_eq!(other.status, 200, "{}", other.body);
+    limiting_server.stop(true).await;
+
+    // The report's history names each by their user name, or by their sub without one.
+    let csrf = namesake.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let report = format!("{base}/api/v1/regions/07/reports/2026H1");
+    let body = json!({"incomplete": true, "comment": "Berättelserna kommer senare"});
+    let submitted = namesake.post(&format!("{report}/submit"), Some(&csrf), &body);
+    assert_eq!(submitted.status, 200, "{}", submitted.body);
+    let mut unnamed = Person::new();
+    assert_eq!(unnamed.sign_in(base, "konto-4711").status, 302);
+    assert_eq!(unnamed.session(base)["person"], "konto-4711");
+    let csrf = unnamed.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let withdrawn = unnamed.post(&format!("{report}/withdraw"), Some(&csrf), &json!({}));
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    let read = crate::common::send(
+        &app,
+        crate::common::get("/api/v1/regions/07/reports/2026H1", &s.t.admin()),
+    )
+    .await
+    .ok()
+    .json();
+    let by: Vec<&str> = read["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["anna.region07", "konto-4711"], "{read}");
+    s.server.stop(true).await;
+}
+
+/// A person's cookie whose session has ended: what is open to everyone is answered as to
+/// anyone (published snapshots, PxWeb, health), what is not is refused (401).
+async fn an_ended_or_unknown_session_is_anonymous_where_everyone_may_read(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let base = &s.base;
+    let app = actix_web::test::init_service(build_app(s.t.state.clone())).await;
+    crate::aggregates::load(&s.t, &app).await;
+    let published = crate::publishing::published(&s.t, &app, "2026H1", "Publicerad").await;
+    let draft = crate::publishing::snapshot(&s.t, &app, "2026H1", "Utkast").await;
+    let snapshot = |summary: &Value| {
+        format!(
+            "{base}/api/v1/snapshots/{}",
+            summary["id"].as_str().unwrap()
+        )
+    };
+
+    // Signed in, the person reads the draft too: the cookie is looked at.
+    let mut nora = Person::new();
+    assert_eq!(nora.sign_in(base, "nora.analytiker").status, 302);
+    assert_eq!(nora.get(&snapshot(&draft)).status, 200);
+    let ended = nora.cookies[SESSION].clone();
+    let csrf = nora.session(base)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = nora.post(&format!("{base}/auth/logout"), Some(&csrf), &json!({}));
+    assert_eq!(out.status, 200, "{}", out.body);
+
+    let mut anna = Person::new();
+    assert_eq!(anna.sign_in(base, "anna.region07").status, 302);
+    let expired = anna.cookies[SESSION].clone();
+    let mut conn = s.t.conn();
+    let conn: &mut uppfoljning::db::DbConnection = &mut conn;
+    diesel::sql_query("UPDATE sessions SET expires_at = '2000-01-01 00:00:00'")
+        .execute(conn)
+        .unwrap();
+
+    let unknown = "0".repeat(64);
+    for (which, session_id) in [("ended", ended), ("expired", expired), ("unknown", unknown)] {
+        let mut person = Person::new();
+        person.cookies.insert(SESSION.to_string(), session_id);
+        for open in [
+            format!("{base}/api/v1/snapshots"),
+            snapshot(&published),
+            format!("{base}/pxweb/api/v2/tables"),
+            format!("{base}/health/live"),
+            format!("{base}/auth/session"),
+        ] {
+            let answer = person.get(&open);
+            assert_eq!(
+                answer.status, 200,
+                "{which} session, {open}: {}",
+                answer.body
+            );
+        }
+        let listed: Value =
+            serde_json::from_str(&person.get(&format!("{base}/api/v1/snapshots")).body).unwrap();
+        assert_eq!(
+            listed.as_array().unwrap().len(),
+            1,
+            "{which} session: only the published snapshot, as to anyone"
+        );
+        assert_eq!(person.get(&snapshot(&draft)).status, 404, "{which} session");
+        assert_eq!(person.session(base)["signed_in"], false);
+        let protected = person.get(&format!("{base}/api/v1/regions/07/projects"));
+        assert_eq!(protected.status, 401, "{which} session: {}", protected.body);
+        assert!(
+            protected.body.contains("sign in again"),
+            "{}",
+            protected.body
+        );
+    }
+    assert_eq!(s.t.count("sessions"), 0, "the expired session was ended");
+    s.server.stop(true).await;
+}
+
 backend_tests!(
     a_region_officer_signs_in_and_works_through_the_session,
     refused_sign_ins_store_no_session,
     tokens_for_another_audience_or_signed_with_unknown_keys_are_refused,
     an_expired_id_token_is_refused,
     a_session_works_through_a_second_instance,
+    a_person_signs_in_in_the_browser_and_out_again,
+    an_ended_or_unknown_session_is_anonymous_where_everyone_may_read,
+    a_person_is_one_caller_by_sub_and_named_by_their_user_name,
+    a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on,
+    a_token_for_another_client_is_refused_at_the_callback,
 );
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
 /// role and län, holds no secret a script can read, and signs out at the provider too.
-#[actix_web::test]
-async fn a_person_signs_in_in_the_browser_and_out_again() {
-    let Some(s) = setup(Backend::Sqlite).await else {
+async fn a_person_signs_in_in_the_browser_and_out_again(backend: Backend) {
+    let Some(s) = setup(backend).await else {
         return;
     };
     let Some(browser) = open_browser().await else {

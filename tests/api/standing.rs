@@ -300,6 +300,7 @@ pub fn slow_write(
         let admin = Principal {
             issuer: None,
             subject: "slow-writer".into(),
+            name: "slow-writer".into(),
             role: Role::Admin,
             region: None,
         };

@@ -5,8 +5,12 @@
 //   node tests/oidc/provider.js PORT ISSUER REDIRECT_URI POST_LOGOUT_URI
 //
 // Each start signs with a key pair of its own, so that a second provider started with the
-// same issuer signs with keys the first one does not have. Prints "ready" when listening.
+// same issuer signs with keys the first one does not have. With OIDC_PROVIDER_KEYS naming a
+// file, a start rotates the keys kept there as a provider does: its new key signs and is
+// published first, the keys of earlier starts stay published for the tokens they signed.
+// Prints "ready" when listening.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(`${process.env.OIDC_PROVIDER_MODULES}/`);
@@ -16,6 +20,10 @@ const [port, issuer, redirectUri, postLogoutUri] = process.argv.slice(2);
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const key = { ...privateKey.export({ format: "jwk" }), kid: randomUUID(), use: "sig", alg: "RS256" };
+const keysFile = process.env.OIDC_PROVIDER_KEYS;
+const earlierKeys = keysFile && existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, "utf8")) : [];
+const keys = [key, ...earlierKeys];
+if (keysFile) writeFileSync(keysFile, JSON.stringify(keys));
 
 // The login name is the account; what each person's organisation says of them.
 const people = {
@@ -26,6 +34,11 @@ const people = {
   "utan.roll": { roles: [], name: "Utan Roll" },
   "region.utan.lan": { roles: ["region"], name: "Region Utan Län" },
   "maskin": { roles: ["scheduler"], name: "Maskin" },
+  // Another account whose user name at the provider is Anna's: a name the provider lets
+  // change, never who someone is.
+  "anna.ny": { roles: ["region"], lan: "07", name: "Anna Kronoberg", preferred_username: "anna.region07" },
+  // An account with no user name or email address: only its sub names it.
+  "konto-4711": { roles: ["region"], lan: "07", preferred_username: undefined, email: undefined },
 };
 
 const configuration = {
@@ -48,7 +61,7 @@ const configuration = {
       token_endpoint_auth_method: "client_secret_post",
     },
   ],
-  jwks: { keys: [key] },
+  jwks: { keys },
   cookies: { keys: [randomUUID()] },
   pkce: { required: () => true },
   claims: {
