@@ -97,12 +97,12 @@ pub(super) fn everything(conn: &mut DbConnection, version: i64) -> QueryResult<I
 
 /// Brings `index` from its version to `version`, the version the transaction reads: the
 /// projects changed since are read again, and the values' revisions since are applied in
-/// data-version order, each a value's whole new state.
+/// data-version order, each a value's whole new state. Returns how many were applied.
 pub(super) fn catch_up(
     conn: &mut DbConnection,
     index: &mut Index,
     version: i64,
-) -> QueryResult<()> {
+) -> QueryResult<usize> {
     let since = index.version;
     let changed: BTreeSet<i64> = project_history::table
         .filter(project_history::valid_from.gt(since))
@@ -154,7 +154,9 @@ pub(super) fn catch_up(
             Option<i64>,
             Option<String>,
         ), DefaultLoadingMode>(conn)?;
+    let mut applied = 0;
     for row in revisions {
+        applied += 1;
         let (project_id, indicator, period, value, kvinnor, man, ej_angivet, entities) = row?;
         let entities: Vec<String> = match entities {
             Some(list) => serde_json::from_str(&list)
@@ -170,8 +172,9 @@ pub(super) fn catch_up(
             entities: &entities,
         });
     }
+    index.shrink();
     index.version = version;
-    Ok(())
+    Ok(applied)
 }
 
 #[allow(clippy::type_complexity)]
