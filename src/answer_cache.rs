@@ -30,8 +30,11 @@ pub struct AnswerCache<T: Serialize + Send + Sync + 'static> {
     newest: AtomicI64,
     /// The answers being computed, by (version, question): whoever asks meanwhile waits on
     /// the same cell. If the computing request goes away or fails, a waiting one computes.
-    computing: Mutex<HashMap<(i64, String), Arc<OnceCell<Arc<T>>>>>,
+    computing: Mutex<HashMap<(i64, String), Computing<T>>>,
 }
+
+/// One answer being computed: empty until it is made.
+type Computing<T> = Arc<OnceCell<Arc<T>>>;
 
 /// The bytes of `answer`'s JSON, counted as it is written out, without holding it.
 fn json_bytes(answer: &impl Serialize) -> u64 {
