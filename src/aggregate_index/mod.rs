@@ -22,15 +22,17 @@ use crate::db::DbConnection;
 
 pub use columns::Index;
 
-/// A catch-up of at least this many values (an instance that answered nothing while a
-/// portfolio was stored) grows the index as much as a load does.
-const LARGE_CATCH_UP: usize = 100_000;
+/// A catch-up of at least this many values follows a large submission (or an instance that
+/// answered nothing while a portfolio was stored, which grows the index as a load does):
+/// what storing and applying it freed is given back before the next. A catch-up of a few
+/// values does not pay for it.
+const LARGE_CATCH_UP: usize = 5_000;
 
 /// Growing to a million values, the index leaves behind every vector and table it
-/// outgrew, tens of megabytes that glibc keeps in its arenas for the process's lifetime;
-/// given back after a load or a large catch-up, the service's memory is the index's and
-/// not its growth's (run 9 in docs/benchmarks.md). The catch-up of one write does not pay
-/// for the walk through the allocator's free memory.
+/// outgrew, tens of megabytes that glibc keeps in its arenas for the process's lifetime,
+/// as it keeps what a large submission's storing freed; given back after a load or a large
+/// catch-up, the service's memory is the index's and the work in flight, not their growth's
+/// (run 9 in docs/benchmarks.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn give_back_freed_memory() {
     // SAFETY: malloc_trim only returns free memory of the allocator to the system.
