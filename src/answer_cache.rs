@@ -5,23 +5,36 @@
 //! instance that serves the same database. An answer is reused only at the version it was
 //! computed at; when the version moves on, the older answers are dropped.
 //!
+//! A question asked again while its answer at that version is being computed waits for that
+//! computation instead of starting its own: right after a write, the clients asking the
+//! same question cost one computation, not one each.
+//!
 //! The answers are weighed by the bytes of their JSON, so that their number cannot be
 //! turned into memory: beyond the byte capacity the least recently used answer goes (moka),
 //! and an answer larger than the whole capacity is not kept.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use serde::Serialize;
+use tokio::sync::OnceCell;
 
 pub struct AnswerCache<T: Serialize + Send + Sync + 'static> {
     /// Question → (the version it was computed at, the answer). `None` keeps nothing.
     answers: Option<Cache<String, (i64, Arc<T>)>>,
     /// The newest version an answer was kept for.
     newest: AtomicI64,
+    /// The answers being computed, by (version, question): whoever asks meanwhile waits on
+    /// the same cell. If the computing request goes away or fails, a waiting one computes.
+    computing: Mutex<HashMap<(i64, String), Computing<T>>>,
 }
+
+/// One answer being computed: empty until it is made.
+type Computing<T> = Arc<OnceCell<Arc<T>>>;
 
 /// The bytes of `answer`'s JSON, counted as it is written out, without holding it.
 fn json_bytes(answer: &impl Serialize) -> u64 {
@@ -60,6 +73,7 @@ impl<T: Serialize + Send + Sync + 'static> AnswerCache<T> {
         AnswerCache {
             answers,
             newest: AtomicI64::new(i64::MIN),
+            computing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -82,6 +96,44 @@ impl<T: Serialize + Send + Sync + 'static> AnswerCache<T> {
             answers.invalidate_all();
         }
         answers.insert(question, (version, answer));
+    }
+
+    /// The answer to `question` at `version`: kept, or made by `compute` and kept. Who asks
+    /// while it is being computed waits for that answer.
+    pub async fn kept_or_computed<E, F>(
+        &self,
+        version: i64,
+        question: String,
+        compute: impl FnOnce() -> F,
+    ) -> Result<Arc<T>, E>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        if let Some(kept) = self.get(version, &question) {
+            return Ok(kept);
+        }
+        let key = (version, question);
+        let cell = {
+            let mut computing = self
+                .computing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Older versions are asked for no more: who waits on one of their cells holds it.
+            computing.retain(|(computed_at, _), _| *computed_at >= version);
+            Arc::clone(computing.entry(key.clone()).or_default())
+        };
+        let answer = cell
+            .get_or_try_init(|| async {
+                let answer = Arc::new(compute().await?);
+                self.put(key.0, key.1.clone(), Arc::clone(&answer));
+                self.computing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+                Ok(answer)
+            })
+            .await?;
+        Ok(Arc::clone(answer))
     }
 
     /// The bytes the kept answers weigh, as of the cache's last housekeeping.
@@ -156,6 +208,48 @@ mod tests {
             "larger than all"
         );
         assert!(cache.weighted_size() <= 1000);
+    }
+
+    #[test]
+    fn who_asks_while_the_answer_is_computed_waits_for_it() {
+        let cache = AnswerCache::new(1000);
+        let computations = std::sync::atomic::AtomicUsize::new(0);
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let compute = || async {
+            computations.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, ()>("answer".to_string())
+        };
+        let first = cache.kept_or_computed(1, "q".into(), || async {
+            released.await.map_err(drop)?;
+            compute().await
+        });
+        let second = cache.kept_or_computed(1, "q".into(), compute);
+        let (first, second, ()) = actix_web::rt::System::new().block_on(async {
+            futures_util::join!(first, second, async {
+                release.send(()).expect("the first waits")
+            })
+        });
+        assert_eq!(first, Ok(Arc::new("answer".to_string())));
+        assert_eq!(second, first);
+        assert_eq!(computations.load(Ordering::Relaxed), 1, "computed once");
+        assert_eq!(cache.get(1, "q"), Some(Arc::new("answer".to_string())));
+    }
+
+    #[test]
+    fn a_failed_computation_leaves_the_question_to_the_next() {
+        let cache = AnswerCache::new(1000);
+        let failed = actix_web::rt::System::new().block_on(cache.kept_or_computed(
+            1,
+            "q".into(),
+            || async { Err::<String, _>("no") },
+        ));
+        assert_eq!(failed, Err("no"));
+        let answered = actix_web::rt::System::new().block_on(cache.kept_or_computed(
+            1,
+            "q".into(),
+            || async { Ok::<_, &str>("yes".to_string()) },
+        ));
+        assert_eq!(answered, Ok(Arc::new("yes".to_string())));
     }
 
     #[test]

@@ -278,7 +278,9 @@ fn fresh_database(args: &Args, backend: Backend, name: &str) -> Result<Database,
             })
         }
         Backend::Postgres => {
-            let database = format!("uppfoljning_bench_{name}");
+            // Named by the process too, as the SQLite folder is: benchmarks run at the same
+            // time on one server do not drop each other's database.
+            let database = format!("uppfoljning_bench_{name}_{}", std::process::id());
             let mut admin =
                 PgConnection::establish(&args.postgres_url).map_err(|e| e.to_string())?;
             diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))

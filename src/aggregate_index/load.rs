@@ -18,6 +18,12 @@ use crate::db::schema::{
 /// How many ids one `IN` list binds: within both backends' limits on bound parameters.
 const IDS_PER_QUERY: usize = 10_000;
 
+/// Projects whose values one query of the load reads (some 13 values each).
+const PROJECTS_PER_QUERY: usize = 4_000;
+
+/// Revisions one query of a catch-up reads.
+const REVISIONS_PER_QUERY: i64 = 50_000;
+
 type ProjectColumns = (
     i64,
     String,
@@ -47,49 +53,58 @@ pub(super) fn everything(conn: &mut DbConnection, version: i64) -> QueryResult<I
             project_indicators::target,
         ))
         .load(conn)?;
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
+    ids.sort_unstable();
     put_projects(&mut index, rows, codes, plans);
-    // Streamed, so that a million values are never held twice.
-    let values = indicator_values::table
-        .select((
-            indicator_values::project_id,
-            indicator_values::indicator,
-            indicator_values::period,
-            indicator_values::value,
-            indicator_values::kvinnor,
-            indicator_values::man,
-            indicator_values::ej_angivet,
-        ))
-        .load_iter::<(
-            i64,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        ), DefaultLoadingMode>(conn)?;
-    for row in values {
-        let (project_id, indicator, period, value, kvinnor, man, ej_angivet) = row?;
-        index.put_value(ValueRecord {
-            project_id,
-            indicator: &indicator,
-            period: &period,
-            value,
-            parts: parts(kvinnor, man, ej_angivet),
-            entities: &[],
-        });
-    }
-    let entities = value_entities::table
-        .select((
-            value_entities::project_id,
-            value_entities::indicator,
-            value_entities::period,
-            value_entities::orgnr,
-        ))
-        .load_iter::<(i64, String, String, String), DefaultLoadingMode>(conn)?;
-    for row in entities {
-        let (project_id, indicator, period, orgnr) = row?;
-        index.add_entity(project_id, &indicator, &period, &orgnr);
+    // A few thousand projects' values at a time: PostgreSQL's client holds a whole result
+    // before its first row is read, and a million values at once would be hundreds of
+    // megabytes beside the index.
+    for window in ids.chunks(PROJECTS_PER_QUERY) {
+        let (first, last) = (window[0], window[window.len() - 1]);
+        let values = indicator_values::table
+            .filter(indicator_values::project_id.between(first, last))
+            .select((
+                indicator_values::project_id,
+                indicator_values::indicator,
+                indicator_values::period,
+                indicator_values::value,
+                indicator_values::kvinnor,
+                indicator_values::man,
+                indicator_values::ej_angivet,
+            ))
+            .load_iter::<(
+                i64,
+                String,
+                String,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+            ), DefaultLoadingMode>(conn)?;
+        for row in values {
+            let (project_id, indicator, period, value, kvinnor, man, ej_angivet) = row?;
+            index.put_value(ValueRecord {
+                project_id,
+                indicator: &indicator,
+                period: &period,
+                value,
+                parts: parts(kvinnor, man, ej_angivet),
+                entities: &[],
+            });
+        }
+        let entities = value_entities::table
+            .filter(value_entities::project_id.between(first, last))
+            .select((
+                value_entities::project_id,
+                value_entities::indicator,
+                value_entities::period,
+                value_entities::orgnr,
+            ))
+            .load_iter::<(i64, String, String, String), DefaultLoadingMode>(conn)?;
+        for row in entities {
+            let (project_id, indicator, period, orgnr) = row?;
+            index.add_entity(project_id, &indicator, &period, &orgnr);
+        }
     }
     index.shrink();
     Ok(index)
@@ -97,12 +112,12 @@ pub(super) fn everything(conn: &mut DbConnection, version: i64) -> QueryResult<I
 
 /// Brings `index` from its version to `version`, the version the transaction reads: the
 /// projects changed since are read again, and the values' revisions since are applied in
-/// data-version order, each a value's whole new state.
+/// data-version order, each a value's whole new state. Returns how many were applied.
 pub(super) fn catch_up(
     conn: &mut DbConnection,
     index: &mut Index,
     version: i64,
-) -> QueryResult<()> {
+) -> QueryResult<usize> {
     let since = index.version;
     let changed: BTreeSet<i64> = project_history::table
         .filter(project_history::valid_from.gt(since))
@@ -131,47 +146,82 @@ pub(super) fn catch_up(
             .load(conn)?;
         put_projects(index, rows, codes, plans);
     }
-    let revisions = value_revisions::table
-        .filter(value_revisions::version.gt(since))
-        .order((value_revisions::version, value_revisions::id))
-        .select((
-            value_revisions::project_id,
-            value_revisions::indicator,
-            value_revisions::period,
-            value_revisions::new_value,
-            value_revisions::new_kvinnor,
-            value_revisions::new_man,
-            value_revisions::new_ej_angivet,
-            value_revisions::new_entities,
-        ))
-        .load_iter::<(
-            i64,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        ), DefaultLoadingMode>(conn)?;
-    for row in revisions {
-        let (project_id, indicator, period, value, kvinnor, man, ej_angivet, entities) = row?;
-        let entities: Vec<String> = match entities {
-            Some(list) => serde_json::from_str(&list)
-                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-            None => Vec::new(),
-        };
-        index.put_value(ValueRecord {
-            project_id,
-            indicator: &indicator,
-            period: &period,
-            value,
-            parts: parts(kvinnor, man, ej_angivet),
-            entities: &entities,
-        });
+    // In pages of (version, id), for the reason the load reads a few thousand projects at
+    // a time: a catch-up may be the whole portfolio.
+    let mut after = (since, i64::MAX);
+    let mut applied = 0;
+    loop {
+        let page = value_revisions::table
+            .filter(value_revisions::version.ge(after.0))
+            .filter(
+                value_revisions::version
+                    .gt(after.0)
+                    .or(value_revisions::id.gt(after.1)),
+            )
+            .order((value_revisions::version, value_revisions::id))
+            .limit(REVISIONS_PER_QUERY)
+            .select((
+                value_revisions::version,
+                value_revisions::id,
+                value_revisions::project_id,
+                value_revisions::indicator,
+                value_revisions::period,
+                value_revisions::new_value,
+                value_revisions::new_kvinnor,
+                value_revisions::new_man,
+                value_revisions::new_ej_angivet,
+                value_revisions::new_entities,
+            ))
+            .load_iter::<(
+                i64,
+                i64,
+                i64,
+                String,
+                String,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+                Option<String>,
+            ), DefaultLoadingMode>(conn)?;
+        let mut read: i64 = 0;
+        for row in page {
+            let (
+                revision_version,
+                id,
+                project_id,
+                indicator,
+                period,
+                value,
+                kvinnor,
+                man,
+                ej_angivet,
+                entities,
+            ) = row?;
+            read += 1;
+            after = (revision_version, id);
+            let entities: Vec<String> = match entities {
+                Some(list) => serde_json::from_str(&list)
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+                None => Vec::new(),
+            };
+            index.put_value(ValueRecord {
+                project_id,
+                indicator: &indicator,
+                period: &period,
+                value,
+                parts: parts(kvinnor, man, ej_angivet),
+                entities: &entities,
+            });
+        }
+        applied += read as usize;
+        if read < REVISIONS_PER_QUERY {
+            break;
+        }
     }
+    index.shrink();
     index.version = version;
-    Ok(())
+    Ok(applied)
 }
 
 #[allow(clippy::type_complexity)]

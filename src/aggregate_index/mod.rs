@@ -22,6 +22,28 @@ use crate::db::DbConnection;
 
 pub use columns::Index;
 
+/// A catch-up of at least this many values follows a large submission (or an instance that
+/// answered nothing while a portfolio was stored, which grows the index as a load does):
+/// what storing and applying it freed is given back before the next. A catch-up of a few
+/// values does not pay for it.
+const LARGE_CATCH_UP: usize = 5_000;
+
+/// Growing to a million values, the index leaves behind every vector and table it
+/// outgrew, tens of megabytes that glibc keeps in its arenas for the process's lifetime,
+/// as it keeps what a large submission's storing freed; given back after a load or a large
+/// catch-up, the service's memory is the index's and the work in flight, not their growth's
+/// (run 9 in docs/benchmarks.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn give_back_freed_memory() {
+    // SAFETY: malloc_trim only returns free memory of the allocator to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}
+
 /// The index of one instance, shared by its requests.
 pub struct AggregateIndex {
     max_bytes: u64,
@@ -46,6 +68,17 @@ enum State {
     Empty,
     Ready(Box<Index>),
     /// Dropped for passing the cap (or turned off with a cap of 0): SQL answers.
+    Off,
+}
+
+/// The index as found for a question at one data version.
+pub enum At<'a> {
+    /// At that version.
+    Ready(Reading<'a>),
+    /// Already past it: a question at a newer version caught it up first. A read
+    /// transaction begun after sees at least the index's version.
+    Ahead,
+    /// Dropped for passing its cap, or turned off: aggregates are computed in SQL.
     Off,
 }
 
@@ -81,16 +114,10 @@ impl AggregateIndex {
     }
 
     /// The index at exactly `version`, the data version `conn`'s read transaction sees:
-    /// loaded, or caught up with the writes committed since its version. `None` when it is
-    /// off (over its cap), or already past `version` (a newer question caught it up first),
-    /// where the answer is computed in SQL.
-    pub fn at(
-        &self,
-        conn: &mut DbConnection,
-        version: i64,
-    ) -> diesel::QueryResult<Option<Reading<'_>>> {
-        if let Some(reading) = self.reading_at(version) {
-            return Ok(Some(reading));
+    /// loaded, or caught up with the writes committed since its version.
+    pub fn at(&self, conn: &mut DbConnection, version: i64) -> diesel::QueryResult<At<'_>> {
+        if let Some(found) = self.found_at(version) {
+            return Ok(found);
         }
         {
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
@@ -108,10 +135,13 @@ impl AggregateIndex {
                         millis = started.elapsed().as_millis() as u64,
                         "aggregate index loaded"
                     );
+                    give_back_freed_memory();
                     self.within_cap(Box::new(index))
                 }
                 State::Ready(mut index) if index.version < version => {
-                    load::catch_up(conn, &mut index, version)?;
+                    if load::catch_up(conn, &mut index, version)? >= LARGE_CATCH_UP {
+                        give_back_freed_memory();
+                    }
                     self.within_cap(index)
                 }
                 ready @ State::Ready(_) => ready,
@@ -124,14 +154,19 @@ impl AggregateIndex {
             self.values.store(values, Ordering::Relaxed);
             *state = next;
         }
-        Ok(self.reading_at(version))
+        // Now loaded or caught up to at least `version`, or off: found.
+        Ok(self.found_at(version).unwrap_or(At::Off))
     }
 
-    fn reading_at(&self, version: i64) -> Option<Reading<'_>> {
+    /// The index as it stands for a question at `version`; `None` when it must first be
+    /// loaded or caught up.
+    fn found_at(&self, version: i64) -> Option<At<'_>> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         match &*state {
-            State::Ready(index) if index.version == version => Some(Reading(state)),
-            _ => None,
+            State::Ready(index) if index.version == version => Some(At::Ready(Reading(state))),
+            State::Ready(index) if index.version > version => Some(At::Ahead),
+            State::Off => Some(At::Off),
+            State::Ready(_) | State::Empty => None,
         }
     }
 

@@ -4,9 +4,10 @@
 //! attributes and, for its count, by its dates; a value by its project's attributes and its
 //! half-year; on accepted reports by its region's accepted (region, half-year)s.
 
-use std::collections::{HashMap, HashSet};
+use chrono::NaiveDate;
+use foldhash::{HashMap, HashMapExt, HashSet};
 
-use super::columns::{Column, Index, NONE, Project, half_year_code, half_year_of};
+use super::columns::{Index, NONE, Project, half_year_code, half_year_of};
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::domain::aggregate::facts::{Membership, Tally, ValueFact};
 use crate::domain::aggregate::question::GroupBy;
@@ -76,15 +77,15 @@ impl Matcher {
 
     /// Whether `project` is dated into one of `half_years` whose report of its region is
     /// accepted.
-    fn dated_into_accepted(&self, project: &Project, half_years: &[PeriodId]) -> bool {
+    fn dated_into_accepted(&self, project: &Project, half_years: &[Dated]) -> bool {
         let Some(accepted) = &self.accepted else {
             return true;
         };
         half_years.iter().any(|half_year| {
-            half_year_code(*half_year)
+            half_year
+                .code
                 .is_some_and(|code| accepted.contains(&(project.region, code)))
-                && project.start <= half_year.end_date()
-                && project.end >= half_year.start_date()
+                && half_year.reached_by(project)
         })
     }
 }
@@ -134,17 +135,159 @@ fn for_each_row(
     }
 }
 
+/// The groups of project attributes a question's matched projects fall in, numbered in the
+/// order first met, and each project's group numbers (one per row of `for_each_row`). The
+/// scans add into cells by these numbers: no key is built or hashed per value.
+struct Grouping {
+    /// The attributes of each group number.
+    attributes: Vec<Attributes>,
+    /// A project's numbers are `numbers[starts[slot]..starts[slot + 1]]`; none when it is
+    /// not matched.
+    starts: Vec<u32>,
+    numbers: Vec<u32>,
+}
+
+impl Grouping {
+    fn new(
+        index: &Index,
+        dimensions: &[GroupBy],
+        asked_branscher: Option<&[u32]>,
+        matched: impl Fn(&Project) -> bool,
+    ) -> Grouping {
+        let mut numbered: HashMap<Attributes, u32> = HashMap::new();
+        let mut grouping = Grouping {
+            attributes: Vec::new(),
+            starts: Vec::with_capacity(index.projects.len() + 1),
+            numbers: Vec::with_capacity(index.projects.len()),
+        };
+        grouping.starts.push(0);
+        for project in &index.projects {
+            if matched(project) {
+                for_each_row(project, dimensions, asked_branscher, |attributes| {
+                    let number = *numbered.entry(attributes).or_insert_with(|| {
+                        grouping.attributes.push(attributes);
+                        (grouping.attributes.len() - 1) as u32
+                    });
+                    grouping.numbers.push(number);
+                });
+            }
+            grouping.starts.push(grouping.numbers.len() as u32);
+        }
+        grouping
+    }
+
+    /// The group numbers of the project in `slot`.
+    fn of(&self, slot: usize) -> &[u32] {
+        &self.numbers[self.starts[slot] as usize..self.starts[slot + 1] as usize]
+    }
+
+    fn count(&self) -> usize {
+        self.attributes.len()
+    }
+}
+
+/// The half-years a question counts values of, each with the number of its bucket (a
+/// period group, or one bucket without grouping by period), looked up by half-year code.
+struct Buckets {
+    first: u16,
+    /// The bucket of half-year `first + i`; `None` for one not asked for.
+    of_code: Vec<Option<u32>>,
+    /// Each bucket's period (`None` without grouping by period).
+    periods: Vec<Option<PeriodId>>,
+}
+
+impl Buckets {
+    fn new(half_years: &[PeriodId], bucket_of: impl Fn(PeriodId) -> Option<PeriodId>) -> Buckets {
+        let codes: Vec<(u16, PeriodId)> = half_years
+            .iter()
+            .filter_map(|h| Some((half_year_code(*h)?, *h)))
+            .collect();
+        let first = codes.iter().map(|(code, _)| *code).min().unwrap_or(0);
+        let last = codes.iter().map(|(code, _)| *code).max().unwrap_or(0);
+        let mut buckets = Buckets {
+            first,
+            of_code: vec![
+                None;
+                if codes.is_empty() {
+                    0
+                } else {
+                    usize::from(last - first) + 1
+                }
+            ],
+            periods: Vec::new(),
+        };
+        for (code, half_year) in codes {
+            let period = bucket_of(half_year);
+            let number = match buckets.periods.iter().position(|p| *p == period) {
+                Some(number) => number,
+                None => {
+                    buckets.periods.push(period);
+                    buckets.periods.len() - 1
+                }
+            };
+            buckets.of_code[usize::from(code - first)] = Some(number as u32);
+        }
+        buckets
+    }
+
+    /// The bucket a value of `half_year` counts in, if that half-year is asked for.
+    fn of(&self, half_year: u16) -> Option<usize> {
+        let at = usize::from(half_year.checked_sub(self.first)?);
+        self.of_code.get(at).copied().flatten().map(|b| b as usize)
+    }
+
+    fn count(&self) -> usize {
+        self.periods.len()
+    }
+}
+
+/// A period's first and last day, and its half-year code (for the accepted reports).
+#[derive(Clone, Copy)]
+struct Dated {
+    code: Option<u16>,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl Dated {
+    fn of(period: PeriodId) -> Dated {
+        Dated {
+            code: half_year_code(period),
+            start: period.start_date(),
+            end: period.end_date(),
+        }
+    }
+
+    fn reached_by(&self, project: &Project) -> bool {
+        project.start <= self.end && project.end >= self.start
+    }
+}
+
+/// One group's matched projects, added up.
+#[derive(Default)]
+struct Members {
+    projects: u64,
+    target: Option<i128>,
+    field: i128,
+    granted: i128,
+}
+
+/// One group's values, added up.
+#[derive(Default)]
+struct Adding {
+    sum: i128,
+    below: i128,
+    reporting: u64,
+    /// The enterprises met, with repeats: counted once each at the end.
+    enterprises: Vec<u32>,
+}
+
 impl Index {
     fn texts(&self, attributes: &Attributes, count: usize) -> Vec<Option<String>> {
         attributes[..count]
             .iter()
             .map(|id| self.names.name(*id).map(str::to_string))
             .collect()
-    }
-
-    /// Which projects match the filter's attributes, by slot.
-    fn matched(&self, matcher: &Matcher) -> Vec<bool> {
-        self.projects.iter().map(|p| matcher.matches(p)).collect()
     }
 
     /// As `db::aggregates::memberships`.
@@ -161,20 +304,32 @@ impl Index {
         let by_period = group_by.contains(&GroupBy::Period);
         let (start, end) = filter.active_between;
         let target_of = self.names.find(target_indicator);
-        let all_half_years: Vec<PeriodId> = buckets.iter().flat_map(|b| b.half_years()).collect();
-        let bucket_half_years: Vec<Vec<PeriodId>> =
-            buckets.iter().map(|b| b.half_years()).collect();
-        let mut groups: HashMap<(Attributes, Option<usize>), Membership> = HashMap::new();
-        for project in &self.projects {
-            if project.start > end
-                || project.end < start
-                || !matcher.matches(project)
-                || !matcher.dated_into_accepted(project, &all_half_years)
-            {
+        let bucket_dates: Vec<Dated> = buckets.iter().map(|b| Dated::of(*b)).collect();
+        let bucket_half_years: Vec<Vec<Dated>> = buckets
+            .iter()
+            .map(|b| b.half_years().into_iter().map(Dated::of).collect())
+            .collect();
+        let all_half_years: Vec<Dated> = bucket_half_years.iter().flatten().copied().collect();
+        let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
+            project.start <= end
+                && project.end >= start
+                && matcher.matches(project)
+                && matcher.dated_into_accepted(project, &all_half_years)
+        });
+        let width = if by_period { buckets.len() } else { 1 };
+        let mut cells: Vec<Option<Members>> = Vec::new();
+        cells.resize_with(grouping.count() * width, || None);
+        for (slot, project) in self.projects.iter().enumerate() {
+            let groups = grouping.of(slot);
+            if groups.is_empty() {
                 continue;
             }
             let target = target_of
-                .and_then(|indicator| project.plans.iter().find(|(i, _)| *i == indicator))
+                .and_then(|indicator| {
+                    self.plans
+                        .of(slot)
+                        .and_then(|plans| plans.iter().find(|(i, _)| *i == indicator))
+                })
                 .and_then(|(_, target)| *target)
                 .map(i128::from);
             let amount = match field {
@@ -182,55 +337,45 @@ impl Index {
                 Some(ProjectField::TotalBudgetSek) => project.total_budget_sek,
                 None => 0,
             };
-            let counted_in: Vec<Option<usize>> = if !by_period {
-                vec![None]
-            } else if matcher.accepted.is_none() {
-                // The buckets are in order and adjoin: from the first the project reaches
-                // to the last.
-                (0..buckets.len())
-                    .filter(|i| {
-                        project.start <= buckets[*i].end_date()
-                            && project.end >= buckets[*i].start_date()
-                    })
-                    .map(Some)
-                    .collect()
-            } else {
-                (0..buckets.len())
-                    .filter(|i| matcher.dated_into_accepted(project, &bucket_half_years[*i]))
-                    .map(Some)
-                    .collect()
-            };
-            for_each_row(
-                project,
-                &dimensions,
-                matcher.branscher.as_deref(),
-                |attributes| {
-                    for bucket in &counted_in {
-                        let membership =
-                            groups
-                                .entry((attributes, *bucket))
-                                .or_insert_with(|| Membership {
-                                    attributes: self.texts(&attributes, dimensions.len()),
-                                    bucket: bucket.map(|i| buckets[i]),
-                                    projects: 0,
-                                    target: None,
-                                    field: 0,
-                                    granted: 0,
-                                });
-                        membership.projects += 1;
-                        membership.target = match (membership.target, target) {
-                            (Some(a), Some(b)) => Some(a + b),
-                            (a, b) => a.or(b),
-                        };
-                        membership.field += i128::from(amount);
-                        membership.granted += i128::from(project.granted_sek);
-                    }
-                },
-            );
+            for bucket in 0..width {
+                let counted = !by_period
+                    || match matcher.accepted {
+                        None => bucket_dates[bucket].reached_by(project),
+                        Some(_) => matcher.dated_into_accepted(project, &bucket_half_years[bucket]),
+                    };
+                if !counted {
+                    continue;
+                }
+                for group in groups {
+                    let members = cells[*group as usize * width + bucket].get_or_insert_default();
+                    members.projects += 1;
+                    members.target = match (members.target, target) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    members.field += i128::from(amount);
+                    members.granted += i128::from(project.granted_sek);
+                }
+            }
         }
+        let memberships: Vec<Membership> = cells
+            .into_iter()
+            .enumerate()
+            .filter_map(|(cell, members)| {
+                let members = members?;
+                Some(Membership {
+                    attributes: self.texts(&grouping.attributes[cell / width], dimensions.len()),
+                    bucket: by_period.then(|| buckets[cell % width]),
+                    projects: members.projects,
+                    target: members.target,
+                    field: members.field,
+                    granted: members.granted,
+                })
+            })
+            .collect();
         // Without an attribute or period to group by, the one group is there even empty,
         // as a count without GROUP BY is.
-        if groups.is_empty() && dimensions.is_empty() && !by_period {
+        if memberships.is_empty() && dimensions.is_empty() && !by_period {
             return vec![Membership {
                 attributes: Vec::new(),
                 bucket: None,
@@ -240,35 +385,7 @@ impl Index {
                 granted: 0,
             }];
         }
-        groups.into_values().collect()
-    }
-
-    /// The rows of `indicator`'s column that count for the question: in the half-years,
-    /// of a matched project, on an accepted report when only those count.
-    fn counted_rows<'a>(
-        &'a self,
-        column: &'a Column,
-        matcher: &'a Matcher,
-        matched: &'a [bool],
-        half_years: &[PeriodId],
-    ) -> impl Iterator<Item = usize> + 'a {
-        let codes: Vec<u16> = half_years
-            .iter()
-            .filter_map(|h| half_year_code(*h))
-            .collect();
-        let (first, last) = (
-            codes.iter().copied().min().unwrap_or(1),
-            codes.iter().copied().max().unwrap_or(0),
-        );
-        (0..column.value.len()).filter(move |row| {
-            let half_year = column.half_year[*row];
-            let project = column.project[*row] as usize;
-            half_year >= first
-                && half_year <= last
-                && codes.contains(&half_year)
-                && matched[project]
-                && matcher.counts_value(&self.projects[project], half_year)
-        })
+        memberships
     }
 
     /// As `db::aggregates::tallies`.
@@ -280,30 +397,21 @@ impl Index {
         half_years: &[PeriodId],
         by_year: bool,
     ) -> Vec<Tally> {
-        #[derive(Default)]
-        struct Adding {
-            sum: i128,
-            below: i128,
-            projects: HashSet<u32>,
-            enterprises: HashSet<u32>,
-        }
         let matcher = Matcher::new(self, filter);
-        let matched = self.matched(&matcher);
         let dimensions = project_dimensions(group_by);
         let by_period = group_by.contains(&GroupBy::Period);
-        let bucket_of = |half_year: u16| -> Option<PeriodId> {
-            let half_year = half_year_of(half_year);
-            match (by_period, by_year) {
-                (false, _) => None,
-                (true, true) => Some(PeriodId::Year(half_year.year())),
-                (true, false) => Some(half_year),
-            }
-        };
+        let buckets = Buckets::new(half_years, |half_year| match (by_period, by_year) {
+            (false, _) => None,
+            (true, true) => Some(PeriodId::Year(half_year.year())),
+            (true, false) => Some(half_year),
+        });
         let code = match of {
             TallyOf::Sum(code) | TallyOf::Distinct(code) => code,
             TallyOf::Ratio { numerator, .. } => numerator,
         };
-        let column = self.names.find(code).and_then(|id| self.columns.get(&id));
+        let Some(column) = self.names.find(code).and_then(|id| self.columns.get(&id)) else {
+            return Vec::new();
+        };
         let below = match of {
             TallyOf::Ratio { denominator, .. } => self
                 .names
@@ -311,56 +419,72 @@ impl Index {
                 .and_then(|id| self.columns.get(&id)),
             _ => None,
         };
-        let mut groups: HashMap<(Attributes, Option<PeriodId>), Adding> = HashMap::new();
-        if let Some(column) = column {
-            for row in self.counted_rows(column, &matcher, &matched, half_years) {
-                let slot = column.project[row];
-                let half_year = column.half_year[row];
-                let project = &self.projects[slot as usize];
-                let (value, denominator, enterprises): (i64, i64, &[u32]) = match of {
-                    TallyOf::Sum(_) => (column.value[row], 0, &[]),
-                    TallyOf::Ratio { .. } => {
-                        // Only the project half-years that reported both parts.
-                        let Some(below) = below else { continue };
-                        let Some(lower) = below.row_of(slot, half_year) else {
-                            continue;
-                        };
-                        (column.value[row], below.value[lower as usize], &[])
-                    }
-                    TallyOf::Distinct(_) => match column.entities.get(&(row as u32)) {
-                        Some(enterprises) => (0, 0, enterprises),
-                        None => continue,
-                    },
-                };
-                let bucket = bucket_of(half_year);
-                for_each_row(
-                    project,
-                    &dimensions,
-                    matcher.branscher.as_deref(),
-                    |attributes| {
-                        let adding = groups.entry((attributes, bucket)).or_default();
-                        adding.sum += i128::from(value);
-                        adding.below += i128::from(denominator);
-                        if matches!(of, TallyOf::Distinct(_)) {
-                            adding.enterprises.extend(enterprises);
-                        } else {
-                            adding.projects.insert(slot);
-                        }
-                    },
-                );
+        let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
+            matcher.matches(project)
+        });
+        let width = buckets.count();
+        let mut cells: Vec<Adding> = Vec::new();
+        cells.resize_with(grouping.count() * width, Adding::default);
+        // Whether a project is already counted as reporting in a bucket: its groups there
+        // are the same for each of its values.
+        let mut reporting = vec![false; self.projects.len() * width];
+        for row in 0..column.value.len() {
+            let half_year = column.half_year[row];
+            let Some(bucket) = buckets.of(half_year) else {
+                continue;
+            };
+            let slot = column.project[row] as usize;
+            let groups = grouping.of(slot);
+            if groups.is_empty() || !matcher.counts_value(&self.projects[slot], half_year) {
+                continue;
+            }
+            let (value, denominator, enterprises): (i64, i64, &[u32]) = match of {
+                TallyOf::Sum(_) => (column.value[row], 0, &[]),
+                TallyOf::Ratio { .. } => {
+                    // Only the project half-years that reported both parts.
+                    let Some(lower) = below.and_then(|below| {
+                        let lower = below.row_of(slot as u32, half_year)?;
+                        Some(below.value[lower as usize])
+                    }) else {
+                        continue;
+                    };
+                    (column.value[row], lower, &[])
+                }
+                TallyOf::Distinct(_) => match column.entities_of(row) {
+                    Some(enterprises) => (0, 0, enterprises),
+                    None => continue,
+                },
+            };
+            for group in groups {
+                let adding = &mut cells[*group as usize * width + bucket];
+                adding.sum += i128::from(value);
+                adding.below += i128::from(denominator);
+                adding.enterprises.extend_from_slice(enterprises);
+            }
+            let counted = &mut reporting[slot * width + bucket];
+            if !matches!(of, TallyOf::Distinct(_)) && !*counted {
+                *counted = true;
+                for group in groups {
+                    cells[*group as usize * width + bucket].reporting += 1;
+                }
             }
         }
-        groups
+        cells
             .into_iter()
-            .map(|((attributes, bucket), adding)| Tally {
-                attributes: self.texts(&attributes, dimensions.len()),
-                bucket,
-                sum: adding.sum,
-                denominator: adding.below,
-                distinct: adding.enterprises.len() as u64,
-                reporting: adding.projects.len() as u64,
+            .enumerate()
+            .filter_map(|(cell, mut adding)| {
+                adding.enterprises.sort_unstable();
+                adding.enterprises.dedup();
+                let distinct = adding.enterprises.len() as u64;
+                (adding.reporting > 0 || distinct > 0).then(|| Tally {
+                    attributes: self.texts(&grouping.attributes[cell / width], dimensions.len()),
+                    bucket: buckets.periods[cell % width],
+                    sum: adding.sum,
+                    denominator: adding.below,
+                    distinct,
+                    reporting: adding.reporting,
+                })
             })
-            .filter(|tally| tally.reporting > 0 || tally.distinct > 0)
             .collect()
     }
 
@@ -381,33 +505,45 @@ impl Index {
             return Vec::new();
         };
         let matcher = Matcher::new(self, filter);
-        let matched = self.matched(&matcher);
         let dimensions = project_dimensions(group_by);
+        let buckets = Buckets::new(half_years, |_| None);
+        let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
+            matcher.matches(project)
+        });
+        let texts: Vec<Vec<Option<String>>> = grouping
+            .attributes
+            .iter()
+            .map(|attributes| self.texts(attributes, dimensions.len()))
+            .collect();
         let mut facts = Vec::new();
-        for row in self.counted_rows(column, &matcher, &matched, half_years) {
-            let project = &self.projects[column.project[row] as usize];
-            let entities: Vec<String> = match column.entities.get(&(row as u32)) {
+        for row in 0..column.value.len() {
+            let half_year = column.half_year[row];
+            let slot = column.project[row] as usize;
+            let groups = grouping.of(slot);
+            let project = &self.projects[slot];
+            if buckets.of(half_year).is_none()
+                || groups.is_empty()
+                || !matcher.counts_value(project, half_year)
+            {
+                continue;
+            }
+            let entities: Vec<String> = match column.entities_of(row) {
                 Some(enterprises) if with_entities => enterprises
                     .iter()
                     .filter_map(|e| self.names.name(*e).map(str::to_string))
                     .collect(),
                 _ => Vec::new(),
             };
-            for_each_row(
-                project,
-                &dimensions,
-                matcher.branscher.as_deref(),
-                |attributes| {
-                    facts.push(ValueFact {
-                        attributes: self.texts(&attributes, dimensions.len()),
-                        project_id: project.id,
-                        half_year: half_year_of(column.half_year[row]),
-                        value: column.value[row],
-                        parts: column.parts.get(&(row as u32)).copied(),
-                        entities: entities.clone(),
-                    });
-                },
-            );
+            for group in groups {
+                facts.push(ValueFact {
+                    attributes: texts[*group as usize].clone(),
+                    project_id: project.id,
+                    half_year: half_year_of(half_year),
+                    value: column.value[row],
+                    parts: column.parts_of(row),
+                    entities: entities.clone(),
+                });
+            }
         }
         facts
     }
@@ -420,4 +556,133 @@ fn project_dimensions(group_by: &[GroupBy]) -> Vec<GroupBy> {
         .copied()
         .filter(|g| g.is_project_attribute())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate_index::columns::{ProjectRecord, ValueRecord};
+
+    fn half_year(year: i32, half: u8) -> PeriodId {
+        PeriodId::HalfYear { year, half }
+    }
+
+    fn project(id: i64, region: &str, branscher: &[&str]) -> ProjectRecord {
+        ProjectRecord {
+            id,
+            region: region.into(),
+            project_type: "T".into(),
+            sakomrade: "S".into(),
+            fokusomrade: None,
+            effektkedja: "E".into(),
+            start: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+            granted_sek: 100,
+            total_budget_sek: 200,
+            branscher: branscher.iter().map(|b| b.to_string()).collect(),
+            plans: Vec::new(),
+        }
+    }
+
+    /// Projects 1 and 2 in region 01 (1 in branscher A and B), 3 in region 02; each reports
+    /// X in both half-years of 2025, 10 × its id each.
+    fn index() -> Index {
+        let mut index = Index::empty(1);
+        index.put_project(project(1, "01", &["A", "B"]));
+        index.put_project(project(2, "01", &[]));
+        index.put_project(project(3, "02", &["A"]));
+        for id in 1..=3 {
+            for period in ["2025H1", "2025H2"] {
+                index.put_value(ValueRecord {
+                    project_id: id,
+                    indicator: "X",
+                    period,
+                    value: 10 * id,
+                    parts: None,
+                    entities: &[],
+                });
+            }
+        }
+        index
+    }
+
+    fn filter() -> ProjectFilter {
+        ProjectFilter {
+            active_between: (
+                NaiveDate::from_ymd_opt(2025, 1, 1).expect("date"),
+                NaiveDate::from_ymd_opt(2025, 12, 31).expect("date"),
+            ),
+            ..ProjectFilter::default()
+        }
+    }
+
+    #[test]
+    fn buckets_number_the_asked_half_years_by_period() {
+        let asked = [half_year(2024, 2), half_year(2025, 1), half_year(2025, 2)];
+        let by_year = Buckets::new(&asked, |h| Some(PeriodId::Year(h.year())));
+        assert_eq!(
+            by_year.periods,
+            [Some(PeriodId::Year(2024)), Some(PeriodId::Year(2025))]
+        );
+        let code = |h| half_year_code(h).expect("a half-year");
+        assert_eq!(by_year.of(code(half_year(2024, 2))), Some(0));
+        assert_eq!(by_year.of(code(half_year(2025, 1))), Some(1));
+        assert_eq!(by_year.of(code(half_year(2025, 2))), Some(1));
+        assert_eq!(by_year.of(code(half_year(2024, 1))), None, "before");
+        assert_eq!(by_year.of(code(half_year(2026, 1))), None, "after");
+        let together = Buckets::new(&asked, |_| None);
+        assert_eq!(together.periods, [None]);
+        assert_eq!(together.of(code(half_year(2025, 2))), Some(0));
+        assert_eq!(Buckets::new(&[], |_| None).count(), 0);
+    }
+
+    #[test]
+    fn grouping_numbers_each_projects_rows() {
+        let index = index();
+        let by_region = Grouping::new(&index, &[GroupBy::Region], None, |p| p.id != 2);
+        assert_eq!(by_region.count(), 2);
+        assert_eq!(by_region.of(0), [0]);
+        assert!(by_region.of(1).is_empty(), "not matched");
+        assert_eq!(by_region.of(2), [1]);
+        let by_bransch = Grouping::new(&index, &[GroupBy::Bransch], None, |_| true);
+        assert_eq!(by_bransch.of(0), [0, 1], "A and B");
+        assert_eq!(by_bransch.of(1), [2], "without a bransch");
+        assert_eq!(by_bransch.of(2), [0]);
+        assert_eq!(by_bransch.attributes[2][0], NONE);
+    }
+
+    #[test]
+    fn a_project_reports_once_per_group_and_bucket() {
+        let index = index();
+        let year = [half_year(2025, 1), half_year(2025, 2)];
+        let mut by_bransch = index.tallies(
+            &filter(),
+            &[GroupBy::Bransch],
+            TallyOf::Sum("X"),
+            &year,
+            false,
+        );
+        by_bransch.sort_by(|a, b| a.attributes.cmp(&b.attributes));
+        let figures: Vec<(Option<&str>, i128, u64)> = by_bransch
+            .iter()
+            .map(|t| (t.attributes[0].as_deref(), t.sum, t.reporting))
+            .collect();
+        assert_eq!(
+            figures,
+            [(None, 40, 1), (Some("A"), 80, 2), (Some("B"), 20, 1)]
+        );
+        let mut by_half_year = index.tallies(
+            &filter(),
+            &[GroupBy::Period],
+            TallyOf::Sum("X"),
+            &year,
+            false,
+        );
+        by_half_year.sort_by_key(|t| t.bucket);
+        let figures: Vec<(Option<PeriodId>, i128, u64)> = by_half_year
+            .iter()
+            .map(|t| (t.bucket, t.sum, t.reporting))
+            .collect();
+        assert_eq!(figures, [(Some(year[0]), 60, 3), (Some(year[1]), 60, 3)]);
+    }
 }

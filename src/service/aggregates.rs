@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 
-use crate::aggregate_index::{AggregateIndex, Reading};
+use crate::aggregate_index::{AggregateIndex, At, Reading};
 use crate::auth::Principal;
 use crate::db::aggregates::{ProjectField, ProjectFilter, TallyOf};
 use crate::db::indicators::Definition;
@@ -46,6 +46,10 @@ pub struct AggregateRequest {
     pub max_cells: usize,
 }
 
+/// How many read transactions a live question begins at most while the index keeps being
+/// caught up past each (by questions at newer versions); the last answers in SQL.
+const INDEX_ATTEMPTS: usize = 3;
+
 /// Answers an aggregate question from one consistent state of the database: with `as_of`,
 /// as the data stood at the last version committed by then.
 pub fn answer(
@@ -53,12 +57,46 @@ pub fn answer(
     request: &AggregateRequest,
     index: Option<&AggregateIndex>,
 ) -> Result<Aggregate, AppError> {
-    db::read_transaction(conn, |conn| {
-        let version = match request.as_of {
-            Some(time) => Some(db::data_version::as_of(conn, time.naive_utc())?),
-            None => None,
-        };
-        answer_at(conn, request, version, index)
+    let mut attempt = 1;
+    loop {
+        let answered = db::read_transaction(conn, |conn| {
+            let version = match request.as_of {
+                Some(time) => Some(db::data_version::as_of(conn, time.naive_utc())?),
+                None => None,
+            };
+            let source = source_at(conn, version, index)?;
+            if source.is_none() && attempt < INDEX_ATTEMPTS {
+                return Ok(None);
+            }
+            answer_from(conn, request, version, source.unwrap_or(Source::Database)).map(Some)
+        })?;
+        if let Some(answer) = answered {
+            return Ok(answer);
+        }
+        attempt += 1;
+    }
+}
+
+/// The index at the data version the read transaction sees when it holds the data asked
+/// for (the current data: `version` None or the current version), else the database.
+/// `None` when the index is already past that version: a read transaction begun again
+/// finds it ready.
+fn source_at<'a>(
+    conn: &mut DbConnection,
+    version: Option<i64>,
+    index: Option<&'a AggregateIndex>,
+) -> QueryResult<Option<Source<'a>>> {
+    let Some(index) = index else {
+        return Ok(Some(Source::Database));
+    };
+    let current = db::data_version::current(conn)?;
+    if version.is_some_and(|version| version != current) {
+        return Ok(Some(Source::Database));
+    }
+    Ok(match index.at(conn, current)? {
+        At::Ready(reading) => Some(Source::Index(reading)),
+        At::Ahead => None,
+        At::Off => Some(Source::Database),
     })
 }
 
@@ -141,6 +179,16 @@ pub fn answer_at(
     version: Option<i64>,
     index: Option<&AggregateIndex>,
 ) -> Result<Aggregate, AppError> {
+    let source = source_at(conn, version, index)?.unwrap_or(Source::Database);
+    answer_from(conn, request, version, source)
+}
+
+fn answer_from(
+    conn: &mut DbConnection,
+    request: &AggregateRequest,
+    version: Option<i64>,
+    source: Source<'_>,
+) -> Result<Aggregate, AppError> {
     let Some(indicator) = db::indicators::definition_at(conn, &request.indicator, version)? else {
         return Err(AppError::invalid(
             "indicator",
@@ -170,22 +218,18 @@ pub fn answer_at(
     }
     // A live answer is as of the instant its data version was stamped: asked again as of that
     // instant, on any instance, the question gives these figures.
-    let current = db::data_version::current(conn)?;
     let as_of = match request.as_of {
         Some(as_of) => as_of,
-        None => db::data_version::committed_at(conn, current)?.and_utc(),
-    };
-    let reading = match index {
-        Some(index) if version.is_none_or(|version| version == current) => {
-            index.at(conn, current)?
+        None => {
+            let current = db::data_version::current(conn)?;
+            db::data_version::committed_at(conn, current)?.and_utc()
         }
-        _ => None,
     };
     // The index holds the current data only: asked at the current version, it counts
     // exactly what SQL counts, and is not told apart from it.
-    let (source, version) = match reading {
-        Some(reading) => (Source::Index(reading), None),
-        None => (Source::Database, version),
+    let version = match source {
+        Source::Index(_) => None,
+        Source::Database => version,
     };
     let (reports, accepted) = report_states(conn, request, version)?;
     let mut filter = project_filter(request, version);
@@ -552,17 +596,17 @@ pub async fn kept_or_answered(
         .await?;
     // The checked question, printed, names it exactly: same question, same text.
     let key = format!("{question:?}");
-    let kept = state.answers.get(version, &key).filter(|_| !fresh);
-    match kept {
-        Some(kept) => Ok(Aggregate::clone(&kept)),
-        None => {
-            let asked = question.clone();
-            let index = Arc::clone(&state.aggregate_index);
-            let computed = state
-                .compute(caller, move |conn| answer(conn, &asked, Some(&index)))
-                .await?;
-            state.answers.put(version, key, Arc::new(computed.clone()));
-            Ok(computed)
-        }
+    let asked = question.clone();
+    let index = Arc::clone(&state.aggregate_index);
+    let compute = || state.compute(caller, move |conn| answer(conn, &asked, Some(&index)));
+    if fresh {
+        let computed = compute().await?;
+        state.answers.put(version, key, Arc::new(computed.clone()));
+        return Ok(computed);
     }
+    let answer = state
+        .answers
+        .kept_or_computed(version, key, compute)
+        .await?;
+    Ok(Aggregate::clone(&answer))
 }
