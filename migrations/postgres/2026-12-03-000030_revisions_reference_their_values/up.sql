@@ -22,7 +22,7 @@ CREATE TABLE value_revisions_new (
     changed_by TEXT NOT NULL,
     submission_id TEXT,
     version BIGINT NOT NULL DEFAULT 0,
-    FOREIGN KEY (project_id, indicator, period)
+    CONSTRAINT value_revisions_value_fkey FOREIGN KEY (project_id, indicator, period)
         REFERENCES indicator_values (project_id, indicator, period)
 );
 INSERT INTO value_revisions_new (id, project_id, indicator, period, old_value, new_value,
