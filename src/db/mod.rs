@@ -243,8 +243,20 @@ where
             AnsiTransactionManager::rollback_transaction(sqlite)
         }
     };
-    finished?;
-    result
+    match (finished, result) {
+        // SQLite rolls the whole transaction back itself after some errors (a full disk
+        // among them); then the rollback finds none, and the error that ended it is the
+        // answer.
+        (Err(diesel::result::Error::DatabaseError(_, rollback)), Err(error))
+            if rollback.message().contains("no transaction is active") =>
+        {
+            Err(error)
+        }
+        (finished, result) => {
+            finished?;
+            result
+        }
+    }
 }
 
 /// Rows per multi-row INSERT on SQLite, and ids per `IN (…)` list on both backends: below
