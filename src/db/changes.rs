@@ -14,7 +14,7 @@ use super::{DbConnection, Write, insert_batch};
 use crate::domain::change::{Change, Cursor};
 
 #[derive(Insertable)]
-#[diesel(table_name = changes)]
+#[diesel(table_name = changes, treat_none_as_default_value = false)]
 struct NewChange<'a> {
     version: i64,
     seq: i64,

@@ -19,7 +19,7 @@ use crate::domain::codes::Dimension;
 use crate::domain::submission::records::ProjectRecord;
 
 #[derive(Insertable)]
-#[diesel(table_name = project_code_history)]
+#[diesel(table_name = project_code_history, treat_none_as_default_value = false)]
 struct CodeVersion<'a> {
     project_id: i64,
     dimension: &'a str,
@@ -28,7 +28,7 @@ struct CodeVersion<'a> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = project_indicator_history)]
+#[diesel(table_name = project_indicator_history, treat_none_as_default_value = false)]
 struct PlanVersion<'a> {
     project_id: i64,
     indicator: &'a str,

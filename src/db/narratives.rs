@@ -9,7 +9,7 @@ use super::schema::{data_versions, narrative_revisions, narratives};
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = narratives)]
+#[diesel(table_name = narratives, treat_none_as_default_value = false)]
 pub struct NarrativeRow {
     pub project_id: i64,
     pub period: String,
@@ -41,7 +41,7 @@ pub fn load_for_projects(
 
 /// A narrative's texts as written at one data version, and who wrote them.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = narrative_revisions)]
+#[diesel(table_name = narrative_revisions, treat_none_as_default_value = false)]
 pub struct NarrativeRevisionRow {
     pub project_id: i64,
     pub period: String,

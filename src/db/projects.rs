@@ -34,7 +34,7 @@ pub struct ProjectRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = project_indicators)]
+#[diesel(table_name = project_indicators, treat_none_as_default_value = false)]
 pub struct PlanRow {
     pub project_id: i64,
     pub indicator: String,
@@ -46,7 +46,7 @@ pub struct PlanRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = project_codes)]
+#[diesel(table_name = project_codes, treat_none_as_default_value = false)]
 struct CodeRow<'a> {
     project_id: i64,
     dimension: &'a str,

@@ -9,7 +9,7 @@ use super::schema::{data_versions, indicator_values, value_entities, value_revis
 use super::{DbConnection, insert_batch};
 
 #[derive(Queryable, Selectable, Insertable, Clone)]
-#[diesel(table_name = indicator_values)]
+#[diesel(table_name = indicator_values, treat_none_as_default_value = false)]
 pub struct ValueRow {
     pub project_id: i64,
     pub indicator: String,
@@ -25,7 +25,7 @@ pub struct ValueRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = value_entities)]
+#[diesel(table_name = value_entities, treat_none_as_default_value = false)]
 pub struct EntityRow {
     pub project_id: i64,
     pub indicator: String,
@@ -34,7 +34,7 @@ pub struct EntityRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = value_revisions)]
+#[diesel(table_name = value_revisions, treat_none_as_default_value = false)]
 pub struct RevisionRow {
     #[diesel(skip_insertion)]
     pub id: i64,

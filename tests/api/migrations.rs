@@ -12,7 +12,7 @@ use crate::common::{Backend, TestApp};
 
 /// The only lines in which the PostgreSQL and SQLite migrations may differ: (PostgreSQL,
 /// SQLite). Every other line is the same in both.
-const DIALECT_DIFFERENCES: [(&str, &str); 3] = [
+const DIALECT_DIFFERENCES: [(&str, &str); 4] = [
     (
         "-- The whole schema of uppfoljning. migrations/sqlite holds the same schema in SQLite's words.",
         "-- The whole schema of uppfoljning. migrations/postgres holds the same schema in PostgreSQL's words.",
@@ -26,6 +26,12 @@ const DIALECT_DIFFERENCES: [(&str, &str); 3] = [
     (
         "SELECT version, CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) FROM data_version;",
         "SELECT version, STRFTIME('%Y-%m-%d %H:%M:%f', 'now') FROM data_version;",
+    ),
+    // A table built again with its ids: PostgreSQL's sequence is set past them, SQLite's
+    // AUTOINCREMENT follows them by itself.
+    (
+        "SELECT setval(pg_get_serial_sequence('value_revisions', 'id'), (SELECT COALESCE(MAX(id), 0) + 1 FROM value_revisions), false);",
+        "-- AUTOINCREMENT goes on after the largest id copied (sqlite_sequence follows the table).",
     ),
 ];
 
