@@ -4,6 +4,8 @@
 //! attributes and, for its count, by its dates; a value by its project's attributes and its
 //! half-year; on accepted reports by its region's accepted (region, half-year)s.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -510,10 +512,10 @@ impl Index {
         let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
             matcher.matches(project)
         });
-        let texts: Vec<Vec<Option<String>>> = grouping
+        let texts: Vec<Arc<[Option<String>]>> = grouping
             .attributes
             .iter()
-            .map(|attributes| self.texts(attributes, dimensions.len()))
+            .map(|attributes| self.texts(attributes, dimensions.len()).into())
             .collect();
         let mut facts = Vec::new();
         for row in 0..column.value.len() {
@@ -536,7 +538,7 @@ impl Index {
             };
             for group in groups {
                 facts.push(ValueFact {
-                    attributes: texts[*group as usize].clone(),
+                    attributes: Arc::clone(&texts[*group as usize]),
                     project_id: project.id,
                     half_year: half_year_of(half_year),
                     value: column.value[row],

@@ -111,7 +111,7 @@ pub fn values(
                 .unwrap_or_default(),
         };
         facts.push(ValueFact {
-            attributes: row.keys.take(columns.len()),
+            attributes: row.keys.take(columns.len()).into(),
             project_id: row.project_id,
             half_year,
             value: row.value,

@@ -1,6 +1,8 @@
 //! What the database supplies: the matched projects per group (memberships), and either
 //! the values one by one (value facts) or already added up per group (tallies).
 
+use std::sync::Arc;
+
 use crate::domain::period::PeriodId;
 
 /// The matched projects of one group, counted by the database: how many are active, the
@@ -25,7 +27,8 @@ pub struct Membership {
 /// bransch when grouping by bransch.
 #[derive(Debug, Clone)]
 pub struct ValueFact {
-    pub attributes: Vec<Option<String>>,
+    /// Shared by the facts of one group, which are many.
+    pub attributes: Arc<[Option<String>]>,
     pub project_id: i64,
     pub half_year: PeriodId,
     pub value: i64,

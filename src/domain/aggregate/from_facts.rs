@@ -1,12 +1,12 @@
 //! The value-by-value path: the facts of the matched projects, one per value, grouped
 //! and measured here. Needed for `latest`, sex breakdowns and `as_of`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::facts::{Facts, Membership, ValueFact};
 use super::groups::{self, Key};
 use super::measure::{Amount, Reported};
-use super::question::{Question, Rule};
+use super::question::{GroupBy, Question, Rule};
 use super::{Answer, Row};
 use crate::domain::period::PeriodId;
 
@@ -14,7 +14,10 @@ use crate::domain::period::PeriodId;
 pub fn aggregate(question: &Question, facts: &Facts<'_>) -> Answer {
     let (values, denominators) = match question.rule {
         Rule::Ratio { .. } => paired(facts.values, facts.denominators),
-        _ => (facts.values.to_vec(), facts.denominators.to_vec()),
+        _ => (
+            facts.values.iter().collect(),
+            facts.denominators.iter().collect(),
+        ),
     };
     let rows = rows_of(question, facts.members, &values, &denominators);
     // A project in several branscher has a fact per bransch; nationally it counts once.
@@ -27,22 +30,22 @@ pub fn aggregate(question: &Question, facts: &Facts<'_>) -> Answer {
     Answer::of(question.decimals, rows, national)
 }
 
-fn once_per_project_and_half_year(facts: &[ValueFact]) -> Vec<ValueFact> {
-    let mut seen = BTreeSet::new();
+fn once_per_project_and_half_year<'f>(facts: &[&'f ValueFact]) -> Vec<&'f ValueFact> {
+    let mut seen = HashSet::new();
     facts
         .iter()
         .filter(|f| seen.insert((f.project_id, f.half_year)))
-        .cloned()
+        .copied()
         .collect()
 }
 
 /// A share is taken over the same units above and below the line: only the project
 /// half-years that reported both the numerator and the denominator count.
-fn paired(
-    numerators: &[ValueFact],
-    denominators: &[ValueFact],
-) -> (Vec<ValueFact>, Vec<ValueFact>) {
-    let keys = |facts: &[ValueFact]| -> BTreeSet<(i64, PeriodId)> {
+fn paired<'f>(
+    numerators: &'f [ValueFact],
+    denominators: &'f [ValueFact],
+) -> (Vec<&'f ValueFact>, Vec<&'f ValueFact>) {
+    let keys = |facts: &[ValueFact]| -> HashSet<(i64, PeriodId)> {
         facts.iter().map(|f| (f.project_id, f.half_year)).collect()
     };
     let (above, below) = (keys(numerators), keys(denominators));
@@ -50,28 +53,40 @@ fn paired(
         above.contains(&(f.project_id, f.half_year)) && below.contains(&(f.project_id, f.half_year))
     };
     (
-        numerators.iter().filter(both).cloned().collect(),
-        denominators.iter().filter(both).cloned().collect(),
+        numerators.iter().filter(both).collect(),
+        denominators.iter().filter(both).collect(),
     )
 }
+
+/// A group as the facts name it: their project attributes (borrowed), the period bucket and
+/// the sex.
+type Cell<'f> = (&'f [Option<String>], Option<PeriodId>, Option<usize>);
 
 fn rows_of(
     question: &Question,
     members: &[Membership],
-    values: &[ValueFact],
-    denominators: &[ValueFact],
+    values: &[&ValueFact],
+    denominators: &[&ValueFact],
 ) -> Vec<Row> {
-    let with_period = question
+    let with_period = question.group_by.contains(&GroupBy::Period);
+    // The facts carry the project attributes of the question's grouping; the nation's
+    // question, asked of the same facts, groups by none of them.
+    let attribute_count = question
         .group_by
-        .contains(&super::question::GroupBy::Period);
+        .iter()
+        .filter(|dimension| !matches!(dimension, GroupBy::Period | GroupBy::Sex))
+        .count();
     let sexes = groups::sexes_of(question);
-    let mut measuring: BTreeMap<Key, Measuring> = BTreeMap::new();
+    // Grouped by the facts' own attributes, borrowed, so that no key is built per fact;
+    // each group's key is built once at the end.
+    let mut measuring: HashMap<Cell<'_>, Measuring> = HashMap::new();
     for (facts, is_denominator) in [(values, false), (denominators, true)] {
         for fact in facts {
             if !question.span.half_years.contains(&fact.half_year) {
                 continue;
             }
             let bucket = with_period.then(|| question.span.bucket(fact.half_year));
+            let attributes = &fact.attributes[..attribute_count.min(fact.attributes.len())];
             for sex in &sexes {
                 let amount = match (sex, fact.parts) {
                     (None, _) => fact.value,
@@ -79,7 +94,7 @@ fn rows_of(
                     (Some(_), None) => continue,
                 };
                 measuring
-                    .entry(groups::key_of(question, &fact.attributes, bucket, *sex))
+                    .entry((attributes, bucket, *sex))
                     .or_insert_with(|| Measuring::new(question.rule))
                     .add(fact, amount, is_denominator);
             }
@@ -87,7 +102,12 @@ fn rows_of(
     }
     let reported: BTreeMap<Key, Reported> = measuring
         .into_iter()
-        .map(|(key, group)| (key, group.finish()))
+        .map(|((attributes, bucket, sex), group)| {
+            (
+                groups::key_of(question, attributes, bucket, sex),
+                group.finish(),
+            )
+        })
         .collect();
     groups::rows(
         question,
@@ -98,7 +118,7 @@ fn rows_of(
 
 /// A group's values as they are added, fact by fact.
 struct Measuring {
-    reporting: BTreeSet<i64>,
+    reporting: HashSet<i64>,
     measure: Measure,
 }
 
@@ -126,7 +146,7 @@ impl Measuring {
             Rule::Distinct => Measure::Distinct(BTreeSet::new()),
         };
         Measuring {
-            reporting: BTreeSet::new(),
+            reporting: HashSet::new(),
             measure,
         }
     }
@@ -207,7 +227,7 @@ mod tests {
         let national_only: Vec<ValueFact> = values
             .iter()
             .map(|v| ValueFact {
-                attributes: vec![],
+                attributes: Vec::new().into(),
                 ..v.clone()
             })
             .collect();
@@ -325,7 +345,7 @@ mod tests {
             value(1, &["kkn"], "2026H1", "5"),
             value(1, &["ikt"], "2026H1", "5"),
             ValueFact {
-                attributes: vec![None],
+                attributes: vec![None].into(),
                 ..value(2, &[], "2026H1", "1")
             },
         ];
