@@ -213,23 +213,36 @@ async fn limit_unauthenticated(
     let path = request.path();
     let probe = path.starts_with("/health/")
         && (request.method() == Method::GET || request.method() == Method::HEAD);
-    // A session cookie is judged as a token is (`api::access`): by its caller when valid,
-    // by address when not.
-    let with_token = path.starts_with("/api/")
+    if !probe
+        && !judged_by_caller(request.request())
+        && let Err(error) = limit_by_address(request.request())
+    {
+        return Ok(request.error_response(error));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+/// Whether a request is left to its handler's caller to limit: an API request with a token
+/// or a session cookie, judged as a token is (`api::access`), by its caller when valid, by
+/// address when not.
+fn judged_by_caller(request: &HttpRequest) -> bool {
+    request.path().starts_with("/api/")
         && (request
             .headers()
             .contains_key(actix_web::http::header::AUTHORIZATION)
-            || request.cookie(api::access::SESSION_COOKIE).is_some());
-    if !probe
-        && !with_token
-        && let Some(limiter) = request
-            .app_data::<web::Data<AppState>>()
-            .and_then(|state| state.rate_limiter.as_ref())
-        && let Err(wait) = limiter.check(&api::access::address_of(request.request()), 1)
+            || request.cookie(api::access::SESSION_COOKIE).is_some())
+}
+
+fn limit_by_address(request: &HttpRequest) -> Result<(), AppError> {
+    match request
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| state.rate_limiter.as_ref())
     {
-        return Ok(request.error_response(AppError::TooManyRequests(wait)));
+        Some(limiter) => limiter
+            .check(&api::access::address_of(request), 1)
+            .map_err(AppError::TooManyRequests),
+        None => Ok(()),
     }
-    Ok(next.call(request).await?.map_into_boxed_body())
 }
 
 /// A NUL character (`%00`) in the path names no resource: no identifier contains one, and
@@ -254,6 +267,11 @@ async fn unknown_route(
     request: HttpRequest,
     allowed: web::Data<AllowedMethods>,
 ) -> Result<HttpResponse, AppError> {
+    // No handler here names a caller to limit, so a token or cookie let past the address
+    // limit for one counts against the address after all.
+    if judged_by_caller(&request) {
+        limit_by_address(&request)?;
+    }
     match allowed.for_path(request.path()) {
         Some(methods) => Err(AppError::MethodNotAllowed(methods)),
         None => Err(AppError::NotFound("no such resource".into())),

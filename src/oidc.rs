@@ -84,6 +84,9 @@ const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Refusal {
     pub reason: &'static str,
     pub message: String,
+    /// The account whose verified claims the service refused (no role it knows, a region
+    /// role without a valid län), where the refusal is of the claims and not of the token.
+    pub account: Option<Account>,
 }
 
 impl Refusal {
@@ -91,8 +94,16 @@ impl Refusal {
         Refusal {
             reason,
             message: message.into(),
+            account: None,
         }
     }
+}
+
+/// An account at the provider: its issuer and `sub`, the one claim it never gives another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub issuer: String,
+    pub subject: String,
 }
 
 /// A sign-in begun: where the browser goes, and what the callback needs to finish it.
@@ -245,8 +256,16 @@ impl Oidc {
             verified => verified,
         }
         .map_err(refused_token)?;
-        let (role, region) = self.role_of(&claims.additional_claims().claims)?;
         let subject = claims.subject().as_str().to_string();
+        let (role, region) =
+            self.role_of(&claims.additional_claims().claims)
+                .map_err(|refusal| Refusal {
+                    account: Some(Account {
+                        issuer: claims.issuer().as_str().to_string(),
+                        subject: subject.clone(),
+                    }),
+                    ..refusal
+                })?;
         let person = claims
             .preferred_username()
             .map(|name| name.as_str().to_string())

@@ -86,3 +86,29 @@ pub fn end(conn: &mut DbConnection, id_hash: &str) -> QueryResult<Option<Session
     diesel::delete(sessions::table.find(id_hash)).execute(conn)?;
     Ok(found)
 }
+
+/// Gives every session of the account (issuer and `sub`) the role, län and name of its
+/// newest sign-in.
+pub fn follow(conn: &mut DbConnection, newest: &SessionRow) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::issuer.eq(&newest.issuer))
+            .filter(sessions::subject.eq(&newest.subject)),
+    )
+    .set((
+        sessions::role.eq(&newest.role),
+        sessions::region.eq(&newest.region),
+        sessions::person.eq(&newest.person),
+    ))
+    .execute(conn)
+}
+
+/// Ends every session of the account (issuer and `sub`); how many there were.
+pub fn end_account(conn: &mut DbConnection, issuer: &str, subject: &str) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::issuer.eq(issuer))
+            .filter(sessions::subject.eq(subject)),
+    )
+    .execute(conn)
+}

@@ -79,7 +79,12 @@ pub struct Started {
 /// Finishes a sign-in with the provider's answer: `returned_state` must be the state this
 /// browser's sign-in cookie holds (`kept_state`), and a sign-in begun with it, unused and not
 /// stale; the code is exchanged and the ID token verified; a new session replaces
-/// `previous_session`, so that the id is new at every sign-in.
+/// `previous_session`, so that the id is new at every sign-in. The account's other sessions
+/// take the role, län and name of this sign-in: they are what the provider says of the
+/// account now. A sign-in refused after the state was found this browser's own ends
+/// `previous_session` too (the browser asked to be someone new, who may be another person
+/// at a shared computer); one refused for the account's claims ends every session of the
+/// account, whose role the provider no longer gives.
 pub async fn finish(
     state: &AppState,
     oidc: &Oidc,
@@ -146,7 +151,13 @@ async fn finish_sign_in(
             "Inloggningen tog för lång tid. Börja om inloggningen.",
         ));
     }
-    let identity = oidc.finish(code, &begun.nonce, begun.pkce_verifier).await?;
+    let identity = match oidc.finish(code, &begun.nonce, begun.pkce_verifier).await {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            end_refused(state, &refusal, previous_session).await;
+            return Err(refusal);
+        }
+    };
     let session_id = secret();
     let settings = oidc.config();
     let row = SessionRow {
@@ -167,7 +178,8 @@ async fn finish_sign_in(
             if let Some(previous) = previous {
                 sessions::end(conn, &previous)?;
             }
-            Ok(sessions::start(conn, &row, now)?)
+            sessions::start(conn, &row, now)?;
+            Ok(sessions::follow(conn, &row)?)
         })
         .await
         .map_err(unavailable)?;
@@ -175,6 +187,37 @@ async fn finish_sign_in(
         session_id,
         identity,
     })
+}
+
+/// Ends the sessions a refused sign-in leaves without a person: the browser's own, and every
+/// session of the account whose claims were refused. A refusal is answered even when they
+/// cannot be ended now; the failure is logged.
+async fn end_refused(state: &AppState, refusal: &Refusal, previous_session: Option<&str>) {
+    let previous = previous_session.map(hash);
+    let account = refusal.account.clone();
+    let ended = state
+        .write(move |conn| {
+            let mut ended = 0;
+            if let Some(previous) = previous {
+                ended += usize::from(sessions::end(conn, &previous)?.is_some());
+            }
+            if let Some(account) = account {
+                ended += sessions::end_account(conn, &account.issuer, &account.subject)?;
+            }
+            Ok(ended)
+        })
+        .await;
+    match ended {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(
+            ended,
+            reason = refusal.reason,
+            "sessions ended by a refused sign-in"
+        ),
+        Err(error) => {
+            tracing::error!(%error, "the sessions of a refused sign-in could not be ended")
+        }
+    }
 }
 
 /// Logs and counts a refused sign-in.

@@ -217,6 +217,29 @@ async fn requests_without_a_token_are_limited_by_address(backend: Backend) {
     send(&app, from_address(headed(), "192.0.2.4:4000"))
         .await
         .problem(429);
+    // Inside the API, where no handler answers, a token or a session cookie names no caller
+    // to limit either: they count against the address.
+    for (header, address) in [
+        (("Authorization", "Bearer anything"), "192.0.2.5:4000"),
+        (
+            ("Cookie", "__Host-uppfoljning-session=forged"),
+            "192.0.2.6:4000",
+        ),
+    ] {
+        let made_up = || {
+            TestRequest::get()
+                .uri("/api/v1/made-up")
+                .insert_header(header)
+        };
+        for _ in 0..2 {
+            send(&app, from_address(made_up(), address))
+                .await
+                .problem(404);
+        }
+        send(&app, from_address(made_up(), address))
+            .await
+            .problem(429);
+    }
 }
 
 async fn kept_answers_stay_under_their_byte_cap(backend: Backend) {

@@ -47,16 +47,18 @@ fn modules() -> PathBuf {
 /// Starts the provider on `port` as `issuer` for a service on `service_port`; `None` (with a
 /// message) outside CI when node or the package is missing.
 fn start_provider(port: u16, issuer: &str, service_port: u16) -> Option<Provider> {
-    start_provider_rotating(port, issuer, service_port, None)
+    start_provider_with(port, issuer, service_port, &[])
 }
 
-/// As `start_provider`; with `keys`, the provider rotates the keys kept in that file: its
-/// new key signs, and the keys of its earlier starts stay published.
-fn start_provider_rotating(
+/// As `start_provider`, with files named to the provider by environment variables: with
+/// `OIDC_PROVIDER_KEYS`, it rotates the keys kept in that file (its new key signs, and the
+/// keys of its earlier starts stay published); with `OIDC_PROVIDER_CHANGES`, the claims
+/// that file holds by login name replace the people's own at their next sign-in.
+fn start_provider_with(
     port: u16,
     issuer: &str,
     service_port: u16,
-    keys: Option<&Path>,
+    files: &[(&str, &Path)],
 ) -> Option<Provider> {
     let installed = modules().join("node_modules/oidc-provider").exists();
     let node = Command::new("node").arg("--version").output().is_ok();
@@ -78,11 +80,9 @@ fn start_provider_rotating(
             format!("http://localhost:{service_port}/dashboard/"),
         ])
         .env("OIDC_PROVIDER_MODULES", modules())
+        .envs(files.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    if let Some(keys) = keys {
-        command.env("OIDC_PROVIDER_KEYS", keys);
-    }
     let mut process = command.spawn().expect("start node");
     let mut output = BufReader::new(process.stdout.take().unwrap());
     let mut ready = String::new();
@@ -712,8 +712,12 @@ async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Ba
     let issuer = format!("http://localhost:{provider_port}");
     let folder = tempfile::tempdir().unwrap();
     let keys = folder.path().join("keys.json");
-    let Some(provider) = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
-    else {
+    let Some(provider) = start_provider_with(
+        provider_port,
+        &issuer,
+        service_port,
+        &[("OIDC_PROVIDER_KEYS", &keys)],
+    ) else {
         return;
     };
     let t = TestApp::start_with(backend, |config| {
@@ -729,8 +733,13 @@ async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Ba
     let first_key = key_id(&stored_id_token(&t, "anna.region07"));
 
     drop(provider);
-    let _rotated = start_provider_rotating(provider_port, &issuer, service_port, Some(&keys))
-        .expect("the provider again");
+    let _rotated = start_provider_with(
+        provider_port,
+        &issuer,
+        service_port,
+        &[("OIDC_PROVIDER_KEYS", &keys)],
+    )
+    .expect("the provider again");
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
     let published: Vec<&str> = published
         .as_array()
@@ -1252,7 +1261,76 @@ backend_tests!(
     a_person_is_one_caller_by_sub_and_named_by_their_user_name,
     a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on,
     a_token_for_another_client_is_refused_at_the_callback,
+    the_newest_sign_in_says_what_every_session_of_the_account_may_do,
 );
+
+/// What the provider says of an account at its newest sign-in holds for every session of
+/// the account: a person moved to another region is that region's at the computer they
+/// signed in at before too, and a person whose role is withdrawn, refused at their next
+/// sign-in, is signed out everywhere. A sign-in refused at a shared computer ends the
+/// session of the one who sat there before.
+async fn the_newest_sign_in_says_what_every_session_of_the_account_may_do(backend: Backend) {
+    let (provider_port, service_port) = (free_port(), free_port());
+    let issuer = format!("http://localhost:{provider_port}");
+    let folder = tempfile::tempdir().unwrap();
+    let changes = folder.path().join("changes.json");
+    let change = |claims: Value| {
+        std::fs::write(&changes, json!({ "byter.roll": claims }).to_string()).unwrap();
+    };
+    change(json!({"roles": ["admin"]}));
+    let Some(_provider) = start_provider_with(
+        provider_port,
+        &issuer,
+        service_port,
+        &[("OIDC_PROVIDER_CHANGES", &changes)],
+    ) else {
+        return;
+    };
+    let t = TestApp::start_with(backend, |config| {
+        config.oidc = Some(oidc_config(&issuer, service_port));
+    });
+    let server = serve_at(t.state.clone(), service_port).await;
+    let base = format!("http://localhost:{service_port}");
+
+    let mut office = Person::new();
+    assert_eq!(office.sign_in(&base, "byter.roll").status, 302);
+    assert_eq!(office.session(&base)["role"], "admin");
+    change(json!({"roles": ["region"], "lan": "12"}));
+    let mut laptop = Person::new();
+    assert_eq!(laptop.sign_in(&base, "byter.roll").status, 302);
+    for me in [office.session(&base), laptop.session(&base)] {
+        assert_eq!(
+            (&me["role"], &me["region"]),
+            (&json!("region"), &json!("12")),
+            "{me}"
+        );
+    }
+    let feed = office.get(&format!("{base}/api/v1/changes"));
+    assert_eq!(feed.status, 403, "no longer an admin: {}", feed.body);
+
+    change(json!({"roles": []}));
+    let refused = office.sign_in(&base, "byter.roll");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("ingen roll"), "{}", refused.body);
+    for person in [&mut office, &mut laptop] {
+        assert_eq!(person.session(&base)["signed_in"], false);
+        let projects = person.get(&format!("{base}/api/v1/regions/12/projects"));
+        assert_eq!(projects.status, 401, "{}", projects.body);
+    }
+    assert_eq!(t.count("sessions"), 0);
+
+    let mut shared = Person::new();
+    assert_eq!(shared.sign_in(&base, "nora.analytiker").status, 302);
+    // Nora leaves the provider's own session behind her, not the service's.
+    shared
+        .cookies
+        .retain(|name, _| name.starts_with("__Host-uppfoljning"));
+    let refused = shared.sign_in(&base, "utan.roll");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(shared.session(&base)["signed_in"], false);
+    assert_eq!(t.count("sessions"), 0);
+    server.stop(true).await;
+}
 
 /// Chromium signs in through the provider's own login form, lands on the dashboard with the
 /// role and län, holds no secret a script can read, and signs out at the provider too.

@@ -8,6 +8,8 @@
 // same issuer signs with keys the first one does not have. With OIDC_PROVIDER_KEYS naming a
 // file, a start rotates the keys kept there as a provider does: its new key signs and is
 // published first, the keys of earlier starts stay published for the tokens they signed.
+// With OIDC_PROVIDER_CHANGES naming a file, the claims it holds by login name replace those
+// below at every sign-in, as an organisation changes what it says of a person.
 // Prints "ready" when listening.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -76,7 +78,9 @@ const configuration = {
     rpInitiatedLogout: { enabled: true },
   },
   async findAccount(ctx, id) {
-    const person = people[id] ?? { name: id };
+    const changesFile = process.env.OIDC_PROVIDER_CHANGES;
+    const changes = changesFile && existsSync(changesFile) ? JSON.parse(readFileSync(changesFile, "utf8")) : {};
+    const person = changes[id] ?? people[id] ?? { name: id };
     return {
       accountId: id,
       async claims() {
