@@ -22,6 +22,7 @@ backend_tests!(
     another_instances_writes_are_caught_up_before_answering,
     over_its_cap_the_index_gives_way_to_sql,
     a_restarted_instance_loads_the_whole_database,
+    a_catch_up_of_more_than_a_page_of_revisions_is_exact,
 );
 
 const HALF_YEARS: [&str; 4] = ["2025H1", "2025H2", "2026H1", "2026H2"];
@@ -474,4 +475,87 @@ async fn a_restarted_instance_loads_the_whole_database(backend: Backend) {
     let restarted = test::init_service(build_app(restarted_state)).await;
     let sql = test::init_service(build_app(sql_only(&t))).await;
     compare(&mut rng, &restarted, &sql, &national, 30, false).await;
+}
+
+/// Every rule's values of one project in all four half-years, `round` moving each of them.
+fn every_value(reference: &str, number: usize, round: usize) -> Vec<Value> {
+    let n = number + round * 7;
+    let mut values = Vec::new();
+    for half_year in HALF_YEARS {
+        let entry = |indicator: &str, value: Value| json!({"project_ref": reference, "indicator": indicator, "period": half_year, "value": value});
+        values.push(entry("RCR01", json!(f64::from((n % 40) as u32) / 2.0)));
+        values.push(entry("RCR02", json!(n * 13 % 100_000)));
+        values.push(entry("NAT-E01", json!(n % 30)));
+        values.push(entry("RCR17", json!(n % 5)));
+        let mut all = entry("NAT-A01", json!(n % 20 + n % 7 + n % 3));
+        all["by_sex"] = json!({"kvinnor": n % 20, "man": n % 7, "ej_angivet": n % 3});
+        values.push(all);
+        let mut some = entry("NAT-U01N", json!(n % 10 + n % 4));
+        some["by_sex"] = json!({"kvinnor": n % 10, "man": n % 4, "ej_angivet": 0});
+        values.push(some);
+        values.push(
+            json!({"project_ref": reference, "indicator": "RCO01", "period": half_year,
+                           "entities": [orgnr((n % 12) as u32), orgnr(((n + round) % 9) as u32)]}),
+        );
+    }
+    values
+}
+
+async fn a_catch_up_of_more_than_a_page_of_revisions_is_exact(backend: Backend) {
+    let t = TestApp::start(backend);
+    let indexed = test::init_service(build_app(t.state.clone())).await;
+    let sql = test::init_service(build_app(sql_only(&t))).await;
+    let national = t.token(Role::National, None);
+    let mut rng = StdRng::seed_from_u64(31);
+    open_periods(&t, &indexed).await;
+    random_data(&t, &indexed, &mut rng, "P", 3).await;
+    compare(&mut rng, &indexed, &sql, &national, 5, false).await;
+    let loaded = t.state.aggregate_index.status();
+    assert!(loaded.values > 0, "{loaded:?}");
+    // 1,900 projects of 28 values: 53,200 revisions of one data version between two
+    // questions, more than one page of the catch-up; then all of them moved again.
+    let count = 1_900;
+    for round in 0..2 {
+        let mut projects = Vec::new();
+        let mut values = Vec::new();
+        for number in 0..count {
+            let reference = format!("B{number}");
+            let (mut body, _) = project(&mut rng, &reference);
+            body["start_date"] = json!("2025-01-01");
+            body["end_date"] = json!("2026-12-31");
+            projects.push(body);
+            values.extend(every_value(&reference, number, round));
+        }
+        let reply = send(
+            &indexed,
+            post_json(
+                "/api/v1/regions/12/submissions",
+                &t.token(Role::Region, Some("12")),
+                &json!({"projects": projects, "values": values}),
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.json()["values"]["created"].as_i64().unwrap()
+                + reply.json()["values"]["updated"].as_i64().unwrap(),
+            (count * 28) as i64,
+        );
+        compare(&mut rng, &indexed, &sql, &national, 30, false).await;
+        for query in [
+            "indicator=NAT-A01&period=2025..2026&group_by=region,sakomrade,fokusomrade,effektkedja,bransch,project_type,period,sex",
+            "indicator=RCO01&period=2025H1..2026H2&group_by=period,bransch",
+            "indicator=NAT-U01&period=2025..2026&group_by=sex,region",
+            "indicator=RCR01&period=2025..2026&region=01,03,04,05,06,07,08,09,10,12,13,14,17,18,19,20,21,22,23,24,25&bransch=kkn,ikt,livsmedel,tillverkning,kkn",
+        ] {
+            let from_index = ask(&indexed, &national, query).await;
+            assert_eq!(from_index.0, 200, "{query}: {}", from_index.1);
+            assert_eq!(from_index, ask(&sql, &national, query).await, "{query}");
+        }
+        let status = t.state.aggregate_index.status();
+        assert_eq!(
+            status.values as i64,
+            t.count("indicator_values"),
+            "{status:?}"
+        );
+    }
 }

@@ -26,6 +26,7 @@ backend_tests!(
     eight_writers_with_a_hundred_submissions_each_lose_nothing,
     fifty_thousand_values_in_one_submission,
     submissions_over_the_item_limits_are_refused_whole,
+    texts_with_tabs_line_breaks_backslashes_and_quotes_are_stored_exactly,
 );
 
 /// Opens 2025H2 (deadline passed), 2026H1 and 2026H2 (open) and 2099H1 (not started).
@@ -1392,4 +1393,67 @@ async fn submissions_over_the_item_limits_are_refused_whole(backend: Backend) {
         .collect();
     assert!(!codes.contains(&json!("too_many_items")), "{codes:?}");
     assert_eq!(stored_rows(&t), [0; 6]);
+}
+
+async fn texts_with_tabs_line_breaks_backslashes_and_quotes_are_stored_exactly(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    open_periods(&t, &app).await;
+    let token = region_token(&t, "07");
+    // What COPY's text format and a CSV writer would take for delimiters, escapes, NULL and
+    // the end of data, among ordinary rows of one bulk write.
+    let texts = [
+        "tab\there",
+        "line\nbreak",
+        "crlf\r\nend",
+        "back\\slash \\N \\. \\t",
+        "\\N",
+        "\\.",
+        "\"quoted\" and 'single'",
+        ",;|\t\"\\\n",
+        " leading and trailing ",
+        "åäö ÅÄÖ – 😀 \u{2028}",
+    ];
+    let references: Vec<String> = (0..texts.len()).map(|i| format!("T{i}")).collect();
+    let projects: Vec<Value> = references.iter().map(|r| project(r)).collect();
+    let values: Vec<Value> = references
+        .iter()
+        .zip(texts)
+        .map(|(r, text)| json!({"project_ref": r, "indicator": "RCR01", "period": "2026H1", "value": 1, "comment": text}))
+        .collect();
+    let narratives: Vec<Value> = references
+        .iter()
+        .zip(texts)
+        .map(|(r, text)| json!({"project_ref": r, "period": "2026H1", "progress": text, "lessons": text, "deviations": text}))
+        .collect();
+    let body = json!({"projects": projects, "values": values, "narratives": narratives});
+    submit_as(&t, &app, "07", &body).await.ok();
+    for (reference, text) in references.iter().zip(texts) {
+        let detail = send(
+            &app,
+            get(&format!("/api/v1/regions/07/projects/{reference}"), &token),
+        )
+        .await
+        .json();
+        assert_eq!(detail["values"][0]["comment"], text, "{reference}");
+        for field in ["progress", "lessons", "deviations"] {
+            assert_eq!(detail["narratives"][0][field], text, "{reference} {field}");
+        }
+        let history = send(
+            &app,
+            get(
+                &format!("/api/v1/regions/07/projects/{reference}/history"),
+                &token,
+            ),
+        )
+        .await
+        .json();
+        let narrative = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["kind"] == "narrative")
+            .unwrap();
+        assert_eq!(narrative["new"]["progress"], text, "{reference}");
+    }
 }
