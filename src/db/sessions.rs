@@ -45,14 +45,16 @@ pub fn begin(
 }
 
 /// Takes the sign-in begun with this state: it is gone afterwards, so a state is used once.
+/// Only the transaction whose delete removed the row has it: two instances reading the same
+/// row at once cannot both go on (the second delete waits for the first and finds none).
 pub fn take(conn: &mut DbConnection, state_hash: &str) -> QueryResult<Option<SignInRow>> {
     let found = sign_ins::table
         .find(state_hash)
         .select(SignInRow::as_select())
         .first(conn)
         .optional()?;
-    diesel::delete(sign_ins::table.find(state_hash)).execute(conn)?;
-    Ok(found)
+    let deleted = diesel::delete(sign_ins::table.find(state_hash)).execute(conn)?;
+    Ok(found.filter(|_| deleted == 1))
 }
 
 /// Stores a new session, and drops every session that has ended by `now`.
