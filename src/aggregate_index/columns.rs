@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 // the standard SipHash costs more than the rest of the scan.
 use foldhash::{HashMap, HashMapExt};
 
+use super::kept::Kept;
 use crate::domain::period::PeriodId;
 
 /// A code a project does not have (no fokusområde), or no bransch row.
@@ -306,6 +307,7 @@ pub struct Index {
     pub(super) slots: HashMap<i64, u32>,
     pub(super) columns: HashMap<u32, Column>,
     pub(super) values: usize,
+    pub(super) kept: Kept,
 }
 
 impl Index {
@@ -318,6 +320,7 @@ impl Index {
             slots: HashMap::new(),
             columns: HashMap::new(),
             values: 0,
+            kept: Kept::default(),
         }
     }
 
@@ -333,6 +336,7 @@ impl Index {
 
     /// Adds or replaces a project.
     pub(super) fn put_project(&mut self, record: ProjectRecord) {
+        self.kept.forget();
         let names = &mut self.names;
         let project = Project {
             id: record.id,
@@ -432,6 +436,7 @@ impl Index {
             + self.plans.bytes()
             + self.slots.capacity() * (size_of::<(i64, u32)>() + 1)
             + self.columns.values().map(Column::bytes).sum::<usize>()
+            + self.kept.bytes()
     }
 }
 

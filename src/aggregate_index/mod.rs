@@ -11,6 +11,7 @@
 //! aggregates are computed in SQL again until the instance restarts.
 
 mod columns;
+mod kept;
 mod load;
 mod questions;
 

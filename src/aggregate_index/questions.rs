@@ -140,7 +140,7 @@ fn for_each_row(
 /// The groups of project attributes a question's matched projects fall in, numbered in the
 /// order first met, and each project's group numbers (one per row of `for_each_row`). The
 /// scans add into cells by these numbers: no key is built or hashed per value.
-struct Grouping {
+pub(super) struct Grouping {
     /// The attributes of each group number.
     attributes: Vec<Attributes>,
     /// A project's numbers are `numbers[starts[slot]..starts[slot + 1]]`; none when it is
@@ -185,6 +185,12 @@ impl Grouping {
 
     fn count(&self) -> usize {
         self.attributes.len()
+    }
+
+    pub(super) fn bytes(&self) -> usize {
+        size_of::<Grouping>()
+            + self.attributes.capacity() * size_of::<Attributes>()
+            + (self.starts.capacity() + self.numbers.capacity()) * size_of::<u32>()
     }
 }
 
@@ -280,11 +286,36 @@ struct Adding {
     sum: i128,
     below: i128,
     reporting: u64,
-    /// The enterprises met, with repeats: counted once each at the end.
-    enterprises: Vec<u32>,
+    /// The enterprises met, each once (sorting them with their repeats took longer than
+    /// the rest of the scan).
+    enterprises: HashSet<u32>,
 }
 
 impl Index {
+    /// The groups of the projects `matcher` matches by their attributes alone (not their
+    /// dates), kept until a project changes.
+    fn grouping(
+        &self,
+        filter: &ProjectFilter,
+        matcher: &Matcher,
+        dimensions: &[GroupBy],
+    ) -> Arc<Grouping> {
+        let key = format!(
+            "groups {:?} {:?} {:?} {:?} {:?} {:?} {dimensions:?}",
+            filter.regions,
+            filter.sakomraden,
+            filter.fokusomraden,
+            filter.effektkedjor,
+            filter.branscher,
+            filter.project_types,
+        );
+        self.kept.grouping(key, || {
+            Grouping::new(self, dimensions, matcher.branscher.as_deref(), |project| {
+                matcher.matches(project)
+            })
+        })
+    }
+
     fn texts(&self, attributes: &Attributes, count: usize) -> Vec<Option<String>> {
         attributes[..count]
             .iter()
@@ -292,8 +323,24 @@ impl Index {
             .collect()
     }
 
-    /// As `db::aggregates::memberships`.
+    /// As `db::aggregates::memberships`; kept until a project changes.
     pub fn memberships(
+        &self,
+        filter: &ProjectFilter,
+        group_by: &[GroupBy],
+        buckets: &[PeriodId],
+        target_indicator: &str,
+        field: Option<ProjectField>,
+    ) -> Vec<Membership> {
+        let key =
+            format!("members {filter:?} {group_by:?} {buckets:?} {target_indicator:?} {field:?}");
+        let members = self.kept.members(key, || {
+            self.count_members(filter, group_by, buckets, target_indicator, field)
+        });
+        members.to_vec()
+    }
+
+    fn count_members(
         &self,
         filter: &ProjectFilter,
         group_by: &[GroupBy],
@@ -421,9 +468,7 @@ impl Index {
                 .and_then(|id| self.columns.get(&id)),
             _ => None,
         };
-        let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
-            matcher.matches(project)
-        });
+        let grouping = self.grouping(filter, &matcher, &dimensions);
         let width = buckets.count();
         let mut cells: Vec<Adding> = Vec::new();
         cells.resize_with(grouping.count() * width, Adding::default);
@@ -461,7 +506,7 @@ impl Index {
                 let adding = &mut cells[*group as usize * width + bucket];
                 adding.sum += i128::from(value);
                 adding.below += i128::from(denominator);
-                adding.enterprises.extend_from_slice(enterprises);
+                adding.enterprises.extend(enterprises);
             }
             let counted = &mut reporting[slot * width + bucket];
             if !matches!(of, TallyOf::Distinct(_)) && !*counted {
@@ -474,9 +519,7 @@ impl Index {
         cells
             .into_iter()
             .enumerate()
-            .filter_map(|(cell, mut adding)| {
-                adding.enterprises.sort_unstable();
-                adding.enterprises.dedup();
+            .filter_map(|(cell, adding)| {
                 let distinct = adding.enterprises.len() as u64;
                 (adding.reporting > 0 || distinct > 0).then(|| Tally {
                     attributes: self.texts(&grouping.attributes[cell / width], dimensions.len()),
@@ -509,9 +552,7 @@ impl Index {
         let matcher = Matcher::new(self, filter);
         let dimensions = project_dimensions(group_by);
         let buckets = Buckets::new(half_years, |_| None);
-        let grouping = Grouping::new(self, &dimensions, matcher.branscher.as_deref(), |project| {
-            matcher.matches(project)
-        });
+        let grouping = self.grouping(filter, &matcher, &dimensions);
         let texts: Vec<Arc<[Option<String>]>> = grouping
             .attributes
             .iter()
@@ -686,5 +727,59 @@ mod tests {
             .map(|t| (t.bucket, t.sum, t.reporting))
             .collect();
         assert_eq!(figures, [(Some(year[0]), 60, 3), (Some(year[1]), 60, 3)]);
+    }
+
+    #[test]
+    fn what_is_kept_of_the_projects_is_forgotten_when_one_changes() {
+        let mut index = index();
+        let year = [half_year(2025, 1), half_year(2025, 2)];
+        let by_region = |index: &Index| {
+            let mut tallies = index.tallies(
+                &filter(),
+                &[GroupBy::Region],
+                TallyOf::Sum("X"),
+                &year,
+                false,
+            );
+            tallies.sort_by(|a, b| a.attributes.cmp(&b.attributes));
+            let members = index.memberships(&filter(), &[GroupBy::Region], &[], "X", None);
+            let mut members: Vec<(Option<String>, u64)> = members
+                .into_iter()
+                .map(|m| (m.attributes[0].clone(), m.projects))
+                .collect();
+            members.sort();
+            let sums: Vec<(Option<String>, i128)> = tallies
+                .into_iter()
+                .map(|t| (t.attributes[0].clone(), t.sum))
+                .collect();
+            (sums, members)
+        };
+        let region = |code: &str| Some(code.to_string());
+        assert_eq!(
+            by_region(&index),
+            (
+                vec![(region("01"), 60), (region("02"), 60)],
+                vec![(region("01"), 2), (region("02"), 1)]
+            )
+        );
+        // A value written keeps the groups; the scan adds the new value.
+        index.put_value(ValueRecord {
+            project_id: 3,
+            indicator: "X",
+            period: "2025H1",
+            value: 100,
+            parts: None,
+            entities: &[],
+        });
+        assert_eq!(
+            by_region(&index).0,
+            [(region("01"), 60), (region("02"), 130)]
+        );
+        // Project 3 moved to region 01: its groups and members are counted anew.
+        index.put_project(project(3, "01", &["A"]));
+        assert_eq!(
+            by_region(&index),
+            (vec![(region("01"), 190)], vec![(region("01"), 3)])
+        );
     }
 }
