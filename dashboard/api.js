@@ -69,7 +69,12 @@ export class ApiError extends Error {
 
 /// The pasted token; none with an identity provider.
 export function token() {
-  return usesProvider() ? null : sessionStorage.getItem(TOKEN);
+  return usesProvider() ? null : pastedToken();
+}
+
+/// The token pasted in this tab, whether or not the service has yet said it takes one.
+export function pastedToken() {
+  return sessionStorage.getItem(TOKEN);
 }
 
 export function signIn(value) {
