@@ -10,9 +10,40 @@ const TOKEN = "uppfoljning.token";
 /// `csrf_token`.
 let session = { provider: false, signed_in: false };
 
+/// The longest `Retry-After` a read waits out, and how many times it is asked again, when
+/// the caller's rate limit refuses it: a national analyst reloading the Översikt meets the
+/// limit for a second or so, worth waiting for rather than an error; a longer wait is shown.
+const RETRY_AFTER_MAX_SECONDS = 5;
+const RETRIES = 2;
+
+/// What the rate limit answers; a question that waited its turn too long (`busy`, also 429)
+/// has waited enough and is not asked again.
+const RATE_LIMITED = "urn:uppfoljning:problem:too-many-requests";
+
+/// No read is sent before this moment (`performance.now()`): a limit met by one request is
+/// the caller's, so the page's other requests wait with it instead of being refused too.
+let notBefore = 0;
+
+/// A read (`GET` or `HEAD`), asked again when the service says, in `Retry-After`, that the
+/// caller's rate limit allows it within a few seconds.
+async function fetchRead(url, options = {}) {
+  for (let retry = 0; ; retry++) {
+    const wait = notBefore - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const response = await fetch(url, options);
+    if (response.status !== 429 || retry === RETRIES) return response;
+    const problem = await response.clone().json().catch(() => ({}));
+    if (problem.type !== RATE_LIMITED) return response;
+    const header = response.headers.get("Retry-After");
+    const seconds = header === null || header.trim() === "" ? NaN : Number(header);
+    if (!(seconds >= 0 && seconds <= RETRY_AFTER_MAX_SECONDS)) return response;
+    notBefore = Math.max(notBefore, performance.now() + seconds * 1000);
+  }
+}
+
 /// Asks the service which way people sign in, and who is signed in; call before the rest.
 export async function start() {
-  const response = await fetch("/auth/session", { headers: { Accept: "application/json" } });
+  const response = await fetchRead("/auth/session", { headers: { Accept: "application/json" } });
   if (response.ok) session = await response.json();
   return session;
 }
@@ -38,7 +69,12 @@ export class ApiError extends Error {
 
 /// The pasted token; none with an identity provider.
 export function token() {
-  return usesProvider() ? null : sessionStorage.getItem(TOKEN);
+  return usesProvider() ? null : pastedToken();
+}
+
+/// The token pasted in this tab, whether or not the service has yet said it takes one.
+export function pastedToken() {
+  return sessionStorage.getItem(TOKEN);
 }
 
 export function signIn(value) {
@@ -91,7 +127,9 @@ async function request(path, { method = "GET", accept = "application/json", head
     sent["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const response = await fetch(`/api/v1${path}`, { method, headers: sent, body: payload });
+  const url = `/api/v1${path}`;
+  const options = { method, headers: sent, body: payload };
+  const response = method === "GET" || method === "HEAD" ? await fetchRead(url, options) : await fetch(url, options);
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     let problem = null;

@@ -40,20 +40,6 @@ export function $(id) {
   return document.getElementById(id);
 }
 
-/// Runs the tasks at most `limit` at a time (a browser opens six connections to a host).
-export async function inTurns(tasks, limit = 6) {
-  const results = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return results;
-}
-
 export function regionName(code) {
   return reference.regions.get(code) ?? code;
 }
@@ -122,6 +108,17 @@ export function draw(id, config) {
       ...config.options,
     },
   }));
+}
+
+/// Puts the figures of each dataset in the chart `id` drawn before, its names and axes kept,
+/// and draws them at once.
+export function fillChart(id, figures) {
+  const chart = charts.get(id);
+  if (!chart) return;
+  chart.data.datasets.forEach((dataset, index) => {
+    dataset.data = figures[index];
+  });
+  chart.update("none");
 }
 
 export function chartFigure(id, description) {

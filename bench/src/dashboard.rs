@@ -1,8 +1,10 @@
 //! Measures the dashboard's Översikt in headless Chromium on a demo portfolio: the time from
 //! navigation until every figure is drawn (the page's `oversikt-klar` mark), the first time
 //! (answers computed), again (kept answers), and right after a one-value write (every answer
-//! computed anew, as during a reporting deadline), and the requests the page made. The floor
-//! is the same API answers fetched by a plain HTTP client, six at a time as a browser does.
+//! computed anew, as during a reporting deadline), and the requests the page made; and where
+//! a load's time goes, from the browser's own timings: when the sign-in, the reference data
+//! and the last aggregate were answered, and when every figure was drawn. The floor is the
+//! same API answers fetched by a plain HTTP client, six at a time as a browser does.
 //!
 //! `cargo build --release && cargo run --release -p uppfoljning-bench --bin dashboard-bench --
 //! --projects 10000` (needs Debian's chromium and chromium-driver).
@@ -179,13 +181,46 @@ async fn connect(args: &Args, port: u16) -> Result<Client, String> {
     }
 }
 
-/// Loads the Översikt and gives the milliseconds until it was complete, until the page
-/// itself was loaded (its scripts run, before any figure), and the requests to the API.
-async fn load_overview(
-    client: &Client,
-    base: &str,
-    load: usize,
-) -> Result<(f64, f64, usize), String> {
+/// One load of the Översikt, in milliseconds from navigation: when the page itself was loaded
+/// (its scripts run, before any figure), when its sign-in was answered, when the reference
+/// data was, when the first aggregate was asked and the last answered, and when every figure
+/// was drawn; and its requests to the API.
+struct Load {
+    page: f64,
+    session: f64,
+    references: f64,
+    asked: f64,
+    answered: f64,
+    complete: f64,
+    requests: usize,
+}
+
+impl Load {
+    /// The medians of each moment over `loads`.
+    fn median(loads: &[Load]) -> Load {
+        let of = |moment: fn(&Load) -> f64| median(loads.iter().map(moment).collect());
+        Load {
+            page: of(|l| l.page),
+            session: of(|l| l.session),
+            references: of(|l| l.references),
+            asked: of(|l| l.asked),
+            answered: of(|l| l.answered),
+            complete: of(|l| l.complete),
+            requests: loads.first().map_or(0, |l| l.requests),
+        }
+    }
+
+    /// Where the time of a load went, moment by moment.
+    fn phases(&self) -> String {
+        format!(
+            "page loaded {:.0}, sign-in answered {:.0}, reference data answered {:.0}, first aggregate asked {:.0}, last answered {:.0}, drawn {:.0} ms",
+            self.page, self.session, self.references, self.asked, self.answered, self.complete
+        )
+    }
+}
+
+/// Loads the Översikt and gives the moments of the load.
+async fn load_overview(client: &Client, base: &str, load: usize) -> Result<Load, String> {
     // A query of its own makes each load a new page, not a move within the last one.
     client
         .goto(&format!("{base}/dashboard/?load={load}#oversikt"))
@@ -197,20 +232,35 @@ async fn load_overview(
             .execute(
                 "const mark = performance.getEntriesByName('oversikt-klar')[0];
                  if (!mark) return null;
-                 const api = performance.getEntriesByType('resource')
-                   .filter(r => r.name.includes('/api/v1/')).length;
-                 const page = performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd;
-                 return [mark.startTime, page, api];",
+                 const requests = performance.getEntriesByType('resource')
+                   .map(r => ({path: new URL(r.name).pathname, start: r.startTime, end: r.responseEnd}));
+                 const api = requests.filter(r => r.path.startsWith('/api/v1/'));
+                 const aggregates = api.filter(r => r.path === '/api/v1/aggregates');
+                 const last = (list) => Math.max(0, ...list.map(r => r.end));
+                 return {
+                   page: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
+                   session: last(requests.filter(r => r.path === '/auth/session')),
+                   references: last(api.filter(r => r.path !== '/api/v1/aggregates')),
+                   asked: Math.min(...aggregates.map(r => r.start)),
+                   answered: last(aggregates),
+                   complete: mark.startTime,
+                   requests: api.length,
+                 };",
                 vec![],
             )
             .await
             .map_err(|e| e.to_string())?;
-        if let Some([time, page, requests]) = measured.as_array().map(Vec::as_slice) {
-            return Ok((
-                time.as_f64().unwrap_or_default(),
-                page.as_f64().unwrap_or_default(),
-                requests.as_u64().unwrap_or_default() as usize,
-            ));
+        if measured.is_object() {
+            let moment = |name: &str| measured[name].as_f64().unwrap_or_default();
+            return Ok(Load {
+                page: moment("page"),
+                session: moment("session"),
+                references: moment("references"),
+                asked: moment("asked"),
+                answered: moment("answered"),
+                complete: moment("complete"),
+                requests: measured["requests"].as_u64().unwrap_or_default() as usize,
+            });
         }
         if started.elapsed() > Duration::from_secs(120) {
             return Err("the Översikt did not complete".into());
@@ -257,13 +307,10 @@ async fn measure(args: &Args, base: &str, tokens: &Tokens, driver_port: u16) -> 
         )
         .await
         .map_err(|e| e.to_string())?;
-    let (first, _, requests) = load_overview(&client, base, 0).await?;
+    let first = load_overview(&client, base, 0).await?;
     let mut again = Vec::new();
-    let mut pages = Vec::new();
     for load in 1..=args.repeat {
-        let (complete, page, _) = load_overview(&client, base, load).await?;
-        again.push(complete);
-        pages.push(page);
+        again.push(load_overview(&client, base, load).await?);
     }
     let writes = writes::changed_values(&portfolio(args.projects), 1);
     let agent = ureq::Agent::new_with_defaults();
@@ -271,8 +318,7 @@ async fn measure(args: &Args, base: &str, tokens: &Tokens, driver_port: u16) -> 
     for load in 1..=args.repeat {
         let (region, chunk) = writes::shifted(&writes, load);
         writes::submit(&agent, base, &tokens.admin, region, &chunk)?;
-        let (complete, _, _) = load_overview(&client, base, args.repeat + load).await?;
-        after_write.push(complete);
+        after_write.push(load_overview(&client, base, args.repeat + load).await?);
     }
     let paths: Vec<String> = client
         .execute(
@@ -295,34 +341,39 @@ async fn measure(args: &Args, base: &str, tokens: &Tokens, driver_port: u16) -> 
     let floors: Vec<f64> = (0..args.repeat)
         .map(|_| floor(base, token, &paths))
         .collect();
-    let again = median(again);
-    let after_write = median(after_write);
+    let again = Load::median(&again);
+    let after_write = Load::median(&after_write);
     let floor = median(floors);
-    let page = median(pages);
+    let page = again.page;
+    let requests = first.requests;
+    let (first, kept, written) = (first.complete, again.complete, after_write.complete);
     println!("Översikt, {} projects:", args.projects);
     println!("  first load (answers computed): {first:.0} ms");
     println!(
-        "  again (kept answers), median of {}: {again:.0} ms; floor (the same {} API answers by a plain client, 6 at a time): {floor:.0} ms; page/floor {:.1}x",
+        "  again (kept answers), median of {}: {kept:.0} ms; floor (the same {} API answers by a plain client, 6 at a time): {floor:.0} ms; page/floor {:.1}x",
         args.repeat,
         paths.len(),
-        again / floor
+        kept / floor
     );
     println!(
         "  the page alone (loaded, scripts run, no figure yet): {page:.0} ms; complete/page {:.1}x",
-        again / page
+        kept / page
     );
     println!(
-        "  right after a one-value write (every answer computed anew), median of {}: {after_write:.0} ms; after a write/page {:.1}x, after a write/kept {:.1}x",
+        "  right after a one-value write (every answer computed anew), median of {}: {written:.0} ms; after a write/page {:.1}x, after a write/kept {:.1}x",
         args.repeat,
-        after_write / page,
-        after_write / again
+        written / page,
+        written / kept
     );
+    println!("  kept answers, medians: {}", again.phases());
+    println!("  after a write, medians: {}", after_write.phases());
     println!("  API requests per load: {requests}");
     println!(
         "{}",
         json!({"view": "oversikt", "projects": args.projects, "first_ms": first.round(),
-               "again_ms": again.round(), "after_write_ms": after_write.round(), "floor_ms": floor.round(), "page_ms": page.round(),
-               "api_requests": requests})
+               "again_ms": kept.round(), "after_write_ms": written.round(), "floor_ms": floor.round(), "page_ms": page.round(),
+               "api_requests": requests,
+               "after_write_answered_ms": after_write.answered.round(), "kept_answered_ms": again.answered.round()})
     );
     client.close().await.map_err(|e| e.to_string())
 }

@@ -515,6 +515,76 @@ async fn a_region_is_marked_and_an_expired_token_signs_out(
     );
 }
 
+crate::backend_tests!(the_overview_waits_out_the_per_caller_limit);
+
+/// A national analyst reloading the Översikt meets the per-caller limit: the page waits the
+/// `Retry-After` the service gives, asks again, and shows every figure, not an error.
+async fn the_overview_waits_out_the_per_caller_limit(backend: Backend) {
+    let Some(browser) = open_browser().await else {
+        return;
+    };
+    // A load asks four lists (1 each) and an aggregate per indicator (2 each): 38 of the
+    // burst of 60 with the demo's 17 indicators.
+    let t = TestApp::start_with(backend, |config| config.rate_limit_per_second = 30);
+    load_demo(&t);
+    let (base, server) = serve(&t);
+    let client = &browser.client;
+    let national = t.token(Role::National, None);
+    client.goto(&format!("{base}/dashboard/")).await.unwrap();
+    client
+        .execute(
+            "sessionStorage.setItem('uppfoljning.token', arguments[0]);",
+            vec![json!(national)],
+        )
+        .await
+        .unwrap();
+    // The caller's burst spent, as the loads before this one would have.
+    let mut spent = 0;
+    while ureq::get(&format!("{base}/api/v1/regions"))
+        .header("Authorization", &format!("Bearer {national}"))
+        .call()
+        .is_ok()
+    {
+        spent += 1;
+        assert!(spent < 1000, "the limit never refused");
+    }
+    client
+        .goto(&format!("{base}/dashboard/?again#oversikt"))
+        .await
+        .unwrap();
+    ready(client, "oversikt").await;
+    let refused = client
+        .execute(
+            "return performance.getEntriesByType('resource')
+               .filter(r => r.name.includes('/api/v1/') && r.responseStatus === 429).length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        refused.as_u64().unwrap() > 0,
+        "the page met the limit: {refused}"
+    );
+    let status = text(client, "#oversikt-status").await;
+    assert!(
+        status.contains("indikatorer för"),
+        "no error shown: {status}"
+    );
+    let active = api(&base, &national, "/indicators")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["active"] == true)
+        .count();
+    let rows = client
+        .find_all(Locator::Css("#oversikt-tables tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), active, "every indicator's figures");
+    browser.client.clone().close().await.unwrap();
+    server.stop(true).await;
+}
+
 /// Without a browser: every file is served with the dashboard's policy, which allows
 /// nothing inline and nothing from elsewhere; `/` leads to it; the API keeps its own.
 #[actix_web::test]
