@@ -408,6 +408,8 @@ fn apply_values(
     let stored = values::load_for_projects(conn, &project_ids)?;
     let mut new_values = Vec::new();
     let mut new_entities = Vec::new();
+    let mut updated_values = Vec::new();
+    let mut updated_entities = Vec::new();
     let mut revisions = Vec::new();
     for record in records {
         let project_id = ids.get(&record.project_ref).copied();
@@ -489,9 +491,11 @@ fn apply_values(
             new_values.push(row);
             new_entities.extend(entities);
         } else {
-            values::update(conn, &row, &entities)?;
+            updated_values.push(row);
+            updated_entities.extend(entities);
         }
     }
+    values::update_all(conn, &updated_values, &updated_entities)?;
     values::insert(conn, &new_values, &new_entities, &revisions)?;
     Ok(counts)
 }
