@@ -77,6 +77,8 @@ const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 const METRICS_TOKEN: &str = "bench-metrics-bench-metrics-bench-metrics";
 /// Values per stored demo project over 2022H1..2026H2, measured on the generator.
 const VALUES_PER_PROJECT: usize = 13;
+/// The values in each of the writer's submissions, one a second, beside the 32 clients.
+const WRITER_VALUES: usize = 10_000;
 
 /// Projects active in 2025, for the one-year questions.
 const ACTIVE_2025: &str = "p.start_date <= '2025-12-31' AND p.end_date >= '2025-01-01'";
@@ -535,23 +537,35 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         "MB",
     );
     // With a writer submitting 10,000 changed values every second: every answer is the
-    // first after some write.
-    let writes = changed_values(&portfolio, 10_000);
+    // first after some write. Each submission is sent on its second whether the one before
+    // has been answered or not: a writer that waited would send less as the service slows,
+    // and the load would no longer be the one measured against.
+    let mut writes = changed_values(&portfolio, WRITER_VALUES);
+    // Only the regions with a whole submission's worth, where any has (at 100,000 values
+    // none has).
+    if writes.iter().any(|(_, c)| c.values.len() == WRITER_VALUES) {
+        writes.retain(|(_, c)| c.values.len() == WRITER_VALUES);
+    }
     let stop = AtomicBool::new(false);
-    let (written, (requests, errors)) = std::thread::scope(|scope| {
+    let (submissions, (requests, errors)) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
-            let mut written = 0;
+            let started = Instant::now();
+            let mut sent = Vec::new();
             let mut round = 0;
             while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
                 let (region, chunk) = shifted(&writes, round);
-                if submit(region, &chunk).is_ok() {
-                    written += chunk.values.len();
-                }
+                sent.push(scope.spawn(move || {
+                    let began = Instant::now();
+                    let stored = submit(region, &chunk).is_ok();
+                    (chunk.values.len(), stored, began.elapsed())
+                }));
                 round += 1;
-                std::thread::sleep(Duration::from_secs(1).saturating_sub(started.elapsed()));
+                let due = Duration::from_secs(round as u64);
+                std::thread::sleep(due.saturating_sub(started.elapsed()));
             }
-            written
+            sent.into_iter()
+                .filter_map(|submission| submission.join().ok())
+                .collect::<Vec<_>>()
         });
         let measured = throughput(
             base,
@@ -561,8 +575,21 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             false,
         );
         stop.store(true, Ordering::Relaxed);
-        (writer.join().unwrap_or(0), measured)
+        (writer.join().unwrap_or_default(), measured)
     });
+    let seconds = args.seconds as f64;
+    let sent: usize = submissions.iter().map(|(values, _, _)| values).sum();
+    let stored: usize = submissions
+        .iter()
+        .filter(|(_, stored, _)| *stored)
+        .map(|(values, _, _)| values)
+        .sum();
+    let took = sorted(
+        submissions
+            .iter()
+            .map(|(_, _, took)| took.as_secs_f64() * 1000.0)
+            .collect(),
+    );
     figure(
         backend,
         size,
@@ -583,10 +610,28 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
     figure(
         backend,
         size,
-        "values the writer stored meanwhile",
-        written as f64 / args.seconds as f64,
+        "values the writer sent meanwhile",
+        sent as f64 / seconds,
         "values/s",
     );
+    figure(
+        backend,
+        size,
+        "values of those the service stored",
+        stored as f64 / seconds,
+        "values/s",
+    );
+    // A service that cannot keep the pace answers each submission later than the one
+    // before: the slowest then grows with the run.
+    for (label, p) in [("p50", 0.5), ("slowest", 1.0)] {
+        figure(
+            backend,
+            size,
+            &format!("the writer's submissions, {label} from sent to stored"),
+            percentile(&took, p),
+            "ms",
+        );
+    }
     figure(
         backend,
         size,
@@ -933,10 +978,6 @@ fn load(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
         });
         std::thread::sleep(duration);
         stop.store(true, Ordering::Relaxed);
-        let sorted = |mut times: Vec<f64>| {
-            times.sort_by(|a, b| a.total_cmp(b));
-            times
-        };
         (
             sorted(prober.join().unwrap_or_default()),
             sorted(writer.join().unwrap_or_default()),
@@ -1254,8 +1295,12 @@ fn time(repeat: usize, mut call: impl FnMut() -> Result<(), String>) -> Result<V
         call()?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    Ok(sorted(times))
+}
+
+fn sorted(mut times: Vec<f64>) -> Vec<f64> {
     times.sort_by(|a, b| a.total_cmp(b));
-    Ok(times)
+    times
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
