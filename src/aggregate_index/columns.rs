@@ -334,9 +334,14 @@ impl Index {
         self.values
     }
 
+    /// Forgets what is kept between questions.
+    pub(super) fn forget_kept(&mut self) {
+        self.kept.forget();
+    }
+
     /// Adds or replaces a project.
     pub(super) fn put_project(&mut self, record: ProjectRecord) {
-        self.kept.forget();
+        self.forget_kept();
         let names = &mut self.names;
         let project = Project {
             id: record.id,

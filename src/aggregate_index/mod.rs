@@ -6,9 +6,11 @@
 //! Exact and fresh: the index holds one data version. Before it answers at a version (the
 //! one the answer's read transaction sees), it catches up with every write committed since
 //! its own, in data-version order (`load::catch_up`), so instances sharing one PostgreSQL
-//! database answer alike. Bounded: its bytes are counted after every load and catch-up;
-//! over `AGGREGATE_INDEX_BYTES` it is dropped, said in the log and in `/metrics`, and
-//! aggregates are computed in SQL again until the instance restarts.
+//! database answer alike. Bounded: its bytes, with what it keeps between questions
+//! (`kept`, at most 32 MiB), are counted after every load and catch-up; over
+//! `AGGREGATE_INDEX_BYTES` what is kept is forgotten first, and if the columns alone are
+//! still over, the index is dropped, said in the log and in `/metrics`, and aggregates are
+//! computed in SQL again until the instance restarts.
 
 mod columns;
 mod kept;
@@ -171,7 +173,11 @@ impl AggregateIndex {
         }
     }
 
-    fn within_cap(&self, index: Box<Index>) -> State {
+    fn within_cap(&self, mut index: Box<Index>) -> State {
+        if index.bytes() as u64 > self.max_bytes {
+            // What is kept between questions is made again on demand: it goes first.
+            index.forget_kept();
+        }
         let bytes = index.bytes() as u64;
         if bytes <= self.max_bytes {
             return State::Ready(index);

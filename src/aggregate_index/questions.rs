@@ -605,6 +605,7 @@ fn project_dimensions(group_by: &[GroupBy]) -> Vec<GroupBy> {
 mod tests {
     use super::*;
     use crate::aggregate_index::columns::{ProjectRecord, ValueRecord};
+    use crate::aggregate_index::{AggregateIndex, State};
 
     fn half_year(year: i32, half: u8) -> PeriodId {
         PeriodId::HalfYear { year, half }
@@ -781,5 +782,34 @@ mod tests {
             by_region(&index),
             (vec![(region("01"), 190)], vec![(region("01"), 3)])
         );
+    }
+
+    #[test]
+    fn what_is_kept_gives_way_before_the_index_passes_its_cap() {
+        let asked = index();
+        let columns = asked.bytes() as u64;
+        let year = [half_year(2025, 1), half_year(2025, 2)];
+        asked.tallies(
+            &filter(),
+            &[GroupBy::Region],
+            TallyOf::Sum("X"),
+            &year,
+            false,
+        );
+        asked.memberships(&filter(), &[GroupBy::Bransch], &[], "X", None);
+        let with_kept = asked.bytes() as u64;
+        assert!(with_kept > columns, "{with_kept} > {columns}");
+        let capped = AggregateIndex::new(columns);
+        match capped.within_cap(Box::new(asked)) {
+            State::Ready(kept) => assert_eq!(kept.bytes() as u64, columns),
+            State::Empty | State::Off => panic!("dropped though its columns fit"),
+        }
+        assert!(!capped.status().over_cap);
+        let too_small = AggregateIndex::new(columns - 1);
+        assert!(matches!(
+            too_small.within_cap(Box::new(index())),
+            State::Off
+        ));
+        assert!(too_small.status().over_cap);
     }
 }
