@@ -552,7 +552,8 @@ fn run(args: &Args, backend: Backend, size: usize) -> Result<(), String> {
             let started = Instant::now();
             let mut sent = Vec::new();
             let mut round = 0;
-            while !stop.load(Ordering::Relaxed) {
+            // One a second while the clients ask: at 0, 1, … s, not again at the end.
+            while !stop.load(Ordering::Relaxed) && round < args.seconds as usize {
                 let (region, chunk) = shifted(&writes, round);
                 sent.push(scope.spawn(move || {
                     let began = Instant::now();
