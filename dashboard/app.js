@@ -126,10 +126,10 @@ async function renderOversikt() {
   const levels = LEVELS().map((l) => l.code);
   const indicators = reference.indicators.slice().sort((a, b) =>
     levels.indexOf(a.level) - levels.indexOf(b.level) || a.code.localeCompare(b.code));
+  // Every indicator in one request: one round trip, and the service computes them together.
+  const asked = api.get(`/aggregates/overview?${api.query(filters)}`);
+  // Each indicator's own question, for its downloads.
   const paths = indicators.map((i) => `/aggregates?${api.query({ indicator: i.code, ...filters })}`);
-  // Asked all at once: the browser sends the next on the first connection that is free,
-  // without waiting for the page to read the answer before.
-  const asked = Promise.all(paths.map((path) => api.get(path)));
   // The chart's axes and names while the figures are computed; the answers only fill it.
   draw("oversikt-chart", {
     type: "bar",
@@ -145,15 +145,17 @@ async function renderOversikt() {
       scales: { x: { min: 0, max: 200, ticks: { callback: (value) => `${value} %` } } },
     },
   });
-  const answers = await asked;
+  const byCode = new Map((await asked).map((answer) => [answer.indicator.code, answer]));
   if (run !== generation.oversikt) return;
+  // An indicator made inactive since the page read the catalogue has no answer: dashes.
+  const answers = indicators.map((indicator) => byCode.get(indicator.code)?.national ?? {});
 
   const tables = [];
   for (const level of LEVELS()) {
     const rows = [];
     indicators.forEach((indicator, index) => {
       if (indicator.level !== level.code) return;
-      const national = answers[index].national;
+      const national = answers[index];
       const name = `${indicator.code}_${filters.period}`;
       rows.push({
         key: indicator.code,
@@ -176,7 +178,7 @@ async function renderOversikt() {
       rows));
   }
   $("oversikt-tables").replaceChildren(...tables);
-  fillChart("oversikt-chart", [answers.map((answer) => answer.national.target_share)]);
+  fillChart("oversikt-chart", [answers.map((national) => national.target_share ?? null)]);
   status("oversikt", `${indicators.length} indikatorer för ${filters.period.replace("..", "–")}.`);
   performance.mark("oversikt-klar");
   document.body.dataset.ready = "oversikt";

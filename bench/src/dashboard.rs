@@ -235,12 +235,12 @@ async fn load_overview(client: &Client, base: &str, load: usize) -> Result<Load,
                  const requests = performance.getEntriesByType('resource')
                    .map(r => ({path: new URL(r.name).pathname, start: r.startTime, end: r.responseEnd}));
                  const api = requests.filter(r => r.path.startsWith('/api/v1/'));
-                 const aggregates = api.filter(r => r.path === '/api/v1/aggregates');
+                 const aggregates = api.filter(r => r.path.startsWith('/api/v1/aggregates'));
                  const last = (list) => Math.max(0, ...list.map(r => r.end));
                  return {
                    page: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
                    session: last(requests.filter(r => r.path === '/auth/session')),
-                   references: last(api.filter(r => r.path !== '/api/v1/aggregates')),
+                   references: last(api.filter(r => !r.path.startsWith('/api/v1/aggregates'))),
                    asked: Math.min(...aggregates.map(r => r.start)),
                    answered: last(aggregates),
                    complete: mark.startTime,

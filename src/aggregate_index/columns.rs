@@ -36,6 +36,11 @@ impl Names {
         self.ids.get(text).copied()
     }
 
+    /// How many names there are: every id is below it.
+    pub(super) fn count(&self) -> usize {
+        self.names.len()
+    }
+
     pub(super) fn name(&self, id: u32) -> Option<&str> {
         self.names.get(id as usize).map(|name| &**name)
     }
@@ -86,6 +91,9 @@ pub(super) struct Column {
     /// is short; two numbers a row and a project instead of a hash map entry a row.
     first: Vec<u32>,
     next: Vec<u32>,
+    /// Each half-year's rows: a question scans the half-years it asks for, not the column
+    /// (the Översikt asks one of ten).
+    by_half_year: Vec<(u16, Vec<u32>)>,
 }
 
 impl Column {
@@ -99,6 +107,14 @@ impl Column {
             row = self.next[row as usize];
         }
         None
+    }
+
+    /// The rows of `half_year`'s values.
+    pub(super) fn rows_in(&self, half_year: u16) -> &[u32] {
+        self.by_half_year
+            .iter()
+            .find(|(code, _)| *code == half_year)
+            .map_or(&[], |(_, rows)| rows)
     }
 
     /// The parts by sex of the value in `row`, if reported by sex.
@@ -136,6 +152,14 @@ impl Column {
                 }
                 self.next.push(self.first[project as usize]);
                 self.first[project as usize] = row;
+                match self
+                    .by_half_year
+                    .iter_mut()
+                    .find(|(code, _)| *code == half_year)
+                {
+                    Some((_, rows)) => rows.push(row),
+                    None => self.by_half_year.push((half_year, vec![row])),
+                }
                 (row, true)
             }
         };
@@ -155,6 +179,12 @@ impl Column {
             + self.entities.bytes()
             + self.first.capacity() * size_of::<u32>()
             + self.next.capacity() * size_of::<u32>()
+            + self.by_half_year.capacity() * size_of::<(u16, Vec<u32>)>()
+            + self
+                .by_half_year
+                .iter()
+                .map(|(_, rows)| rows.capacity() * size_of::<u32>())
+                .sum::<usize>()
     }
 
     fn shrink(&mut self) {
@@ -163,6 +193,9 @@ impl Column {
         self.value.shrink_to_fit();
         self.first.shrink_to_fit();
         self.next.shrink_to_fit();
+        for (_, rows) in &mut self.by_half_year {
+            rows.shrink_to_fit();
+        }
         self.entities.shrink();
     }
 }
@@ -479,6 +512,13 @@ mod tests {
         assert_eq!(column.row_of(1, 10), None, "no rows of that project");
         assert_eq!(column.row_of(9, 10), None, "a project the column never met");
         assert_eq!(column.value, [4, 2, 3]);
+        assert_eq!(
+            column.rows_in(10),
+            [0, 1],
+            "an overwritten row is listed once"
+        );
+        assert_eq!(column.rows_in(11), [2]);
+        assert_eq!(column.rows_in(12), [] as [u32; 0]);
         assert_eq!(column.parts_of(1), Some([1, 1, 0]));
         assert!(!column.put(0, 10, 2, None, &[]));
         assert_eq!(column.parts_of(1), None, "no longer by sex");

@@ -238,10 +238,12 @@ impl Buckets {
         buckets
     }
 
-    /// The bucket a value of `half_year` counts in, if that half-year is asked for.
-    fn of(&self, half_year: u16) -> Option<usize> {
-        let at = usize::from(half_year.checked_sub(self.first)?);
-        self.of_code.get(at).copied().flatten().map(|b| b as usize)
+    /// Each half-year asked for, with its bucket.
+    fn asked(&self) -> impl Iterator<Item = (u16, usize)> + '_ {
+        self.of_code
+            .iter()
+            .enumerate()
+            .filter_map(|(at, bucket)| Some((self.first + at as u16, (*bucket)? as usize)))
     }
 
     fn count(&self) -> usize {
@@ -286,9 +288,60 @@ struct Adding {
     sum: i128,
     below: i128,
     reporting: u64,
-    /// The enterprises met, each once (sorting them with their repeats took longer than
-    /// the rest of the scan).
-    enterprises: HashSet<u32>,
+}
+
+/// The most bytes the enterprises met may take as a bit per enterprise number and cell.
+const MET_BITS_BYTES: usize = 4 << 20;
+
+/// The enterprises met in each cell, each once: a bit per enterprise number where every
+/// cell's bits fit in `MET_BITS_BYTES` (a national figure is one cell), else a set per
+/// cell (a grouping by bransch and period has thousands). A set costs a hash and often a
+/// move a value, a bit neither; sorting the enterprises with their repeats took longer
+/// than the rest of the scan.
+enum Met {
+    Bits { words: usize, bits: Vec<u64> },
+    Sets(Vec<HashSet<u32>>),
+}
+
+impl Met {
+    /// For `cells` cells of enterprises numbered below `numbers`.
+    fn new(cells: usize, numbers: usize) -> Met {
+        let words = numbers.div_ceil(64);
+        if cells.saturating_mul(words).saturating_mul(8) <= MET_BITS_BYTES {
+            Met::Bits {
+                words,
+                bits: vec![0; cells * words],
+            }
+        } else {
+            Met::Sets(
+                std::iter::repeat_with(HashSet::default)
+                    .take(cells)
+                    .collect(),
+            )
+        }
+    }
+
+    fn add(&mut self, cell: usize, enterprises: &[u32]) {
+        match self {
+            Met::Bits { words, bits } => {
+                let row = &mut bits[cell * *words..(cell + 1) * *words];
+                for enterprise in enterprises {
+                    row[*enterprise as usize / 64] |= 1 << (enterprise % 64);
+                }
+            }
+            Met::Sets(sets) => sets[cell].extend(enterprises),
+        }
+    }
+
+    fn count(&self, cell: usize) -> u64 {
+        match self {
+            Met::Bits { words, bits } => bits[cell * words..(cell + 1) * words]
+                .iter()
+                .map(|word| u64::from(word.count_ones()))
+                .sum(),
+            Met::Sets(sets) => sets[cell].len() as u64,
+        }
+    }
 }
 
 impl Index {
@@ -472,14 +525,19 @@ impl Index {
         let width = buckets.count();
         let mut cells: Vec<Adding> = Vec::new();
         cells.resize_with(grouping.count() * width, Adding::default);
+        let mut met = match of {
+            TallyOf::Distinct(_) => Met::new(cells.len(), self.names.count()),
+            _ => Met::new(0, 0),
+        };
         // Whether a project is already counted as reporting in a bucket: its groups there
         // are the same for each of its values.
         let mut reporting = vec![false; self.projects.len() * width];
-        for row in 0..column.value.len() {
-            let half_year = column.half_year[row];
-            let Some(bucket) = buckets.of(half_year) else {
-                continue;
-            };
+        for (half_year, bucket, row) in buckets.asked().flat_map(|(half_year, bucket)| {
+            column
+                .rows_in(half_year)
+                .iter()
+                .map(move |row| (half_year, bucket, *row as usize))
+        }) {
             let slot = column.project[row] as usize;
             let groups = grouping.of(slot);
             if groups.is_empty() || !matcher.counts_value(&self.projects[slot], half_year) {
@@ -506,7 +564,7 @@ impl Index {
                 let adding = &mut cells[*group as usize * width + bucket];
                 adding.sum += i128::from(value);
                 adding.below += i128::from(denominator);
-                adding.enterprises.extend(enterprises);
+                met.add(*group as usize * width + bucket, enterprises);
             }
             let counted = &mut reporting[slot * width + bucket];
             if !matches!(of, TallyOf::Distinct(_)) && !*counted {
@@ -520,7 +578,7 @@ impl Index {
             .into_iter()
             .enumerate()
             .filter_map(|(cell, adding)| {
-                let distinct = adding.enterprises.len() as u64;
+                let distinct = met.count(cell);
                 (adding.reporting > 0 || distinct > 0).then(|| Tally {
                     attributes: self.texts(&grouping.attributes[cell / width], dimensions.len()),
                     bucket: buckets.periods[cell % width],
@@ -559,15 +617,16 @@ impl Index {
             .map(|attributes| self.texts(attributes, dimensions.len()).into())
             .collect();
         let mut facts = Vec::new();
-        for row in 0..column.value.len() {
-            let half_year = column.half_year[row];
+        for (half_year, row) in buckets.asked().flat_map(|(half_year, _)| {
+            column
+                .rows_in(half_year)
+                .iter()
+                .map(move |row| (half_year, *row as usize))
+        }) {
             let slot = column.project[row] as usize;
             let groups = grouping.of(slot);
             let project = &self.projects[slot];
-            if buckets.of(half_year).is_none()
-                || groups.is_empty()
-                || !matcher.counts_value(project, half_year)
-            {
+            if groups.is_empty() || !matcher.counts_value(project, half_year) {
                 continue;
             }
             let entities: Vec<String> = match column.entities_of(row) {
@@ -606,6 +665,23 @@ mod tests {
     use super::*;
     use crate::aggregate_index::columns::{ProjectRecord, ValueRecord};
     use crate::aggregate_index::{AggregateIndex, State};
+
+    #[test]
+    fn enterprises_are_counted_once_a_cell_as_bits_and_as_sets() {
+        let bits = Met::new(3, 130);
+        assert!(matches!(bits, Met::Bits { words: 3, .. }));
+        let sets = Met::Sets(vec![HashSet::default(); 3]);
+        for mut met in [bits, sets] {
+            met.add(0, &[0, 63, 64, 129, 63]);
+            met.add(2, &[64]);
+            met.add(0, &[129, 5]);
+            assert_eq!([met.count(0), met.count(1), met.count(2)], [5, 0, 1]);
+        }
+        assert!(
+            matches!(Met::new(100_000, 1_000_000), Met::Sets(_)),
+            "past the budget"
+        );
+    }
 
     fn half_year(year: i32, half: u8) -> PeriodId {
         PeriodId::HalfYear { year, half }
@@ -669,14 +745,24 @@ mod tests {
             [Some(PeriodId::Year(2024)), Some(PeriodId::Year(2025))]
         );
         let code = |h| half_year_code(h).expect("a half-year");
-        assert_eq!(by_year.of(code(half_year(2024, 2))), Some(0));
-        assert_eq!(by_year.of(code(half_year(2025, 1))), Some(1));
-        assert_eq!(by_year.of(code(half_year(2025, 2))), Some(1));
-        assert_eq!(by_year.of(code(half_year(2024, 1))), None, "before");
-        assert_eq!(by_year.of(code(half_year(2026, 1))), None, "after");
+        assert_eq!(
+            by_year.asked().collect::<Vec<_>>(),
+            [
+                (code(half_year(2024, 2)), 0),
+                (code(half_year(2025, 1)), 1),
+                (code(half_year(2025, 2)), 1)
+            ],
+            "each asked half-year once, none before or after"
+        );
         let together = Buckets::new(&asked, |_| None);
         assert_eq!(together.periods, [None]);
-        assert_eq!(together.of(code(half_year(2025, 2))), Some(0));
+        assert_eq!(
+            together
+                .asked()
+                .map(|(_, bucket)| bucket)
+                .collect::<Vec<_>>(),
+            [0, 0, 0]
+        );
         assert_eq!(Buckets::new(&[], |_| None).count(), 0);
     }
 

@@ -216,6 +216,9 @@ pub const COST_READ: u32 = 1;
 pub const COST_HEAVY: u32 = 2;
 /// A read computed afresh (`Cache-Control: no-cache`), a bulk submission or a snapshot.
 pub const COST_COMPUTED: u32 = 10;
+/// An overview (`GET /aggregates/overview`): what the national catalogue's seventeen
+/// aggregates it answers cost asked one by one.
+pub const COST_OVERVIEW: u32 = 17 * COST_HEAVY;
 
 /// The routes whose reads compute, by the end of their pattern.
 const HEAVY_READS: [&str; 7] = [
@@ -240,6 +243,9 @@ pub fn cost(request: &HttpRequest) -> u32 {
         .is_some_and(|value| value.to_ascii_lowercase().contains("no-cache"));
     let method = request.method();
     if method == Method::GET || method == Method::HEAD {
+        if pattern.ends_with("/aggregates/overview") {
+            return COST_OVERVIEW;
+        }
         match (computes, fresh) {
             (true, true) => COST_COMPUTED,
             (true, false) => COST_HEAVY,

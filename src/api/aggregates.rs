@@ -240,3 +240,85 @@ pub async fn get_aggregates(
         state.config.max_answer_cells,
     )?))
 }
+
+/// The question `GET /aggregates/overview` asks of every active indicator.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OverviewParams {
+    pub period: String,
+    pub region: Option<String>,
+    pub sakomrade: Option<String>,
+    pub fokusomrade: Option<String>,
+    pub effektkedja: Option<String>,
+    pub bransch: Option<String>,
+    pub project_type: Option<String>,
+    pub reports: Option<ReportBasis>,
+}
+
+impl OverviewParams {
+    /// The question asked of each indicator, checked as `GET /aggregates` checks it; its
+    /// `indicator` is replaced by each active indicator's code.
+    fn into_template(self, max_cells: usize) -> Result<AggregateRequest, AppError> {
+        let params = AggregateParams {
+            indicator: "each".to_string(),
+            period: self.period,
+            group_by: None,
+            region: self.region,
+            sakomrade: self.sakomrade,
+            fokusomrade: self.fokusomrade,
+            effektkedja: self.effektkedja,
+            bransch: self.bransch,
+            project_type: self.project_type,
+            as_of: None,
+            reports: self.reports,
+            per: None,
+            format: None,
+        };
+        Ok(params.into_request(false, max_cells)?.0)
+    }
+}
+
+/// Every active indicator aggregated nationally for one period and filter, in one answer:
+/// what the dashboard's Översikt shows. Each item is the answer `GET /aggregates` gives to
+/// the same question of that indicator, in the order of the indicators' codes; none is
+/// older than the last write committed before the request. Costs the caller's rate what
+/// the seventeen questions would.
+#[utoipa::path(
+    tag = "aggregates",
+    security(("bearer" = [])),
+    params(
+        OverviewParams,
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of the copy held: 304 if the answer is still the same"),
+        ("If-Modified-Since" = Option<String>, Header, description = "The Last-Modified of the copy held: 304 if no write came since"),
+    ),
+    responses(
+        (status = 200, description = "One aggregate an active indicator", headers(
+            ("ETag" = String, description = "The data version and the question"),
+            ("Last-Modified" = String, description = "When the data version was stamped"),
+            ("Cache-Control" = String, description = "`private, no-cache`: keep it and ask again with If-None-Match"),
+        ), body = Vec<Aggregate>),
+        (status = 304, description = "Not modified since the copy named by If-None-Match or If-Modified-Since"),
+    )
+)]
+#[get("/aggregates/overview")]
+pub async fn get_overview(
+    caller: Authorized<AnyRole>,
+    state: web::Data<AppState>,
+    params: web::Query<OverviewParams>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let template = params
+        .into_inner()
+        .into_template(state.config.max_answer_cells)?;
+    let asked = format!("overview {template:?}");
+    let validators =
+        match conditional::at_data_version(&state, &request, Some(&caller.principal), &asked)
+            .await?
+        {
+            Conditional::NotModified(response) => return Ok(response),
+            Conditional::Answer(validators) => validators,
+        };
+    let answers = answering::overview(&state, &caller.principal, template).await?;
+    Ok(validators.send(HttpResponse::Ok().json(answers)))
+}

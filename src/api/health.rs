@@ -63,7 +63,9 @@ pub async fn metrics(
     }
     let pool = state.pool.state();
     crate::observability::record_pool(pool.connections, pool.idle_connections);
-    crate::observability::record_kept_answers(state.answers.weighted_size());
+    crate::observability::record_kept_answers(
+        state.answers.weighted_size() + state.overviews.weighted_size(),
+    );
     crate::observability::record_computations_cancelled(state.computations_cancelled());
     crate::observability::record_aggregate_index(state.aggregate_index.status());
     Ok(HttpResponse::Ok()

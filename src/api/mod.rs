@@ -69,6 +69,7 @@ fn configure_routes(config: &mut ServiceConfig, max_submission_bytes: usize) {
                 .service(projects::project_history)
                 .service(project_versions::project_versions)
                 .service(aggregates::get_aggregates)
+                .service(aggregates::get_overview)
                 .service(completeness::get_completeness)
                 .service(narratives::list_narratives)
                 .service(reports::list_reports)

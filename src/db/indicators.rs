@@ -74,6 +74,15 @@ pub fn find(
     Ok(Some((row, required_for)))
 }
 
+/// The codes of the active indicators, in order.
+pub fn active_codes(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    indicators::table
+        .filter(indicators::active.eq(true))
+        .order(indicators::code)
+        .select(indicators::code)
+        .load(conn)
+}
+
 /// Each indicator's code and aggregation, for checking references between indicators.
 pub fn codes_and_aggregations(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     indicators::table

@@ -57,10 +57,22 @@ pub fn answer(
     request: &AggregateRequest,
     index: Option<&AggregateIndex>,
 ) -> Result<Aggregate, AppError> {
+    let mut answers = answer_all(conn, std::slice::from_ref(request), request.as_of, index)?;
+    Ok(answers.remove(0))
+}
+
+/// Answers `requests`, each asked as of `as_of`, from one consistent state of the database
+/// (one read transaction, the index caught up once), in their order.
+pub fn answer_all(
+    conn: &mut DbConnection,
+    requests: &[AggregateRequest],
+    as_of: Option<DateTime<Utc>>,
+    index: Option<&AggregateIndex>,
+) -> Result<Vec<Aggregate>, AppError> {
     let mut attempt = 1;
     loop {
         let answered = db::read_transaction(conn, |conn| {
-            let version = match request.as_of {
+            let version = match as_of {
                 Some(time) => Some(db::data_version::as_of(conn, time.naive_utc())?),
                 None => None,
             };
@@ -68,10 +80,15 @@ pub fn answer(
             if source.is_none() && attempt < INDEX_ATTEMPTS {
                 return Ok(None);
             }
-            answer_from(conn, request, version, source.unwrap_or(Source::Database)).map(Some)
+            let source = source.unwrap_or(Source::Database);
+            requests
+                .iter()
+                .map(|request| answer_from(conn, request, version, &source))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
         })?;
-        if let Some(answer) = answered {
-            return Ok(answer);
+        if let Some(answers) = answered {
+            return Ok(answers);
         }
         attempt += 1;
     }
@@ -180,14 +197,14 @@ pub fn answer_at(
     index: Option<&AggregateIndex>,
 ) -> Result<Aggregate, AppError> {
     let source = source_at(conn, version, index)?.unwrap_or(Source::Database);
-    answer_from(conn, request, version, source)
+    answer_from(conn, request, version, &source)
 }
 
 fn answer_from(
     conn: &mut DbConnection,
     request: &AggregateRequest,
     version: Option<i64>,
-    source: Source<'_>,
+    source: &Source<'_>,
 ) -> Result<Aggregate, AppError> {
     let Some(indicator) = db::indicators::definition_at(conn, &request.indicator, version)? else {
         return Err(AppError::invalid(
@@ -609,4 +626,85 @@ pub async fn kept_or_answered(
         .kept_or_computed(version, key, compute)
         .await?;
     Ok(Aggregate::clone(&answer))
+}
+
+/// Every active indicator's aggregate for the question `template` asks of each (its
+/// `indicator` aside), in the order of their codes: what the dashboard's Översikt shows, in
+/// one request instead of one an indicator. None is older than the last write committed
+/// before the request. Overviews asked together share one computation; within it, the
+/// answers `GET /aggregates` keeps (the same question, the same key) are taken, and the
+/// others computed together, from one state of the data, and kept for both.
+pub async fn overview(
+    state: &AppState,
+    caller: &Principal,
+    template: AggregateRequest,
+) -> Result<Vec<Aggregate>, AppError> {
+    let filters = template.filters.clone();
+    let (version, codes) = state
+        .db(move |conn| {
+            // Checked here too: with no active indicator no answer would check them.
+            check_filter_codes(conn, &filters)?;
+            Ok((
+                db::data_version::current(conn)?,
+                db::indicators::active_codes(conn)?,
+            ))
+        })
+        .await?;
+    let key = format!("overview {template:?}");
+    let answers = state
+        .overviews
+        .kept_or_computed(version, key, || {
+            each_kept_or_computed(state, caller, template, version, codes)
+        })
+        .await?;
+    Ok(Vec::clone(&answers))
+}
+
+/// Each of the `codes`' answers to `template` at `version`: kept, or computed together.
+async fn each_kept_or_computed(
+    state: &AppState,
+    caller: &Principal,
+    template: AggregateRequest,
+    version: i64,
+    codes: Vec<String>,
+) -> Result<Vec<Aggregate>, AppError> {
+    let questions: Vec<AggregateRequest> = codes
+        .into_iter()
+        .map(|indicator| AggregateRequest {
+            indicator,
+            ..template.clone()
+        })
+        .collect();
+    let keys: Vec<String> = questions.iter().map(|q| format!("{q:?}")).collect();
+    let mut answers: Vec<Option<Arc<Aggregate>>> = keys
+        .iter()
+        .map(|key| state.answers.get(version, key))
+        .collect();
+    let missing: Vec<AggregateRequest> = questions
+        .into_iter()
+        .zip(&answers)
+        .filter(|(_, kept)| kept.is_none())
+        .map(|(question, _)| question)
+        .collect();
+    if !missing.is_empty() {
+        let index = Arc::clone(&state.aggregate_index);
+        let computed = state
+            .compute(caller, move |conn| {
+                answer_all(conn, &missing, template.as_of, Some(&index))
+            })
+            .await?;
+        let mut computed = computed.into_iter().map(Arc::new);
+        for (answer, key) in answers.iter_mut().zip(keys) {
+            if answer.is_none() {
+                let made = computed.next().expect("an answer to each question");
+                state.answers.put(version, key, Arc::clone(&made));
+                *answer = Some(made);
+            }
+        }
+    }
+    Ok(answers
+        .into_iter()
+        .flatten()
+        .map(|answer| Aggregate::clone(&answer))
+        .collect())
 }

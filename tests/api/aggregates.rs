@@ -19,6 +19,8 @@ backend_tests!(
     csv_xlsx_and_json_stat_carry_the_json_numbers,
     bad_questions_name_their_parameter,
     a_write_on_any_instance_changes_the_next_answer,
+    the_overview_is_each_indicators_answer,
+    bad_overviews_name_their_parameter,
 );
 
 const X: &str = "5560360793";
@@ -696,4 +698,152 @@ async fn a_write_on_any_instance_changes_the_next_answer(backend: Backend) {
     );
     let afresh = aggregates(&t, question).insert_header(("Cache-Control", "no-cache"));
     assert_eq!(national(send(&app, afresh).await), json!(35));
+}
+
+fn overview(t: &TestApp, query: &str) -> actix_web::test::TestRequest {
+    get(
+        &format!("/api/v1/aggregates/overview?{query}"),
+        &t.token(Role::National, None),
+    )
+}
+
+/// The Översikt's one request gives, for every active indicator, what `GET /aggregates`
+/// answers to the same question of it computed afresh: from the index, from SQL (an instance
+/// without an index), and from kept answers, whichever was asked first; and is as fresh
+/// after a write through another instance.
+async fn the_overview_is_each_indicators_answer(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    load(&t, &app).await;
+    let active: Vec<String> = send(&app, get("/api/v1/indicators", &t.admin()))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["active"] == true)
+        .map(|i| i["code"].as_str().unwrap().to_string())
+        .collect();
+    let other_instance = actix_web::web::Data::new(
+        uppfoljning::state::AppState::open(t.config.clone()).expect("a second instance"),
+    );
+    let other = test::init_service(build_app(other_instance)).await;
+    let mut without_index = t.config.clone();
+    without_index.aggregate_index_bytes = 0;
+    let sql = test::init_service(build_app(actix_web::web::Data::new(
+        uppfoljning::state::AppState::open(without_index).expect("an instance without an index"),
+    )))
+    .await;
+    let questions = [
+        "period=2026H1",
+        "period=2026",
+        "period=2026H1..2026H2&sakomrade=innovation_foretagande",
+        "period=2026H1&region=07,08&bransch=kkn",
+        "period=2026H1&fokusomrade=innovation&effektkedja=varor_tjanster_direkt&project_type=projekt",
+        "period=2026H1&reports=accepted",
+    ];
+    for question in questions {
+        let afresh: Vec<Value> = {
+            let mut answers = Vec::new();
+            for code in &active {
+                let asked = aggregates(&t, &format!("indicator={code}&{question}"))
+                    .insert_header(("Cache-Control", "no-cache"));
+                answers.push(send(&app, asked).await.json());
+            }
+            answers
+        };
+        let expected = Value::Array(afresh);
+        // Computed together, on instances that kept nothing for this question.
+        assert_eq!(
+            send(&other, overview(&t, question)).await.json(),
+            expected,
+            "index: {question}"
+        );
+        assert_eq!(
+            send(&sql, overview(&t, question)).await.json(),
+            expected,
+            "SQL: {question}"
+        );
+        // Made of the answers `app` kept for each indicator, then kept whole.
+        assert_eq!(
+            send(&app, overview(&t, question)).await.json(),
+            expected,
+            "kept: {question}"
+        );
+        assert_eq!(
+            send(&app, overview(&t, question)).await.json(),
+            expected,
+            "again: {question}"
+        );
+    }
+
+    let question = "period=2026H1";
+    let before = send(&app, overview(&t, question)).await;
+    let etag = before
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let unchanged = overview(&t, question).insert_header(("If-None-Match", etag.clone()));
+    assert_eq!(send(&app, unchanged).await.status, 304);
+    let correction = json!({"values": [value("A", "NAT-E01", "2026H1", json!(30))]});
+    send(
+        &other,
+        post_json(
+            "/api/v1/regions/07/submissions",
+            &t.token(Role::Region, Some("07")),
+            &correction,
+        ),
+    )
+    .await
+    .ok();
+    let after = send(&app, overview(&t, question)).await.json();
+    let e01 = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|answer| answer["indicator"]["code"] == "NAT-E01")
+        .unwrap();
+    assert_eq!(e01["national"]["value"], json!(35), "fresh after the write");
+    let changed = overview(&t, question).insert_header(("If-None-Match", etag));
+    assert_eq!(send(&app, changed).await.status, 200);
+}
+
+async fn bad_overviews_name_their_parameter(backend: Backend) {
+    let t = TestApp::start(backend);
+    let app = test::init_service(build_app(t.state.clone())).await;
+    let cases = [
+        ("period=2026H3", "period"),
+        ("period=2026H2..2026H1", "period"),
+        ("period=2026&region=02", "region"),
+        ("period=2026&sakomrade=nope", "sakomrade"),
+        ("period=2026&bransch=kkn,gruvor", "bransch"),
+        ("period=2026&reports=some", "query"),
+        ("period=2026&indicator=RCR01", "query"),
+        ("period=2026&group_by=region", "query"),
+        ("period=2026&as_of=2026-01-01T00:00:00Z", "query"),
+        ("period=2026&format=csv", "query"),
+        ("sakomrade=innovation_foretagande", "query"),
+    ];
+    for (query, field) in cases {
+        let reply = send(&app, overview(&t, query)).await;
+        assert_eq!(reply.invalid_fields(), vec![field.to_string()], "{query}");
+    }
+    send(
+        &app,
+        actix_web::test::TestRequest::get().uri("/api/v1/aggregates/overview?period=2026"),
+    )
+    .await
+    .problem(401);
+    for token in [
+        t.token(Role::Scheduler, None),
+        t.token(Role::Admin, None),
+        t.token(Role::Region, Some("13")),
+    ] {
+        let reply = send(&app, get("/api/v1/aggregates/overview?period=2026", &token)).await;
+        assert_eq!(reply.status, 200);
+        assert!(!reply.json().as_array().unwrap().is_empty());
+    }
 }

@@ -523,8 +523,8 @@ async fn the_overview_waits_out_the_per_caller_limit(backend: Backend) {
     let Some(browser) = open_browser().await else {
         return;
     };
-    // A load asks four lists (1 each) and an aggregate per indicator (2 each): 38 of the
-    // burst of 60 with the demo's 17 indicators.
+    // A load asks four lists (1 each) and the overview of every indicator (34): 38 of the
+    // burst of 60.
     let t = TestApp::start_with(backend, |config| config.rate_limit_per_second = 30);
     load_demo(&t);
     let (base, server) = serve(&t);
