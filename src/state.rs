@@ -56,7 +56,8 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
     /// Aggregate answers, kept until the data changes, up to `KEPT_ANSWERS_BYTES`.
     pub answers: AnswerCache<Aggregate>,
-    /// Overviews (every indicator at once), kept the same way in an eighth of as many bytes:
+    /// Overviews (every indicator at once), kept the same way in an eighth of as many bytes
+    /// more (`KEPT_ANSWERS_BYTES` is the answers' own, as it was before overviews):
     /// dashboards opened together after a write share one computation.
     pub overviews: AnswerCache<Vec<Aggregate>>,
     /// The aggregation facts in memory, at most `AGGREGATE_INDEX_BYTES`.
