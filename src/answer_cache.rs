@@ -36,6 +36,29 @@ pub struct AnswerCache<T: Serialize + Send + Sync + 'static> {
 /// One answer being computed: empty until it is made.
 type Computing<T> = Arc<OnceCell<Arc<T>>>;
 
+/// Takes a question's cell out of the table when dropped, if it is still that cell (a
+/// newer asker may have put its own there).
+struct Forget<'a, T> {
+    computing: &'a Mutex<HashMap<(i64, String), Computing<T>>>,
+    key: &'a (i64, String),
+    cell: &'a Computing<T>,
+}
+
+impl<T> Drop for Forget<'_, T> {
+    fn drop(&mut self) {
+        let mut computing = self
+            .computing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if computing
+            .get(self.key)
+            .is_some_and(|cell| Arc::ptr_eq(cell, self.cell))
+        {
+            computing.remove(self.key);
+        }
+    }
+}
+
 /// The bytes of `answer`'s JSON, counted as it is written out, without holding it.
 fn json_bytes(answer: &impl Serialize) -> u64 {
     struct Counter(u64);
@@ -122,14 +145,18 @@ impl<T: Serialize + Send + Sync + 'static> AnswerCache<T> {
             computing.retain(|(computed_at, _), _| *computed_at >= version);
             Arc::clone(computing.entry(key.clone()).or_default())
         };
+        // Forgotten whatever the outcome: made (kept now), failed or given up by its client,
+        // so that the table holds only what is being computed. Who already waits on the
+        // cell keeps it, and computes in turn if it was not made.
+        let _forget = Forget {
+            computing: &self.computing,
+            key: &key,
+            cell: &cell,
+        };
         let answer = cell
             .get_or_try_init(|| async {
                 let answer = Arc::new(compute().await?);
                 self.put(key.0, key.1.clone(), Arc::clone(&answer));
-                self.computing
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&key);
                 Ok(answer)
             })
             .await?;
@@ -250,6 +277,29 @@ mod tests {
             || async { Ok::<_, &str>("yes".to_string()) },
         ));
         assert_eq!(answered, Ok(Arc::new("yes".to_string())));
+    }
+
+    #[test]
+    fn nothing_is_left_computing_after_a_failure_or_a_client_gone() {
+        let cache: AnswerCache<String> = AnswerCache::new(1000);
+        for question in ["a", "b", "c"] {
+            let failed = actix_web::rt::System::new().block_on(cache.kept_or_computed(
+                1,
+                question.into(),
+                || async { Err::<String, _>("no") },
+            ));
+            assert_eq!(failed, Err("no"));
+        }
+        // Given up while computing: its future dropped before the answer was made.
+        actix_web::rt::System::new().block_on(async {
+            let asked = cache.kept_or_computed(1, "d".into(), || {
+                std::future::pending::<Result<String, &str>>()
+            });
+            let given_up =
+                actix_web::rt::time::timeout(std::time::Duration::from_millis(10), asked).await;
+            assert!(given_up.is_err());
+        });
+        assert!(cache.computing.lock().unwrap().is_empty());
     }
 
     #[test]
