@@ -598,6 +598,12 @@ pub fn labels(
     Ok(labels)
 }
 
+/// What an answer is kept under: the checked question, printed, names it exactly (same
+/// question, same text), whether asked alone or in an overview.
+fn kept_key(question: &AggregateRequest) -> String {
+    format!("{question:?}")
+}
+
 /// The answer kept from an earlier request if no write has happened since, or a new one,
 /// computed within `caller`'s share: `fresh` (`no-cache`) never jumps that queue.
 pub async fn kept_or_answered(
@@ -611,8 +617,7 @@ pub async fn kept_or_answered(
     let version = state
         .db(|conn| Ok(db::data_version::current(conn)?))
         .await?;
-    // The checked question, printed, names it exactly: same question, same text.
-    let key = format!("{question:?}");
+    let key = kept_key(&question);
     let asked = question.clone();
     let index = Arc::clone(&state.aggregate_index);
     let compute = || state.compute(caller, move |conn| answer(conn, &asked, Some(&index)));
@@ -675,7 +680,7 @@ async fn each_kept_or_computed(
             ..template.clone()
         })
         .collect();
-    let keys: Vec<String> = questions.iter().map(|q| format!("{q:?}")).collect();
+    let keys: Vec<String> = questions.iter().map(kept_key).collect();
     let mut answers: Vec<Option<Arc<Aggregate>>> = keys
         .iter()
         .map(|key| state.answers.get(version, key))
