@@ -112,13 +112,22 @@ fn oidc_config(issuer: &str, service_port: u16) -> OidcConfig {
     }
 }
 
-/// The real server over `state` on `port`, started: its workers start when the runtime
-/// first runs the server's task, which this waits for, so that the test may then call it
-/// from this thread.
-async fn serve_at(state: web::Data<AppState>, port: u16) -> ServerHandle {
+/// A port for the service, held from the moment the provider is told of it until the
+/// service serves on it: a port only looked up may be taken meanwhile by another test.
+fn held_port() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+/// The real server over `state` on `listener`, started: its workers start when the
+/// runtime first runs the server's task, which this waits for, so that the test may then
+/// call it from this thread.
+async fn serve_at(state: web::Data<AppState>, listener: std::net::TcpListener) -> ServerHandle {
+    let port = listener.local_addr().unwrap().port();
     let server = HttpServer::new(move || build_app(state.clone()))
         .workers(2)
-        .bind(("127.0.0.1", port))
+        .listen(listener)
         .unwrap()
         .run();
     let handle = server.handle();
@@ -142,13 +151,13 @@ struct Setup {
 }
 
 async fn setup(backend: Backend) -> Option<Setup> {
-    let (provider_port, service_port) = (free_port(), free_port());
+    let (provider_port, (service, service_port)) = (free_port(), held_port());
     let issuer = format!("http://localhost:{provider_port}");
     let provider = start_provider(provider_port, &issuer, service_port)?;
     let t = TestApp::start_with(backend, |config| {
         config.oidc = Some(oidc_config(&issuer, service_port));
     });
-    let server = serve_at(t.state.clone(), service_port).await;
+    let server = serve_at(t.state.clone(), service).await;
     Some(Setup {
         t,
         provider,
@@ -708,7 +717,7 @@ fn stored_id_token(t: &TestApp, person: &str) -> String {
 /// one still published): the next sign-in, signed with a key the service has not seen,
 /// succeeds because the service fetches the keys again; sessions begun before go on.
 async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Backend) {
-    let (provider_port, service_port) = (free_port(), free_port());
+    let (provider_port, (service, service_port)) = (free_port(), held_port());
     let issuer = format!("http://localhost:{provider_port}");
     let folder = tempfile::tempdir().unwrap();
     let keys = folder.path().join("keys.json");
@@ -723,7 +732,7 @@ async fn a_rotated_signing_key_is_fetched_and_earlier_sessions_go_on(backend: Ba
     let t = TestApp::start_with(backend, |config| {
         config.oidc = Some(oidc_config(&issuer, service_port));
     });
-    let server = serve_at(t.state.clone(), service_port).await;
+    let server = serve_at(t.state.clone(), service).await;
     let base = format!("http://localhost:{service_port}");
     let app = actix_web::test::init_service(build_app(t.state.clone())).await;
     crate::aggregates::load(&t, &app).await;
@@ -1051,9 +1060,9 @@ async fn a_session_works_through_a_second_instance(backend: Backend) {
     let mut nora = Person::new();
     assert_eq!(nora.sign_in(&s.base, "nora.analytiker").status, 302);
     // Another instance on the same database.
-    let second_port = free_port();
+    let (second_listener, second_port) = held_port();
     let second = web::Data::new(AppState::open(s.t.config.clone()).expect("second instance"));
-    let second_server = serve_at(second, second_port).await;
+    let second_server = serve_at(second, second_listener).await;
     let second_base = format!("http://localhost:{second_port}");
     let me = nora.session(&second_base);
     assert_eq!(me["signed_in"], true, "{me}");
@@ -1118,10 +1127,10 @@ async fn a_person_is_one_caller_by_sub_and_named_by_their_user_name(backend: Bac
     // One's spent rate is not the other's, at an instance that limits each caller's rate.
     let mut limiting = s.t.config.clone();
     limiting.rate_limit_per_second = 5;
-    let limiting_port = free_port();
+    let (limiting_listener, limiting_port) = held_port();
     let limiting_server = serve_at(
         web::Data::new(AppState::open(limiting).expect("a limiting instance")),
-        limiting_port,
+        limiting_listener,
     )
     .await;
     let projects = format!("http://localhost:{limiting_port}/api/v1/regions/07/projects");
@@ -1270,7 +1279,7 @@ backend_tests!(
 /// sign-in, is signed out everywhere. A sign-in refused at a shared computer ends the
 /// session of the one who sat there before.
 async fn the_newest_sign_in_says_what_every_session_of_the_account_may_do(backend: Backend) {
-    let (provider_port, service_port) = (free_port(), free_port());
+    let (provider_port, (service, service_port)) = (free_port(), held_port());
     let issuer = format!("http://localhost:{provider_port}");
     let folder = tempfile::tempdir().unwrap();
     let changes = folder.path().join("changes.json");
@@ -1289,7 +1298,7 @@ async fn the_newest_sign_in_says_what_every_session_of_the_account_may_do(backen
     let t = TestApp::start_with(backend, |config| {
         config.oidc = Some(oidc_config(&issuer, service_port));
     });
-    let server = serve_at(t.state.clone(), service_port).await;
+    let server = serve_at(t.state.clone(), service).await;
     let base = format!("http://localhost:{service_port}");
 
     let mut office = Person::new();
