@@ -33,7 +33,7 @@ fn data_version(t: &TestApp) -> i64 {
 
 /// The projects of `load`, and D: Kronoberg's, dated into 2026H1 and 2026H2, with nothing
 /// reported, so that its dates can leave 2026H1.
-async fn load_with_d(t: &TestApp, app: &impl TestService) {
+pub(crate) async fn load_with_d(t: &TestApp, app: &impl TestService) {
     load(t, app).await;
     let d = json!({
         "ref": "D", "title": "Projekt D", "organisation": "Regionen", "status": "pagaende",
@@ -116,7 +116,7 @@ async fn figures(
 }
 
 /// What a write is expected to meet.
-enum Expect {
+pub(crate) enum Expect {
     /// 409, naming this field of the first error.
     Refused(&'static str),
     Allowed,
@@ -157,7 +157,7 @@ fn changed(project: &Value, change: impl Fn(&mut Value)) -> Value {
 
 /// Every kind of write Kronoberg can make that touches 2026H1, as PUT, JSON, CSV and
 /// workbook, and writes that touch only other half-years or nothing a figure rests on.
-async fn every_kind_of_write(
+pub(crate) async fn every_kind_of_write(
     t: &TestApp,
     app: &impl TestService,
 ) -> Vec<(String, TestRequest, Expect)> {

@@ -23,9 +23,9 @@ backend_tests!(
     bad_overviews_name_their_parameter,
 );
 
-const X: &str = "5560360793";
-const Y: &str = "5567037485";
-const Z: &str = "2021005489";
+pub const X: &str = "5560360793";
+pub const Y: &str = "5567037485";
+pub const Z: &str = "2021005489";
 
 fn project(
     reference: &str,

@@ -22,6 +22,7 @@ mod faults;
 mod files;
 mod hardening;
 mod hostile_files;
+mod integrity;
 mod migrations;
 mod numbers;
 mod operations;
