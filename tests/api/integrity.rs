@@ -12,11 +12,15 @@ use crate::accepted::{Expect, every_kind_of_write, load_with_d};
 use crate::aggregates::{X, Y, Z, value};
 use crate::backend_tests;
 use crate::common::{Backend, TestApp, post_json, send};
+use crate::dashboard::load_demo;
 use crate::workbooks::SUBMISSIONS;
 use uppfoljning::app::build_app;
 use uppfoljning::auth::Role;
 
-backend_tests!(every_kind_of_write_keeps_the_value_tables_whole);
+backend_tests!(
+    every_kind_of_write_keeps_the_value_tables_whole,
+    the_demo_portfolio_keeps_the_value_tables_whole,
+);
 
 #[derive(QueryableByName, Debug)]
 struct Broken {
@@ -44,6 +48,19 @@ const BROKEN: &str = "\
         AND v.indicator = e.indicator AND v.period = e.period \
       WHERE v.project_id IS NULL";
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+fn count(t: &TestApp, table: &str) -> i64 {
+    diesel::sql_query(format!("SELECT COUNT(*) AS rows FROM {table}"))
+        .get_result::<Count>(&mut t.conn())
+        .expect("counted")
+        .rows
+}
+
 fn broken(t: &TestApp) -> Vec<String> {
     let rows: Vec<Broken> = diesel::sql_query(BROKEN)
         .load(&mut t.conn())
@@ -59,6 +76,7 @@ async fn every_kind_of_write_keeps_the_value_tables_whole(backend: Backend) {
     let app = test::init_service(build_app(t.state.clone())).await;
     load_with_d(&t, &app).await;
     assert_eq!(broken(&t), Vec::<String>::new(), "after the load");
+    let revisions_before = count(&t, "value_revisions");
     for (name, request, expect) in every_kind_of_write(&t, &app).await {
         let reply = send(&app, request).await;
         if matches!(expect, Expect::Allowed) {
@@ -66,6 +84,10 @@ async fn every_kind_of_write_keeps_the_value_tables_whole(backend: Backend) {
         }
         assert_eq!(broken(&t), Vec::<String>::new(), "after {name}");
     }
+    assert!(
+        count(&t, "value_revisions") > revisions_before,
+        "the writes stored values"
+    );
     // A distinct value's enterprises replaced, twice.
     let token = t.token(Role::Region, Some("07"));
     let orgnr = |list: &[&str]| json!({"project_ref": "A", "indicator": "RCO01", "period": "2026H1", "entities": list});
@@ -91,4 +113,18 @@ async fn every_kind_of_write_keeps_the_value_tables_whole(backend: Backend) {
     .execute(&mut t.conn())
     .expect("an enterprise of no value");
     assert_eq!(broken(&t), vec!["an enterprise of no value (1 rows)"]);
+}
+
+/// The demo portfolio, stored in chunks of 50,000 items through the same checks and
+/// storage as a submission: new projects and their values, enterprises and narratives.
+async fn the_demo_portfolio_keeps_the_value_tables_whole(backend: Backend) {
+    let t = TestApp::start(backend);
+    load_demo(&t);
+    assert!(count(&t, "value_entities") > 0, "enterprises stored");
+    assert_eq!(
+        count(&t, "value_revisions"),
+        count(&t, "indicator_values"),
+        "one revision for each value stored once"
+    );
+    assert_eq!(broken(&t), Vec::<String>::new());
 }

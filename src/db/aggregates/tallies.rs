@@ -100,8 +100,9 @@ pub fn tallies(
     let periods = binds.texts(&period_ids(half_years));
     let conditions = project_conditions(filter, &mut binds)
         + &accepted_condition(filter, "v.period", &mut binds);
-    // The projects are read only when grouped or filtered by their attributes: the foreign
-    // key already says every value has its project.
+    // The projects are read only when grouped or filtered by their attributes: every value
+    // has its project (its foreign key), every enterprise its value (kept by the one writer,
+    // `tests/api/integrity.rs`).
     let projects = if columns.is_empty() && conditions.is_empty() {
         ""
     } else {
