@@ -285,7 +285,7 @@ fn load_demo_data(state: &AppState, spec: &DemoSpec) -> Result<(), String> {
 /// once a block that large was freed (its threshold for a block of its own grows with
 /// every one freed): a bulk submission's rows, a page cache, an answer then stay in the
 /// arenas after they are freed. A block of 256 KiB or more is always a mapping of its own,
-/// given back when freed: the peak with the benchmark's open-loop writer 199–215 → 189 MB
+/// given back when freed: the peak with the benchmark's open-loop writer 199–215 → 188 MB
 /// at 1M values on SQLite, with no loss of pace (run 14). Called first, before any thread
 /// starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
